@@ -1,0 +1,74 @@
+"""System-dynamics builtins called by generated model code.
+
+All functions are compiled with Numba, take plain floats and arrays, and allocate nothing.
+Time arguments are compared with a tolerance of a millionth of ``dt`` so that an event
+scheduled on the dt grid fires on that grid point even when ``t0 + k*dt`` rounds.
+"""
+
+import numpy as np
+from numba import njit
+
+_EPS = 1e-6
+
+
+@njit(cache=True)
+def lookup(xs, ys, start, stop, x):
+    """Piecewise-linear table lookup, holding the end values outside the range.
+
+    Parameters
+    ----------
+    xs, ys : ndarray of float64
+        Flat arrays holding the points of every table of a model.
+    start, stop : int
+        This table's slice ``[start, stop)`` in ``xs`` and ``ys``; ``xs`` increases within it.
+    x : float
+        Where to evaluate.
+
+    Notes
+    -----
+    Compiled with Numba. A NaN ``x`` returns NaN. ``stop - start`` must be at least 1.
+    """
+    if x != x:
+        return np.nan
+    if x <= xs[start]:
+        return ys[start]
+    last = stop - 1
+    if x >= xs[last]:
+        return ys[last]
+    lo = start
+    hi = last
+    while hi - lo > 1:  # binary search for xs[lo] <= x < xs[hi]
+        mid = (lo + hi) // 2
+        if xs[mid] <= x:
+            lo = mid
+        else:
+            hi = mid
+    w = (x - xs[lo]) / (xs[hi] - xs[lo])
+    return ys[lo] + w * (ys[hi] - ys[lo])
+
+
+@njit(cache=True)
+def step(height, start, t, dt):
+    """Vensim STEP: 0 before ``start``, ``height`` from ``start`` on."""
+    if t >= start - _EPS * dt:
+        return height
+    return 0.0
+
+
+@njit(cache=True)
+def pulse(start, width, t, dt):
+    """Vensim PULSE: 1 for ``start <= t < start + width``; a width below dt lasts one dt."""
+    w = width if width >= dt else dt
+    if t >= start - _EPS * dt and t < start + w - _EPS * dt:
+        return 1.0
+    return 0.0
+
+
+@njit(cache=True)
+def ramp(slope, start, end, t, dt):
+    """Vensim RAMP: 0 before ``start``, rising by ``slope`` per time unit until ``end``."""
+    if t <= start:
+        return 0.0
+    if t >= end:
+        return slope * (end - start)
+    return slope * (t - start)

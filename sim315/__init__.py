@@ -1,0 +1,20 @@
+"""sim315: a system-dynamics engine. Stock-and-flow models compiled to one Numba kernel that
+runs a whole Monte Carlo ensemble per call.
+
+>>> import sim315
+>>> model = sim315.load_model("model.yaml")          # doctest: +SKIP
+>>> result = model.simulate(model.parameters(runs=100))  # doctest: +SKIP
+"""
+
+__version__ = "0.1.0"
+
+__all__ = ["CompiledModel", "SimulationResult", "__version__", "load_model"]
+
+
+def __getattr__(name):
+    # Imported on first use so that `import sim315` (and the CLI's checks) need not load Numba.
+    if name in ("CompiledModel", "SimulationResult", "load_model"):
+        from . import model
+
+        return getattr(model, name)
+    raise AttributeError(f"module 'sim315' has no attribute {name!r}")

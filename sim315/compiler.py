@@ -1,0 +1,568 @@
+"""From a model file to a checked, ordered model (:class:`ModelIR`) ready for code generation.
+
+The compiler checks names, units and loops, turns SMOOTH/DELAY calls into hidden stocks (as
+Vensim and XMILE do) and DELAY FIXED into pipelines, and orders the auxiliaries. Every problem
+is a one-line :class:`~sim315.errors.ModelError` naming the file, the element and the fix.
+"""
+
+from __future__ import annotations
+
+import ast
+import keyword
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ModelError, suggest
+from .expressions import FUNCTIONS, SPECIAL_NAMES, names_in, parse_equation, tables_in
+from .modelfile import ModelFile, load_model_file
+from .unitcheck import UnitChecker
+from .units import Dim, UnitError, parse_units
+from .yamlio import line_of
+
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_SECTIONS = ("parameters", "stocks", "flows", "auxiliaries", "lookups")
+_KIND = {
+    "parameters": "parameter",
+    "stocks": "stock",
+    "flows": "flow",
+    "auxiliaries": "auxiliary",
+    "lookups": "lookup",
+}
+
+
+@dataclass(frozen=True)
+class Hidden:
+    """A hidden stock made from a SMOOTH or DELAY call."""
+
+    name: str
+    deriv: ast.expr
+    init: ast.expr
+    origin: str
+
+
+@dataclass(frozen=True)
+class DelayFixed:
+    """A DELAY FIXED pipeline: ``input`` delayed by ``tau``, ``init`` until then."""
+
+    name: str
+    input: ast.expr
+    tau: ast.expr
+    init: ast.expr
+    origin: str
+
+
+@dataclass(frozen=True)
+class TimeGrid:
+    """The integer time grid: ``t = start + k*dt`` for ``k = 0..n_steps``."""
+
+    start: float
+    stop: float
+    dt: float
+    n_steps: int
+    stride: int
+    units: str
+
+    @property
+    def save_every(self) -> float:
+        return self.stride * self.dt
+
+    @property
+    def n_saved(self) -> int:
+        return self.n_steps // self.stride + 1
+
+    def times(self) -> np.ndarray:
+        """The saved times, computed from integer step counts."""
+        k = np.arange(self.n_saved, dtype=np.float64) * self.stride
+        return self.start + k * self.dt
+
+
+@dataclass
+class ModelIR:
+    """A checked model, lowered and ordered; the code generator's input."""
+
+    spec: ModelFile
+    source: str
+    grid: TimeGrid
+    kernel_params: list[str]
+    defaults: np.ndarray
+    stocks: list[str]
+    hidden: list[Hidden]
+    dfix: list[DelayFixed]
+    equations: dict[str, ast.expr]
+    initial: dict[str, ast.expr]
+    aux_order: list[str]
+    rhs_order: list[str]
+    init_order: list[tuple[str, str]]
+    record: list[str]
+    units: dict[str, Dim]
+    lookup_names: list[str]
+    nonneg: list[int]
+    kinds: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def state_names(self) -> list[str]:
+        return self.stocks + [h.name for h in self.hidden]
+
+
+def time_grid(start, stop, dt, save_every, units, source: str, raw=None) -> TimeGrid:
+    """Check the clock and express it in integer steps."""
+
+    def fail(fld, problem, fix):
+        loc = ("time", fld)
+        return ModelError(source, "time." + fld, problem, fix, line_of(raw, loc))
+
+    for fld, v in (("start", start), ("stop", stop), ("dt", dt)):
+        if not math.isfinite(v):
+            raise fail(fld, f"must be a finite number, not {v}", "give a number")
+    if stop <= start:
+        raise fail("stop", f"stop ({stop}) must be after start ({start})", "raise stop")
+    if dt <= 0:
+        raise fail("dt", f"dt must be positive, not {dt}", "use e.g. 0.25")
+    horizon = stop - start
+    n_steps = round(horizon / dt)
+    if n_steps < 1 or abs(n_steps * dt - horizon) > 1e-9 * max(horizon, 1.0):
+        raise fail(
+            "dt",
+            f"dt={dt} does not divide the horizon {start}..{stop} into whole steps",
+            f"use a dt such as {horizon / max(1, n_steps):g} or {_nice_dt(horizon, dt):g}",
+        )
+    save = dt if save_every is None else save_every
+    stride = round(save / dt)
+    if stride < 1 or abs(stride * dt - save) > 1e-9 * save:
+        raise fail(
+            "save_every",
+            f"save_every={save} is not a whole multiple of dt={dt}",
+            f"use a multiple of dt such as {max(1, stride) * dt:g}",
+        )
+    if n_steps % stride:
+        raise fail(
+            "save_every",
+            f"save_every={save} does not divide the horizon {start}..{stop}",
+            "choose a save period that ends on stop",
+        )
+    return TimeGrid(float(start), float(stop), float(dt), int(n_steps), int(stride), units)
+
+
+def _nice_dt(horizon: float, dt: float) -> float:
+    """The largest power-of-two fraction of the horizon not above dt."""
+    k = max(0, math.ceil(math.log2(horizon / dt)))
+    return horizon / 2**k
+
+
+class _Compiler:
+    def __init__(self, spec: ModelFile, source: str, raw):
+        self.spec = spec
+        self.source = source
+        self.raw = raw
+
+    def fail(self, loc: tuple, problem: str, fix: str | None = None) -> ModelError:
+        return ModelError(
+            self.source, ".".join(map(str, loc)), problem, fix, line_of(self.raw, loc)
+        )
+
+    # -- names and units -----------------------------------------------------------------
+    def check_names(self) -> None:
+        seen: dict[str, str] = {}
+        for section in _SECTIONS:
+            for name in getattr(self.spec, section):
+                loc = (section, name)
+                if not isinstance(name, str) or not _NAME.match(name):
+                    raise self.fail(
+                        loc,
+                        f"'{name}' is not a valid name",
+                        "use letters, digits and '_', starting with a letter",
+                    )
+                if keyword.iskeyword(name) or name in SPECIAL_NAMES or name in FUNCTIONS:
+                    raise self.fail(loc, f"'{name}' is a reserved word", "rename it")
+                if name in seen:
+                    raise self.fail(
+                        loc, f"'{name}' is also defined in {seen[name]}", "give each a unique name"
+                    )
+                seen[name] = section
+        self.section_of = seen
+
+    def parse_all_units(self) -> None:
+        self.units: dict[str, Dim] = {}
+        try:
+            self.time_units = parse_units(self.spec.time.units)
+        except UnitError as exc:
+            raise self.fail(("time", "units"), f"bad units: {exc}", "e.g. 'year'") from None
+        self.table_units: dict[str, tuple[Dim, Dim]] = {}
+        for section in ("parameters", "stocks", "flows", "auxiliaries"):
+            for name, el in getattr(self.spec, section).items():
+                try:
+                    self.units[name] = parse_units(el.units)
+                except UnitError as exc:
+                    raise self.fail(
+                        (section, name, "units"),
+                        f"bad units '{el.units}': {exc}",
+                        "e.g. 'firms/year'",
+                    ) from None
+        for name, tab in self.spec.lookups.items():
+            pair = []
+            for fld in ("x_units", "y_units"):
+                try:
+                    pair.append(parse_units(getattr(tab, fld)))
+                except UnitError as exc:
+                    raise self.fail(
+                        ("lookups", name, fld), f"bad units: {exc}", "e.g. '1'"
+                    ) from None
+            self.table_units[name] = tuple(pair)
+
+    def check_values(self) -> None:
+        for name, par in self.spec.parameters.items():
+            loc = ("parameters", name)
+            if not math.isfinite(par.value):
+                raise self.fail((*loc, "value"), f"value must be finite, not {par.value}")
+            if par.bounds is not None:
+                lo, hi = par.bounds
+                if lo is not None and hi is not None and lo > hi:
+                    raise self.fail(
+                        (*loc, "bounds"),
+                        f"bounds [{lo}, {hi}] are reversed",
+                        f"write [{hi}, {lo}]",
+                    )
+                if (lo is not None and par.value < lo) or (hi is not None and par.value > hi):
+                    raise self.fail(
+                        (*loc, "value"),
+                        f"value {par.value} lies outside its bounds {list(par.bounds)}",
+                        "fix the value or the bounds",
+                    )
+        for name, tab in self.spec.lookups.items():
+            loc = ("lookups", name)
+            if len(tab.x) != len(tab.y):
+                raise self.fail(
+                    loc, f"x has {len(tab.x)} points but y has {len(tab.y)}", "give as many of each"
+                )
+            if not all(math.isfinite(v) for v in tab.x + tab.y):
+                raise self.fail(loc, "points must be finite numbers")
+            if any(b <= a for a, b in zip(tab.x, tab.x[1:], strict=False)):
+                raise self.fail((*loc, "x"), "x must be strictly increasing", "sort the points")
+
+    def check_stock_flows(self) -> None:
+        flows = self.spec.flows
+        self.flow_stocks: dict[str, list[tuple[str, str]]] = {f: [] for f in flows}
+        for sname, stock in self.spec.stocks.items():
+            used = set()
+            for direction in ("inflows", "outflows"):
+                for fname in getattr(stock, direction):
+                    loc = ("stocks", sname, direction)
+                    if fname not in flows:
+                        sec = self.section_of.get(fname)
+                        if sec is not None:
+                            raise self.fail(
+                                loc,
+                                f"'{fname}' is a {_KIND[sec]}, not a flow",
+                                f"move '{fname}' to flows",
+                            )
+                        raise self.fail(loc, f"unknown flow '{fname}'", suggest(fname, flows))
+                    if fname in used:
+                        raise self.fail(
+                            loc, f"flow '{fname}' is attached to this stock twice", "list it once"
+                        )
+                    used.add(fname)
+                    self.flow_stocks[fname].append((sname, direction))
+                    want = self.units[sname] / self.time_units
+                    if self.units[fname] != want:
+                        raise self.fail(
+                            ("flows", fname, "units"),
+                            f"units '{self.units[fname]}' do not match stock '{sname}' "
+                            f"('{self.units[sname]}' per {self.time_units})",
+                            f"declare the flow in '{want}'",
+                        )
+
+    # -- equations -----------------------------------------------------------------------
+    def parse_equations(self) -> None:
+        self.texts: dict[str, str] = {}
+        self.trees: dict[str, ast.expr] = {}
+        self.init_trees: dict[str, ast.expr] = {}
+        for section in ("flows", "auxiliaries"):
+            for name, el in getattr(self.spec, section).items():
+                loc = (section, name, "equation")
+                tree = self._parse(el.equation, loc)
+                self.texts[name] = el.equation
+                self.trees[name] = tree
+        for name, st in self.spec.stocks.items():
+            if isinstance(st.initial, str):
+                loc = ("stocks", name, "initial")
+                tree = self._parse(st.initial, loc)
+                for call in ast.walk(tree):
+                    if isinstance(call, ast.Call) and FUNCTIONS[call.func.id].stateful:
+                        raise self.fail(
+                            loc,
+                            f"{call.func.id}() cannot set an initial value",
+                            "use its input expression instead",
+                        )
+                self.init_trees[name] = tree
+            elif not math.isfinite(st.initial):
+                raise self.fail(("stocks", name, "initial"), "must be finite")
+
+    def _parse(self, text: str, loc: tuple) -> ast.expr:
+        where = ".".join(map(str, loc))
+        try:
+            tree = parse_equation(text, self.source, where)
+        except ModelError as exc:
+            exc.line = line_of(self.raw, loc)
+            raise ModelError(exc.source, exc.where, exc.problem, exc.fix, exc.line) from None
+        variables = set(self.section_of) - set(self.spec.lookups)
+        for name in names_in(tree):
+            if name in SPECIAL_NAMES or name in variables:
+                continue
+            if name in self.spec.lookups:
+                raise self.fail(
+                    loc, f"'{name}' is a table, not a variable", f"write lookup({name}, x)"
+                )
+            raise self.fail(
+                loc,
+                f"unknown name '{name}' in '{text}'",
+                suggest(name, variables | set(SPECIAL_NAMES)),
+            )
+        for table, _call in tables_in(tree):
+            if table not in self.spec.lookups:
+                raise self.fail(
+                    loc, f"unknown table '{table}' in '{text}'", suggest(table, self.spec.lookups)
+                )
+        return tree
+
+    def check_units(self) -> None:
+        checker = UnitChecker(self.units, self.table_units, self.time_units, self.source)
+        for section in ("flows", "auxiliaries"):
+            for name in getattr(self.spec, section):
+                loc = (section, name, "equation")
+                self._check_one(checker, loc, self.trees[name], self.texts[name], self.units[name])
+        for name, tree in self.init_trees.items():
+            loc = ("stocks", name, "initial")
+            self._check_one(checker, loc, tree, self.spec.stocks[name].initial, self.units[name])
+
+    def _check_one(self, checker, loc, tree, text, declared) -> None:
+        try:
+            got = checker.infer(tree, text, ".".join(loc))
+        except ModelError as exc:
+            raise ModelError(
+                exc.source, exc.where, exc.problem, exc.fix, line_of(self.raw, loc)
+            ) from None
+        if got is not None and got != declared:
+            raise self.fail(
+                loc,
+                f"units: '{text}' is in '{got}' but is declared '{declared}'",
+                "fix the equation or its units",
+            )
+
+    # -- lowering and ordering -----------------------------------------------------------
+    def lower(self) -> None:
+        lowerer = _Lowerer()
+        self.lowered = {n: lowerer.lower(t, n) for n, t in self.trees.items()}
+        self.hidden = lowerer.hidden
+        self.dfix = lowerer.dfix
+
+    def order(self) -> None:
+        aux_names = list(self.lowered)
+        deps = {n: [d for d in names_in(self.lowered[n]) if d in self.lowered] for n in aux_names}
+        self.aux_order = _toposort(aux_names, deps, self._loop_error("algebraic loop"))
+        # what the derivatives need
+        needed: set[str] = set()
+        roots = [f for f, st in self.flow_stocks.items() if st]
+        for h in self.hidden:
+            roots += [d for d in names_in(h.deriv) if d in self.lowered]
+        for d in self.dfix:
+            roots += [n for n in names_in(d.input) if n in self.lowered]
+        stack = list(roots)
+        while stack:
+            n = stack.pop()
+            if n not in needed:
+                needed.add(n)
+                stack.extend(deps[n])
+        self.rhs_order = [n for n in self.aux_order if n in needed]
+        # initialisation: stocks from their initial values, auxiliaries from those, hidden
+        # stocks and pipelines from their inputs
+        nodes: dict[str, list[str]] = {}
+        for s in self.spec.stocks:
+            tree = self.init_trees.get(s)
+            nodes[s] = names_in(tree) if tree is not None else []
+        for n in aux_names:
+            nodes[n] = names_in(self.lowered[n])
+        for h in self.hidden:
+            nodes[h.name] = names_in(h.init)
+        for d in self.dfix:
+            nodes[d.name] = names_in(d.init) + names_in(d.tau)
+        init_deps = {n: [d for d in ds if d in nodes] for n, ds in nodes.items()}
+        order = _toposort(list(nodes), init_deps, self._loop_error("initialisation loop"))
+        kind = {s: "stock" for s in self.spec.stocks}
+        kind.update({n: "aux" for n in aux_names})
+        kind.update({h.name: "hidden" for h in self.hidden})
+        kind.update({d.name: "dfix" for d in self.dfix})
+        self.init_order = [(kind[n], n) for n in order]
+
+    def _loop_error(self, what: str):
+        def make(cycle: list[str]) -> ModelError:
+            first = next((c for c in cycle if c in self.section_of), cycle[0])
+            section = self.section_of.get(first, "stocks")
+            shown = " -> ".join(c for c in [*cycle, cycle[0]] if not c.startswith("_"))
+            fix = (
+                "break it with a stock or a smooth()/delay"
+                if what == "algebraic loop"
+                else "give one of these a numeric initial value"
+            )
+            return self.fail((section, first), f"{what}: {shown}", fix)
+
+        return make
+
+    def build(self) -> ModelIR:
+        spec = self.spec
+        t = spec.time
+        grid = time_grid(t.start, t.stop, t.dt, t.save_every, t.units, self.source, self.raw)
+        self.check_names()
+        self.parse_all_units()
+        self.check_values()
+        self.check_stock_flows()
+        self.parse_equations()
+        self.check_units()
+        self.lower()
+        self.order()
+        kernel_params = list(spec.parameters)
+        defaults = [p.value for p in spec.parameters.values()]
+        initial: dict[str, ast.expr] = {}
+        for s, st in spec.stocks.items():
+            if isinstance(st.initial, str):
+                initial[s] = self.init_trees[s]
+            else:
+                pname = f"{s}.init"
+                kernel_params.append(pname)
+                defaults.append(float(st.initial))
+                initial[s] = ast.Name(id=pname)
+        stocks = list(spec.stocks)
+        record = stocks + list(spec.flows) + list(spec.auxiliaries) + list(spec.parameters)
+        kinds = {n: _KIND[sec] for n, sec in self.section_of.items()}
+        units = dict(self.units)
+        for s in stocks:
+            units[f"{s}.init"] = self.units[s]
+        return ModelIR(
+            spec=spec,
+            source=self.source,
+            grid=grid,
+            kernel_params=kernel_params,
+            defaults=np.array(defaults, dtype=np.float64),
+            stocks=stocks,
+            hidden=self.hidden,
+            dfix=self.dfix,
+            equations=self.lowered,
+            initial=initial,
+            aux_order=self.aux_order,
+            rhs_order=self.rhs_order,
+            init_order=self.init_order,
+            record=record,
+            units=units,
+            lookup_names=list(spec.lookups),
+            nonneg=[i for i, s in enumerate(stocks) if spec.stocks[s].non_negative],
+            kinds=kinds,
+        )
+
+
+def _toposort(names: list[str], deps: dict[str, list[str]], loop_error) -> list[str]:
+    """Depth-first topological order, stable in declaration order; names a cycle if any."""
+    state: dict[str, int] = {}
+    order: list[str] = []
+    for root in names:
+        if root in state:
+            continue
+        stack = [(root, iter(deps[root]))]
+        path = [root]
+        state[root] = 1
+        while stack:
+            node, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                stack.pop()
+                path.pop()
+                state[node] = 2
+                order.append(node)
+            elif state.get(nxt) == 1:
+                raise loop_error(path[path.index(nxt) :])
+            elif nxt not in state:
+                state[nxt] = 1
+                path.append(nxt)
+                stack.append((nxt, iter(deps[nxt])))
+    return order
+
+
+# -- lowering of stateful builtins ----------------------------------------------------------
+def _num(v: float) -> ast.Constant:
+    return ast.Constant(value=float(v))
+
+
+def _bin(a: ast.expr, op: ast.operator, b: ast.expr) -> ast.BinOp:
+    return ast.BinOp(left=a, op=op, right=b)
+
+
+class _Lowerer:
+    """Replaces SMOOTH/DELAY calls by hidden stocks and DELAY FIXED by pipelines."""
+
+    def __init__(self):
+        self.hidden: list[Hidden] = []
+        self.dfix: list[DelayFixed] = []
+
+    def _stock(self, deriv, init, origin) -> ast.Name:
+        name = f"_h{len(self.hidden)}"
+        self.hidden.append(Hidden(name, deriv, init, origin))
+        return ast.Name(id=name)
+
+    def lower(self, node: ast.expr, origin: str) -> ast.expr:
+        if isinstance(node, ast.Call):
+            args = [self.lower(a, origin) for a in node.args]
+            fn = node.func.id
+            where = f"{fn}() in {origin}"
+            if fn in ("smooth", "smooth3"):
+                x, tau = args
+                n = 1 if fn == "smooth" else 3
+                tn = tau if n == 1 else _bin(tau, ast.Div(), _num(3))
+                # forward reference: each stage's derivative reads its own stock
+                cur = x
+                for _ in range(n):
+                    name = ast.Name(id=f"_h{len(self.hidden)}")
+                    deriv = _bin(_bin(cur, ast.Sub(), name), ast.Div(), tn)
+                    self._stock(deriv, x, where)
+                    cur = name
+                return cur
+            if fn in ("delay1", "delay3"):
+                x, tau = args
+                n = 1 if fn == "delay1" else 3
+                tn = tau if n == 1 else _bin(tau, ast.Div(), _num(3))
+                inflow = x
+                for _ in range(n):
+                    name = ast.Name(id=f"_h{len(self.hidden)}")
+                    outflow = _bin(name, ast.Div(), tn)
+                    self._stock(_bin(inflow, ast.Sub(), outflow), _bin(x, ast.Mult(), tn), where)
+                    inflow = outflow
+                return inflow
+            if fn == "delay_fixed":
+                x, tau, init = args
+                name = f"_d{len(self.dfix)}"
+                self.dfix.append(DelayFixed(name, x, tau, init, where))
+                return ast.Name(id=name)
+            return ast.Call(func=node.func, args=args, keywords=[])
+        if isinstance(node, ast.BinOp):
+            return _bin(self.lower(node.left, origin), node.op, self.lower(node.right, origin))
+        if isinstance(node, ast.UnaryOp):
+            return ast.UnaryOp(op=node.op, operand=self.lower(node.operand, origin))
+        if isinstance(node, ast.Compare):
+            return ast.Compare(
+                left=self.lower(node.left, origin),
+                ops=node.ops,
+                comparators=[self.lower(node.comparators[0], origin)],
+            )
+        return node
+
+
+def compile_spec(spec: ModelFile, source: str, raw=None) -> ModelIR:
+    """Check and lower a model file already read into a :class:`ModelFile`."""
+    return _Compiler(spec, source, raw).build()
+
+
+def compile_file(path: str | Path) -> ModelIR:
+    """Read, check and lower a model file."""
+    spec, raw = load_model_file(path)
+    return compile_spec(spec, str(path), raw)

@@ -1,0 +1,184 @@
+"""Equations: a small Python-expression language, parsed with ``ast`` and never ``eval``'d.
+
+Allowed: numbers, names, ``+ - * / **``, unary minus, single comparisons, and calls of the
+functions in :data:`FUNCTIONS`. Everything else is rejected with the offending text quoted.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from .errors import ModelError, suggest
+
+
+@dataclass(frozen=True)
+class Function:
+    """An equation builtin: its arity and a one-line description for ``model show``."""
+
+    n_args: int
+    doc: str
+    stateful: bool = False
+
+
+#: The builtins an equation may call.
+FUNCTIONS: dict[str, Function] = {
+    "if_then_else": Function(3, "if_then_else(cond, a, b): a where cond holds, else b"),
+    "min": Function(-2, "min(a, b, ...): smallest argument"),
+    "max": Function(-2, "max(a, b, ...): largest argument"),
+    "abs": Function(1, "abs(x): absolute value"),
+    "exp": Function(1, "exp(x): e**x, x dimensionless"),
+    "log": Function(1, "log(x): natural logarithm, x dimensionless"),
+    "sqrt": Function(1, "sqrt(x): square root"),
+    "lookup": Function(2, "lookup(table, x): table interpolated at x, ends held"),
+    "step": Function(2, "step(height, t): 0 before time t, height from t on"),
+    "pulse": Function(2, "pulse(start, width): 1 from start for width, else 0"),
+    "ramp": Function(3, "ramp(slope, start, end): slope*(time-start) between start and end"),
+    "smooth": Function(2, "smooth(x, tau): first-order exponential smooth", True),
+    "smooth3": Function(2, "smooth3(x, tau): third-order exponential smooth", True),
+    "delay1": Function(2, "delay1(x, tau): first-order material delay", True),
+    "delay3": Function(2, "delay3(x, tau): third-order material delay", True),
+    "delay_fixed": Function(3, "delay_fixed(x, tau, initial): pipeline delay of tau", True),
+}
+
+#: Names with a fixed meaning in every equation.
+SPECIAL_NAMES = {"time": "the current simulation time", "dt": "the integration time step"}
+
+_BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+_CMPOPS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
+
+
+def binop_symbol(op: ast.operator) -> str:
+    return _BINOPS[type(op)]
+
+
+def cmpop_symbol(op: ast.cmpop) -> str:
+    return _CMPOPS[type(op)]
+
+
+def parse_equation(text: str, source: str, where: str) -> ast.expr:
+    """Parse and check the shape of one equation.
+
+    Parameters
+    ----------
+    text : str
+        The equation.
+    source, where : str
+        The file and element, for error messages.
+
+    Returns
+    -------
+    ast.expr
+        The expression tree (only node types this module allows).
+    """
+    if "^" in text:
+        raise ModelError(
+            source, where, f"'^' in '{text}' is not a power here", "write powers as '**'"
+        )
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as exc:
+        col = f" at column {exc.offset}" if exc.offset else ""
+        raise ModelError(
+            source, where, f"cannot parse '{text}'{col}: {exc.msg}", "fix the equation"
+        ) from None
+    _check(tree.body, text.strip(), source, where)
+    return tree.body
+
+
+def _quote(node: ast.AST, text: str) -> str:
+    seg = ast.get_source_segment(text, node)
+    return seg if seg else ast.unparse(node)
+
+
+def _check(node: ast.AST, text: str, source: str, where: str) -> None:
+    def bad(n: ast.AST, what: str, fix: str) -> ModelError:
+        return ModelError(source, where, f"{what} '{_quote(n, text)}' is not supported", fix)
+
+    if isinstance(node, ast.Constant):
+        if isinstance(node.value, bool) or not isinstance(node.value, int | float):
+            raise bad(node, "the constant", "use numbers only")
+        return
+    if isinstance(node, ast.Name):
+        return
+    if isinstance(node, ast.BinOp):
+        if type(node.op) not in _BINOPS:
+            raise bad(node, "the operator in", "use + - * / ** only")
+        _check(node.left, text, source, where)
+        _check(node.right, text, source, where)
+        return
+    if isinstance(node, ast.UnaryOp):
+        if not isinstance(node.op, ast.USub | ast.UAdd):
+            raise bad(node, "the operator in", "use unary minus only")
+        _check(node.operand, text, source, where)
+        return
+    if isinstance(node, ast.Compare):
+        if len(node.ops) != 1:
+            raise bad(node, "the chained comparison", "compare two values at a time")
+        if type(node.ops[0]) not in _CMPOPS:
+            raise bad(node, "the comparison", "use < <= > >= == !=")
+        _check(node.left, text, source, where)
+        _check(node.comparators[0], text, source, where)
+        return
+    if isinstance(node, ast.Call):
+        if not isinstance(node.func, ast.Name):
+            raise bad(node, "the call", "call a builtin function by name")
+        name = node.func.id
+        if name not in FUNCTIONS:
+            raise ModelError(
+                source, where, f"unknown function '{name}' in '{text}'", suggest(name, FUNCTIONS)
+            )
+        if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+            raise bad(node, "the keyword or starred argument in", "pass arguments by position")
+        fn = FUNCTIONS[name]
+        n = len(node.args)
+        if (fn.n_args >= 0 and n != fn.n_args) or (fn.n_args < 0 and n < -fn.n_args):
+            want = fn.n_args if fn.n_args >= 0 else f"at least {-fn.n_args}"
+            raise ModelError(
+                source, where, f"{name}() takes {want} arguments, got {n} in '{text}'", fn.doc
+            )
+        if name == "lookup" and not isinstance(node.args[0], ast.Name):
+            raise bad(node, "the table argument of", "name a table from 'lookups'")
+        for arg in node.args:
+            _check(arg, text, source, where)
+        return
+    what = {
+        ast.BoolOp: "the boolean operator in",
+        ast.IfExp: "the conditional expression",
+        ast.Attribute: "the attribute",
+        ast.Subscript: "the subscript",
+        ast.Lambda: "the lambda",
+    }.get(type(node), "the construct")
+    fix = "use if_then_else(cond, a, b)" if isinstance(node, ast.IfExp) else "see docs/models.md"
+    raise bad(node, what, fix)
+
+
+def names_in(node: ast.AST) -> list[str]:
+    """Variable names an expression reads, in order of appearance, without duplicates.
+
+    The table argument of ``lookup`` and function names are not variables.
+    """
+    seen: dict[str, None] = {}
+
+    def walk(n: ast.AST) -> None:
+        if isinstance(n, ast.Name):
+            seen.setdefault(n.id, None)
+        elif isinstance(n, ast.Call):
+            args = n.args[1:] if n.func.id == "lookup" else n.args
+            for a in args:
+                walk(a)
+        else:
+            for child in ast.iter_child_nodes(n):
+                walk(child)
+
+    walk(node)
+    return list(seen)
+
+
+def tables_in(node: ast.AST) -> list[tuple[str, ast.Call]]:
+    """The ``lookup`` calls of an expression, as (table name, call node)."""
+    return [
+        (n.args[0].id, n)
+        for n in ast.walk(node)
+        if isinstance(n, ast.Call) and n.func.id == "lookup"
+    ]

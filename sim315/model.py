@@ -1,0 +1,272 @@
+"""A compiled model: the immutable kernel shared by every run, and ensemble simulation."""
+
+from __future__ import annotations
+
+import time as _time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .cache import load_kernel_module
+from .codegen import generate_source
+from .compiler import ModelIR, TimeGrid, compile_file, time_grid
+from .errors import Sim315Error, suggest
+from .kernels.driver import STATUS_MESSAGES, STATUS_OK
+from .kernels.tableaus import METHODS
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """The outputs of an ensemble.
+
+    Attributes
+    ----------
+    time : ndarray, shape (n_saved,)
+        Saved times.
+    values : ndarray, shape (runs, n_saved, n_outputs)
+        Saved values, NaN after a run stopped.
+    names : tuple of str
+        Output names, the last axis of ``values``.
+    status : ndarray of int32, shape (runs,)
+        Per-run status code (0 = ok); see :data:`sim315.kernels.driver.STATUS_MESSAGES`.
+    """
+
+    time: np.ndarray
+    values: np.ndarray
+    names: tuple[str, ...]
+    status: np.ndarray
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        """Values of one output, shape (runs, n_saved)."""
+        try:
+            return self.values[:, :, self.names.index(name)]
+        except ValueError:
+            raise KeyError(f"no output '{name}'; {suggest(name, self.names)}") from None
+
+    @property
+    def n_failed(self) -> int:
+        return int(np.count_nonzero(self.status != STATUS_OK))
+
+
+class CompiledModel:
+    """A model compiled to one Numba ensemble kernel.
+
+    Build one with :func:`load_model`. The object is immutable and shared by every run;
+    each run gets its own state inside the kernel.
+    """
+
+    def __init__(self, ir: ModelIR):
+        self.ir = ir
+        self.source_code = generate_source(ir)
+        self._module, self.hash, self.kernel_path = load_kernel_module(self.source_code)
+        self.parameter_names: tuple[str, ...] = tuple(ir.kernel_params)
+        self.output_names: tuple[str, ...] = tuple(ir.record)
+        self._param_index = {n: i for i, n in enumerate(self.parameter_names)}
+        self._out_index = {n: i for i, n in enumerate(self.output_names)}
+        lx, ly, lo = [], [], [0]
+        for name in ir.lookup_names:
+            tab = ir.spec.lookups[name]
+            lx += tab.x
+            ly += tab.y
+            lo.append(len(lx))
+        self._lookups = (
+            np.array(lx, dtype=np.float64),
+            np.array(ly, dtype=np.float64),
+            np.array(lo, dtype=np.int64),
+        )
+        self.compile_seconds: float | None = None
+
+    # -- descriptions --------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.ir.spec.name
+
+    @property
+    def grid(self) -> TimeGrid:
+        return self.ir.grid
+
+    @property
+    def defaults(self) -> np.ndarray:
+        """Default parameter vector (a copy)."""
+        return self.ir.defaults.copy()
+
+    def parameters(self, runs: int = 1, **overrides: float) -> np.ndarray:
+        """A parameter matrix ``[runs, n_params]`` of defaults, with named overrides.
+
+        A name with a dot (a stock's initial value, ``teacup.init``) is passed as a dict:
+        ``model.parameters(**{"teacup.init": 90.0})``.
+        """
+        if runs < 1:
+            raise Sim315Error("parameters", "runs", f"runs must be at least 1, not {runs}")
+        P = np.tile(self.ir.defaults, (runs, 1))
+        for name, value in overrides.items():
+            P[:, self.parameter_index(name)] = value
+        return P
+
+    def parameter_index(self, name: str) -> int:
+        try:
+            return self._param_index[name]
+        except KeyError:
+            raise Sim315Error(
+                self.ir.source,
+                "parameters",
+                f"unknown parameter '{name}'",
+                suggest(name, self.parameter_names),
+            ) from None
+
+    # -- running -------------------------------------------------------------------------
+    def simulate(
+        self,
+        params: np.ndarray | None = None,
+        *,
+        method: str = "euler",
+        dt: float | None = None,
+        save_every: float | None = None,
+        outputs: Sequence[str] | None = None,
+        threads: int | None = None,
+        lookups: Mapping[str, tuple[Sequence[float], Sequence[float]]] | None = None,
+    ) -> SimulationResult:
+        """Run an ensemble in one kernel call.
+
+        Parameters
+        ----------
+        params : ndarray, shape (runs, n_params) or (n_params,), optional
+            One row per run, columns in :attr:`parameter_names`; defaults to one default run.
+        method : {'euler', 'rk2', 'rk4'}
+            Integration method.
+        dt, save_every : float, optional
+            Override the model file's time step and save period.
+        outputs : sequence of str, optional
+            Variables to save; default all stocks, flows, auxiliaries and parameters.
+        threads : int, optional
+            Numba threads for this call; results do not depend on it.
+        lookups : mapping, optional
+            Replace tables' points: ``{name: (x, y)}``.
+
+        Returns
+        -------
+        SimulationResult
+        """
+        P = self.ir.defaults[None, :] if params is None else np.asarray(params, dtype=np.float64)
+        if P.ndim == 1:
+            P = P[None, :]
+        if P.ndim != 2 or P.shape[1] != len(self.parameter_names):
+            raise Sim315Error(
+                "params", "", f"expected shape (runs, {len(self.parameter_names)}), got {P.shape}"
+            )
+        P = np.ascontiguousarray(P)
+        grid = self.grid_for(dt, save_every)
+        sel = self._selection(outputs)
+        tab = METHODS.get(method)
+        if tab is None:
+            raise Sim315Error("method", "", f"unknown method '{method}'", suggest(method, METHODS))
+        lx, ly, lo = self._lookup_arrays(lookups)
+        out = np.empty((P.shape[0], grid.n_saved, sel.shape[0]), dtype=np.float64)
+        status = np.zeros(P.shape[0], dtype=np.int32)
+        self._call(P, lx, ly, lo, tab, grid, sel, out, status, threads)
+        names = tuple(self.output_names[i] for i in sel)
+        return SimulationResult(grid.times(), out, names, status)
+
+    def _call(self, P, lx, ly, lo, tab, grid, sel, out, status, threads) -> None:
+        import numba
+
+        kernel = self._module.ensemble
+        first = not kernel.signatures
+        previous = numba.get_num_threads()
+        if threads is not None:
+            if not 1 <= threads <= numba.config.NUMBA_NUM_THREADS:
+                raise Sim315Error(
+                    "threads",
+                    "",
+                    f"threads must be 1..{numba.config.NUMBA_NUM_THREADS}, not {threads}",
+                )
+            numba.set_num_threads(threads)
+        try:
+            t0 = _time.perf_counter()
+            kernel(
+                P,
+                lx,
+                ly,
+                lo,
+                tab.a,
+                tab.b,
+                tab.c,
+                grid.start,
+                grid.dt,
+                np.int64(grid.n_steps),
+                np.int64(grid.stride),
+                sel,
+                out,
+                status,
+            )
+            if first:
+                self.compile_seconds = _time.perf_counter() - t0
+        finally:
+            numba.set_num_threads(previous)
+
+    def warm_up(self) -> float:
+        """Compile (or load from cache) the kernel; returns the seconds it took."""
+        t0 = _time.perf_counter()
+        self.simulate(outputs=self.output_names[:1])
+        return _time.perf_counter() - t0
+
+    def grid_for(self, dt: float | None = None, save_every: float | None = None) -> TimeGrid:
+        """The time grid with optional overrides of dt and the save period."""
+        g = self.grid
+        if dt is None and save_every is None:
+            return g
+        new_dt = g.dt if dt is None else dt
+        if save_every is None:
+            save_every = g.save_every if dt is None else max(g.save_every, new_dt)
+        return time_grid(g.start, g.stop, new_dt, save_every, g.units, self.ir.source)
+
+    def _selection(self, outputs: Sequence[str] | None) -> np.ndarray:
+        if outputs is None:
+            return np.arange(len(self.output_names), dtype=np.int64)
+        idx = []
+        for name in outputs:
+            if name not in self._out_index:
+                raise Sim315Error(
+                    self.ir.source,
+                    "outputs",
+                    f"unknown output '{name}'",
+                    suggest(name, self.output_names),
+                )
+            idx.append(self._out_index[name])
+        return np.array(idx, dtype=np.int64)
+
+    def _lookup_arrays(self, lookups):
+        if not lookups:
+            return self._lookups
+        lx, ly, lo = [], [], [0]
+        spec = self.ir.spec.lookups
+        for name in lookups:
+            if name not in spec:
+                raise Sim315Error(
+                    self.ir.source, "lookups", f"unknown table '{name}'", suggest(name, spec)
+                )
+        for name in self.ir.lookup_names:
+            x, y = lookups.get(name, (spec[name].x, spec[name].y))
+            x = np.asarray(x, dtype=np.float64)
+            y = np.asarray(y, dtype=np.float64)
+            if x.shape != y.shape or x.ndim != 1 or x.size < 1 or np.any(np.diff(x) <= 0):
+                raise Sim315Error(
+                    self.ir.source,
+                    f"lookups.{name}",
+                    "points must be equal-length 1-D arrays with x strictly increasing",
+                )
+            lx += list(x)
+            ly += list(y)
+            lo.append(len(lx))
+        return np.array(lx), np.array(ly), np.array(lo, dtype=np.int64)
+
+    @staticmethod
+    def status_message(code: int) -> str:
+        return STATUS_MESSAGES.get(int(code), f"unknown status {code}")
+
+
+def load_model(path: str | Path) -> CompiledModel:
+    """Compile a model file to its ensemble kernel (loading it from the cache when it can)."""
+    return CompiledModel(compile_file(path))

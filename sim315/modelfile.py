@@ -1,0 +1,223 @@
+"""The model file schema: what a stock-and-flow model file may contain.
+
+A model file is YAML. Pydantic checks its shape (fields, types); :mod:`sim315.compiler`
+checks its meaning (names, units, loops). Numbers that a scenario may vary (parameter
+values, numeric initial values, lookup points) are inputs of the compiled kernel, not
+constants baked into it, so changing them never recompiles.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import ModelError, suggest
+from .yamlio import line_of, read_yaml
+
+Equation = Annotated[str, Field(min_length=1)]
+
+
+def _units_text(value):
+    """``units: 1`` in YAML is a number; units are text."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+Units = Annotated[str, BeforeValidator(_units_text)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, strict=True, use_attribute_docstrings=True
+    )
+
+
+def _as_text(value):
+    """Equations may be written as bare numbers in YAML; keep them as text."""
+    if isinstance(value, bool):
+        raise ValueError("an equation must be a number or an expression, not true/false")
+    if isinstance(value, int | float):
+        return repr(value)
+    return value
+
+
+class TimeSpec(_Strict):
+    """The simulation clock."""
+
+    start: float
+    """Initial time, in ``units``."""
+    stop: float
+    """Final time, in ``units``; must be after ``start``."""
+    dt: float = Field(gt=0)
+    """Integration time step; must divide ``stop - start`` into whole steps."""
+    save_every: float | None = Field(default=None, gt=0)
+    """Save period, a whole multiple of ``dt``; defaults to ``dt``."""
+    units: Units = "year"
+    """The time unit; flows are stock units per this unit."""
+
+
+class Parameter(_Strict):
+    """A constant input of the model, varied by scenarios and Monte Carlo."""
+
+    value: float
+    """Default value."""
+    units: Units = "1"
+    """Units, e.g. ``firms/year``; ``1`` for dimensionless."""
+    bounds: tuple[float | None, float | None] | None = None
+    """Plausible range ``[low, high]`` (``null`` for open); the value must lie inside."""
+    doc: str = ""
+    """What the parameter means."""
+    source: str | None = None
+    """Where the value comes from: a data row, a document, or 'assumed' and why."""
+
+
+class Stock(_Strict):
+    """A level that accumulates its inflows minus its outflows."""
+
+    initial: float | str
+    """Initial value: a number (then a kernel input named ``<stock>.init``) or an equation."""
+    units: Units
+    """Units of the level."""
+    inflows: list[str] = []
+    """Flows that fill the stock."""
+    outflows: list[str] = []
+    """Flows that drain the stock."""
+    doc: str = ""
+    """What the stock means."""
+    source: str | None = None
+    """Where a numeric initial value comes from."""
+    non_negative: bool = False
+    """Floor the stock at zero after every step (flows are not rescaled)."""
+
+    @field_validator("initial", mode="before")
+    @classmethod
+    def _no_bool(cls, v):
+        if isinstance(v, bool):
+            raise ValueError("an initial value must be a number or an expression")
+        return v
+
+
+class Flow(_Strict):
+    """A rate that moves material into or out of stocks."""
+
+    equation: Equation
+    """Expression for the rate, in stock units per time unit."""
+    units: Units
+    """Units: the stock's units per time unit."""
+    doc: str = ""
+    """What the flow means."""
+
+    _text = field_validator("equation", mode="before")(_as_text)
+
+
+class Auxiliary(_Strict):
+    """An algebraic variable computed from others at each time."""
+
+    equation: Equation
+    """Expression for the value."""
+    units: Units = "1"
+    """Units of the value."""
+    doc: str = ""
+    """What the variable means."""
+
+    _text = field_validator("equation", mode="before")(_as_text)
+
+
+class Lookup(_Strict):
+    """A graphical function: linear interpolation between points, ends held."""
+
+    x: list[float] = Field(min_length=1)
+    """Input points, strictly increasing."""
+    y: list[float] = Field(min_length=1)
+    """Output points, as many as ``x``."""
+    x_units: Units = "1"
+    """Units of the input."""
+    y_units: Units = "1"
+    """Units of the output."""
+    doc: str = ""
+    """What the table means."""
+    source: str | None = None
+    """Where the points come from."""
+
+
+class ModelFile(_Strict):
+    """A whole model file."""
+
+    name: str
+    """Short name of the model."""
+    doc: str = ""
+    """What the model is for."""
+    time: TimeSpec
+    """The simulation clock."""
+    parameters: dict[str, Parameter] = {}
+    """Constants, by name."""
+    stocks: dict[str, Stock]
+    """Stocks, by name."""
+    flows: dict[str, Flow] = {}
+    """Flows, by name."""
+    auxiliaries: dict[str, Auxiliary] = {}
+    """Auxiliary variables, by name."""
+    lookups: dict[str, Lookup] = {}
+    """Graphical functions, by name, used as ``lookup(name, x)``."""
+
+
+_KNOWN_FIELDS = {
+    cls: set(cls.model_fields)
+    for cls in (TimeSpec, Parameter, Stock, Flow, Auxiliary, Lookup, ModelFile)
+}
+
+
+def _fields_at(loc: tuple) -> set[str]:
+    """The valid field names for the object at ``loc`` (for 'did you mean')."""
+    if not loc:
+        return _KNOWN_FIELDS[ModelFile]
+    kinds = {
+        "parameters": Parameter,
+        "stocks": Stock,
+        "flows": Flow,
+        "auxiliaries": Auxiliary,
+        "lookups": Lookup,
+    }
+    if loc[0] == "time":
+        return _KNOWN_FIELDS[TimeSpec]
+    if loc[0] in kinds and len(loc) >= 2:
+        return _KNOWN_FIELDS[kinds[loc[0]]]
+    return set()
+
+
+def validation_error(exc: ValidationError, raw, source: str, error_cls=ModelError):
+    """Turn pydantic's first error into a one-line :class:`Sim315Error`."""
+    err = exc.errors()[0]
+    loc = tuple(err["loc"])
+    # pydantic appends union branch tags (e.g. 'float', 'str') to the location; drop them
+    loc = tuple(p for p in loc if p not in ("float", "str", "int", "list[float]", "none"))
+    where = ".".join(str(p) for p in loc)
+    line = line_of(raw, loc)
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        parent, name = loc[:-1], str(loc[-1])
+        hint = suggest(name, _fields_at(parent))
+        return error_cls(source, where, f"unknown field '{name}'", hint, line)
+    if kind == "missing":
+        return error_cls(source, where, "required field is missing", "add it", line)
+    got = err.get("input")
+    shown = repr(got) if not isinstance(got, dict | list) else type(got).__name__
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return error_cls(source, where, f"{err['msg']} (got {shown})", None, line)
+
+
+def load_model_file(path: str | Path) -> tuple[ModelFile, object]:
+    """Read and shape-check a model file; returns the model and the raw YAML tree."""
+    source = str(path)
+    raw = read_yaml(path, what="model file")
+    if not isinstance(raw, dict):
+        raise ModelError(source, "", "a model file must be a YAML mapping", "see docs/models.md")
+    try:
+        spec = ModelFile.model_validate(raw)
+    except ValidationError as exc:
+        raise validation_error(exc, raw, source) from None
+    return spec, raw

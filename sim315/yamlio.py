@@ -1,0 +1,95 @@
+"""Reading YAML files strictly: syntax errors with line and column, no duplicate keys,
+and the line of every mapping key kept for error messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import Sim315Error
+
+
+class LineDict(dict):
+    """A dict that remembers the 1-based line of each of its keys (``.lines``)."""
+
+    lines: dict
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that rejects duplicate keys and records key lines."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False):
+    loader.flatten_mapping(node)
+    result = LineDict()
+    result.lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if not isinstance(key, str | int | float | bool) and key is not None:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a mapping key must be a plain value", key_node.start_mark
+            )
+        if key in result:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"duplicate key '{key}' (first on line {result.lines[key]})",
+                key_node.start_mark,
+            )
+        result[key] = loader.construct_object(value_node, deep=deep)
+        result.lines[key] = key_node.start_mark.line + 1
+    return result
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def read_yaml(path: str | Path, what: str = "file") -> Any:
+    """Parse a YAML file, turning every failure into a one-line :class:`Sim315Error`."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise Sim315Error(str(path), "", f"no such {what}", "check the path") from None
+    except IsADirectoryError:
+        raise Sim315Error(str(path), "", "is a folder, not a file", f"name the {what}") from None
+    except PermissionError:
+        raise Sim315Error(str(path), "", "cannot be read (permission denied)") from None
+    except UnicodeDecodeError as exc:
+        raise Sim315Error(
+            str(path), "", f"is not UTF-8 text ({exc.reason})", f"save the {what} as UTF-8"
+        ) from None
+    return parse_yaml(text, str(path))
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """Parse YAML text; ``source`` names it in errors."""
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass: no arbitrary objects
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        line = mark.line + 1 if mark else None
+        col = f"column {mark.column + 1}: " if mark else ""
+        raise Sim315Error(
+            source, "", f"YAML syntax error at {col}{problem}", "fix the YAML syntax", line=line
+        ) from None
+    except yaml.YAMLError as exc:
+        raise Sim315Error(source, "", f"YAML error: {exc}", "fix the YAML syntax") from None
+
+
+def line_of(raw: Any, loc: tuple) -> int | None:
+    """The line of the deepest key along ``loc`` in a tree read by :func:`read_yaml`."""
+    line = None
+    node = raw
+    for key in loc:
+        if isinstance(node, LineDict) and key in node:
+            line = node.lines.get(key, line)
+            node = node[key]
+        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+            node = node[key]
+        else:
+            break
+    return line
