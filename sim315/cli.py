@@ -1,0 +1,155 @@
+"""The ``sim315`` command line: a thin layer over the public API.
+
+Every bad input ends as one line on stderr naming the file, the field and the fix, with exit
+code 2 and no traceback (``--debug`` shows it).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from .errors import Sim315Error
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 1
+
+
+class _Group(click.Group):
+    """Runs a command and turns errors into one line."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except Sim315Error as exc:
+            if ctx.find_root().params.get("debug"):
+                raise
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(EXIT_BAD_INPUT)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+        except Exception as exc:
+            if ctx.find_root().params.get("debug"):
+                raise
+            click.echo(
+                f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the "
+                "traceback, and please report it)",
+                err=True,
+            )
+            ctx.exit(EXIT_INTERNAL)
+
+
+@click.group(cls=_Group)
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.version_option(package_name="sim315")
+def main(debug: bool) -> None:
+    """sim315: system-dynamics models compiled to one Numba ensemble kernel."""
+
+
+@main.group(cls=_Group)
+def model() -> None:
+    """Check, describe and simulate model files."""
+
+
+_MODEL_FILE = click.argument("file", type=click.Path(dir_okay=True, path_type=Path))
+
+
+@model.command("check")
+@_MODEL_FILE
+def model_check(file: Path) -> None:
+    """Check a model file: schema, names, units, loops, time grid. Exit 0 when valid."""
+    from .compiler import compile_file
+    from .describe import summary_line
+
+    ir = compile_file(file)
+    click.echo(f"ok: {file}: {summary_line(ir)}")
+
+
+@model.command("show")
+@_MODEL_FILE
+def model_show(file: Path) -> None:
+    """Show a model's equations, units, docs and evaluation order."""
+    from .compiler import compile_file
+    from .describe import describe
+
+    click.echo(describe(compile_file(file)))
+
+
+@model.command("simulate")
+@_MODEL_FILE
+@click.option("--method", default="euler", show_default=True, help="euler, rk2 or rk4.")
+@click.option("--dt", type=float, help="Override the model's time step.")
+@click.option("--save-every", type=float, help="Override the save period.")
+@click.option(
+    "--outputs", help="Comma-separated variables to print and save (default: the stocks)."
+)
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the saved trajectories of run 0 to this CSV file.",
+)
+def model_simulate(file, method, dt, save_every, outputs, csv_path) -> None:
+    """Simulate a model once with its default parameters and print the trajectories."""
+    from .compiler import compile_file
+    from .model import CompiledModel
+
+    ir = compile_file(file)
+    names = [s.strip() for s in outputs.split(",") if s.strip()] if outputs else ir.stocks
+    mdl = CompiledModel(ir)
+    res = mdl.simulate(method=method, dt=dt, save_every=save_every, outputs=names)
+    if res.status[0] != 0:
+        click.echo(f"warning: run stopped: {mdl.status_message(res.status[0])}", err=True)
+    click.echo(_table(res.time, res.values[0], res.names, ir.grid.units))
+    if csv_path is not None:
+        _write_csv(csv_path, res.time, res.values[0], res.names)
+        click.echo(f"wrote {csv_path}")
+
+
+def _table(time, values, names, time_units, max_rows: int = 12) -> str:
+    n = len(time)
+    step = max(1, -(-(n - 1) // (max_rows - 1))) if n > 1 else 1
+    rows = list(range(0, n, step))
+    if rows[-1] != n - 1:
+        rows.append(n - 1)
+    head = [f"time ({time_units})", *names]
+    body = [[f"{time[i]:g}", *(f"{v:.6g}" for v in values[i])] for i in rows]
+    widths = [max(len(r[c]) for r in [head, *body]) for c in range(len(head))]
+    lines = ["  ".join(h.rjust(w) for h, w in zip(head, widths, strict=True))]
+    lines += ["  ".join(x.rjust(w) for x, w in zip(r, widths, strict=True)) for r in body]
+    return "\n".join(lines)
+
+
+def _write_csv(path: Path, time, values, names) -> None:
+    """Write atomically: a temporary file in the same folder, renamed when complete."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise Sim315Error(str(path), "--csv", "its folder does not exist", "create it first")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise Sim315Error(
+            str(path), "--csv", f"cannot write there ({exc.strerror})", "choose a writable path"
+        ) from None
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(",".join(["time", *names]) + "\n")
+            for i, t in enumerate(time):
+                fh.write(",".join([repr(float(t)), *(repr(float(v)) for v in values[i])]) + "\n")
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise Sim315Error(
+            str(path), "--csv", f"cannot write ({exc.strerror})", "free space or choose another path"
+        ) from None
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
