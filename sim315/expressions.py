@@ -44,6 +44,11 @@ FUNCTIONS: dict[str, Function] = {
 #: Names with a fixed meaning in every equation.
 SPECIAL_NAMES = {"time": "the current simulation time", "dt": "the integration time step"}
 
+#: The deepest expression accepted (levels of nested operators and calls). The generated
+#: kernel writes up to two parentheses per level and Python reads at most 200 nested ones;
+#: the checkers also recurse once per level.
+MAX_DEPTH = 80
+
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 _CMPOPS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
 
@@ -75,6 +80,12 @@ def parse_equation(text: str, source: str, where: str) -> ast.expr:
         raise ModelError(
             source, where, f"'^' in '{text}' is not a power here", "write powers as '**'"
         )
+    too_deep = ModelError(
+        source,
+        where,
+        f"the equation is nested more than {MAX_DEPTH} levels deep",
+        "split it into auxiliaries",
+    )
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
@@ -82,8 +93,23 @@ def parse_equation(text: str, source: str, where: str) -> ast.expr:
         raise ModelError(
             source, where, f"cannot parse '{text}'{col}: {exc.msg}", "fix the equation"
         ) from None
+    except RecursionError:
+        raise too_deep from None
+    if _depth(tree.body) > MAX_DEPTH:
+        raise too_deep
     _check(tree.body, text.strip(), source, where)
     return tree.body
+
+
+def _depth(node: ast.expr) -> int:
+    """Levels of nested expressions in ``node``, counted without recursion."""
+    deepest = 0
+    stack = [(node, 1)]
+    while stack:
+        n, d = stack.pop()
+        deepest = max(deepest, d)
+        stack.extend((c, d + 1) for c in ast.iter_child_nodes(n) if isinstance(c, ast.expr))
+    return deepest
 
 
 def _quote(node: ast.AST, text: str) -> str:

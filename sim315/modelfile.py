@@ -29,6 +29,14 @@ def _units_text(value):
 Units = Annotated[str, BeforeValidator(_units_text)]
 
 
+def _pair(value):
+    """YAML has no tuples: ``bounds: [0, 1]`` reads as a list."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+Bounds = Annotated[tuple[float | None, float | None], BeforeValidator(_pair)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(
         extra="forbid", frozen=True, strict=True, use_attribute_docstrings=True
@@ -66,7 +74,7 @@ class Parameter(_Strict):
     """Default value."""
     units: Units = "1"
     """Units, e.g. ``firms/year``; ``1`` for dimensionless."""
-    bounds: tuple[float | None, float | None] | None = None
+    bounds: Bounds | None = None
     """Plausible range ``[low, high]`` (``null`` for open); the value must lie inside."""
     doc: str = ""
     """What the parameter means."""

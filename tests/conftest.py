@@ -1,0 +1,44 @@
+"""Shared test helpers.
+
+Kernels compile into a cache folder private to the test session (unless SIM315_CACHE_DIR is
+already set), so tests never depend on, or litter, the user's cache.
+"""
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+if "SIM315_CACHE_DIR" not in os.environ:
+    os.environ["SIM315_CACHE_DIR"] = tempfile.mkdtemp(prefix="sim315-test-cache-")
+
+import sim315  # noqa: E402
+
+MODELS = Path(__file__).parent / "models"
+
+
+def write_model(folder: Path, spec: dict, name: str = "model.yaml") -> Path:
+    """Write a model dict as YAML and return its path."""
+    path = folder / name
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
+
+
+_compiled: dict[str, "sim315.CompiledModel"] = {}
+
+
+def compile_spec(spec: dict) -> "sim315.CompiledModel":
+    """Compile a model dict once per test session (keyed by its YAML text)."""
+    text = yaml.safe_dump(spec, sort_keys=True)
+    if text not in _compiled:
+        folder = Path(tempfile.mkdtemp(prefix="sim315-model-"))
+        _compiled[text] = sim315.load_model(write_model(folder, spec))
+    return _compiled[text]
+
+
+@pytest.fixture(scope="session")
+def ladder():
+    """The ladder reference model, compiled once."""
+    return sim315.load_model(MODELS / "ladder" / "model.yaml")
