@@ -14,7 +14,7 @@ import yaml
 if "SIM315_CACHE_DIR" not in os.environ:
     os.environ["SIM315_CACHE_DIR"] = tempfile.mkdtemp(prefix="sim315-test-cache-")
 
-import sim315  # noqa: E402
+import sim315
 
 MODELS = Path(__file__).parent / "models"
 
