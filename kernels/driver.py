@@ -20,6 +20,11 @@ Contract the generated module fulfils before ``DRIVER_SOURCE``:
     Writes every recordable variable at ``(t, y)`` into ``rec``.
 ``_post_step(y)``
     Applies per-stock constraints (non-negative stocks) after a step.
+
+Two entry points share ``_run``, so a run's numbers are the same whichever is used:
+``ensemble`` spreads runs over threads with ``prange``; ``ensemble_serial`` loops on the
+calling thread, for single runs and small batches, where waking a thread pool costs more
+than the work.
 """
 
 #: Run status codes written to ``status[run]``.
@@ -114,6 +119,13 @@ def _run(p, lx, ly, lo, a, b, c, t0, dt, n_steps, stride, sel, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def ensemble(P, lx, ly, lo, a, b, c, t0, dt, n_steps, stride, sel, out, status):
     for r in prange(P.shape[0]):
+        status[r] = _run(P[r], lx, ly, lo, a, b, c, t0, dt, n_steps, stride, sel, out[r])
+    return 0
+
+
+@njit(cache=True, error_model="numpy")
+def ensemble_serial(P, lx, ly, lo, a, b, c, t0, dt, n_steps, stride, sel, out, status):
+    for r in range(P.shape[0]):
         status[r] = _run(P[r], lx, ly, lo, a, b, c, t0, dt, n_steps, stride, sel, out[r])
     return 0
 """

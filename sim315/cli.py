@@ -147,7 +147,10 @@ def _write_csv(path: Path, time, values, names) -> None:
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         raise Sim315Error(
-            str(path), "--csv", f"cannot write ({exc.strerror})", "free space or choose another path"
+            str(path),
+            "--csv",
+            f"cannot write ({exc.strerror})",
+            "free space or choose another path",
         ) from None
 
 

@@ -50,6 +50,10 @@ class SimulationResult:
         return int(np.count_nonzero(self.status != STATUS_OK))
 
 
+#: Batches smaller than this run on the calling thread: waking the thread pool costs more.
+SERIAL_BELOW = 8
+
+
 class CompiledModel:
     """A model compiled to one Numba ensemble kernel.
 
@@ -76,7 +80,6 @@ class CompiledModel:
             np.array(ly, dtype=np.float64),
             np.array(lo, dtype=np.int64),
         )
-        self.compile_seconds: float | None = None
 
     # -- descriptions --------------------------------------------------------------------
     @property
@@ -172,19 +175,17 @@ class CompiledModel:
     def _call(self, P, lx, ly, lo, tab, grid, sel, out, status, threads) -> None:
         import numba
 
-        kernel = self._module.ensemble
-        first = not kernel.signatures
+        if threads is not None and not 1 <= threads <= numba.config.NUMBA_NUM_THREADS:
+            raise Sim315Error(
+                "threads", "", f"threads must be 1..{numba.config.NUMBA_NUM_THREADS}, not {threads}"
+            )
         previous = numba.get_num_threads()
-        if threads is not None:
-            if not 1 <= threads <= numba.config.NUMBA_NUM_THREADS:
-                raise Sim315Error(
-                    "threads",
-                    "",
-                    f"threads must be 1..{numba.config.NUMBA_NUM_THREADS}, not {threads}",
-                )
-            numba.set_num_threads(threads)
+        n_threads = previous if threads is None else threads
+        serial = n_threads == 1 or P.shape[0] < SERIAL_BELOW
+        kernel = self._module.ensemble_serial if serial else self._module.ensemble
+        if not serial and n_threads != previous:
+            numba.set_num_threads(n_threads)
         try:
-            t0 = _time.perf_counter()
             kernel(
                 P,
                 lx,
@@ -201,15 +202,16 @@ class CompiledModel:
                 out,
                 status,
             )
-            if first:
-                self.compile_seconds = _time.perf_counter() - t0
         finally:
-            numba.set_num_threads(previous)
+            if numba.get_num_threads() != previous:
+                numba.set_num_threads(previous)
 
     def warm_up(self) -> float:
-        """Compile (or load from cache) the kernel; returns the seconds it took."""
+        """Compile (or load from the cache) both kernels; returns the seconds it took."""
         t0 = _time.perf_counter()
-        self.simulate(outputs=self.output_names[:1])
+        first = self.output_names[:1]
+        self.simulate(outputs=first, threads=1)
+        self.simulate(self.parameters(SERIAL_BELOW), outputs=first, threads=_max_threads())
         return _time.perf_counter() - t0
 
     def grid_for(self, dt: float | None = None, save_every: float | None = None) -> TimeGrid:
@@ -265,6 +267,12 @@ class CompiledModel:
     @staticmethod
     def status_message(code: int) -> str:
         return STATUS_MESSAGES.get(int(code), f"unknown status {code}")
+
+
+def _max_threads() -> int:
+    import numba
+
+    return numba.config.NUMBA_NUM_THREADS
 
 
 def load_model(path: str | Path) -> CompiledModel:

@@ -11,8 +11,11 @@ Tolerance: ``rtol=1e-4`` plus ``atol=1e-6``. Vensim writes its output with about
 significant digits (a relative rounding error up to 5e-6), and some cases were produced by
 single-precision Vensim builds (float32: ~6e-8 per operation, accumulated over up to 3200
 Euler steps); rtol 1e-4 covers both with a margin, as in PySD, SDEverywhere and Simlin.
-The small atol only covers values that pass through zero, where six significant digits
-of a value of order one or a float32 sum leave an absolute error near 1e-7..1e-6.
+The small atol only covers values that pass through zero, where a relative tolerance means
+nothing. One case needs more, set per variable with its reason (``Case.atol``): a float32
+running sum that crosses zero keeps the rounding error of the terms it summed, not of its
+(zero) value. The saved times themselves are written with six significant digits too, so
+they are matched with a relative tolerance of 1e-5.
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ class Case:
     references: tuple[str, ...] = ("output.csv",)
     omitted: frozenset[str] = frozenset()
     """Output columns (snake_case) the translation cannot express, with the reason in README."""
+    atol: tuple[tuple[str, float], ...] = ()
+    """Per-variable absolute tolerances replacing ATOL, each justified where it is set."""
 
 
 CASES = [
@@ -62,7 +67,10 @@ CASES = [
     Case("builtin_max", "tests/builtin_max", ("output.csv", "output_vensim63dss.csv")),
     Case("builtin_min", "tests/builtin_min", ("output.csv", "output_vensim63dss.csv")),
     Case("if_stmt", "tests/if_stmt", ("output.csv", "output_vensim63dp.csv")),
-    Case("exp", "tests/exp"),
+    # StockA = -5 + 0.1/month crosses zero at t=50, where single-precision Vensim's running
+    # sum of 0.1s reads -2.52e-06 (float32 rounding of 50 terms of 0.1 on a level of 5:
+    # 50 * 6e-8 * 5 = 1.5e-5 at most); double precision gives ~1e-15. Not a model mismatch.
+    Case("exp", "tests/exp", atol=(("stocka", 2e-5),)),
     Case("ln", "tests/ln", ("output.tab",)),
     Case("sqrt", "tests/sqrt"),
     Case("abs", "tests/abs"),
@@ -121,21 +129,25 @@ def test_sd_corpus(case: Case, reference: str):
     result = model.simulate(method="euler")
     assert result.n_failed == 0
 
-    # the saved times of the reference must all be saved times of the simulation
-    idx = np.searchsorted(result.time, ref_time - 1e-9)
-    assert np.all(idx < result.time.size), "reference runs past the model's stop time"
-    np.testing.assert_allclose(result.time[idx], ref_time, rtol=0, atol=1e-9)
+    # the saved times of the reference must all be saved times of the simulation (they are
+    # written with six significant digits: 10.03125 reads 10.0312)
+    grid = model.grid
+    idx = np.rint((ref_time - grid.start) / grid.save_every).astype(np.int64)
+    assert idx.min() >= 0 and idx.max() < result.time.size, "reference outside the run"
+    np.testing.assert_allclose(result.time[idx], ref_time, rtol=1e-5, atol=1e-9)
 
     expected = set(ref_cols) - CONTROL - case.omitted
     compared = expected & set(result.names)
     assert compared == expected, f"not in the model: {sorted(expected - compared)}"
     assert compared, "nothing to compare"
 
+    atols = dict(case.atol)
+    assert set(atols) <= compared, "a per-variable tolerance names no compared variable"
     mismatches = []
     for name in sorted(compared):
         got = result[name][0, idx]
         want = ref_cols[name]
-        bad = ~np.isclose(got, want, rtol=RTOL, atol=ATOL)
+        bad = ~np.isclose(got, want, rtol=RTOL, atol=atols.get(name, ATOL))
         if bad.any():
             i = int(np.argmax(bad))
             mismatches.append(
