@@ -12,11 +12,28 @@ Parameter columns follow the compiled model's ``parameter_names`` (checked in
 import numpy as np
 from numba import njit, prange
 
-PARAMETERS = (
-    "entry_rate support_boost support_start sme_promotion ht_promotion giant_promotion "
-    "sme_exit ht_exit rd_sme rd_ht rd_giant rd_leader knowledge_delay perception_time "
-    "reference_knowledge pool.init smes.init hightech.init giants.init leaders.init"
-).split()
+PARAMETERS = [
+    "entry_rate",
+    "support_boost",
+    "support_start",
+    "sme_promotion",
+    "ht_promotion",
+    "giant_promotion",
+    "sme_exit",
+    "ht_exit",
+    "rd_sme",
+    "rd_ht",
+    "rd_giant",
+    "rd_leader",
+    "knowledge_delay",
+    "perception_time",
+    "reference_knowledge",
+    "pool.init",
+    "smes.init",
+    "hightech.init",
+    "giants.init",
+    "leaders.init",
+]
 OUTPUTS = ("pool", "smes", "hightech", "giants", "leaders")
 
 

@@ -72,3 +72,11 @@ def ramp(slope, start, end, t, dt):
     if t >= end:
         return slope * (end - start)
     return slope * (t - start)
+
+
+@njit(cache=True)
+def fill_nan(out, start):
+    """Fill ``out[start:, :]`` with NaN: the saved times after a run stopped."""
+    for j in range(start, out.shape[0]):
+        for m in range(out.shape[1]):
+            out[j, m] = np.nan

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import time as _time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
@@ -63,8 +65,11 @@ class CompiledModel:
 
     def __init__(self, ir: ModelIR):
         self.ir = ir
-        self.source_code = generate_source(ir)
-        self._module, self.hash, self.kernel_path = load_kernel_module(self.source_code)
+        self._sources = {m: generate_source(ir, m) for m in METHODS}
+        self._modules: dict[str, ModuleType] = {}
+        #: Content hash of the model's structure (its generated sources); equal for models
+        #: that differ only in numbers.
+        self.hash = hashlib.sha256("".join(self._sources.values()).encode()).hexdigest()[:20]
         self.parameter_names: tuple[str, ...] = tuple(ir.kernel_params)
         self.output_names: tuple[str, ...] = tuple(ir.record)
         self._param_index = {n: i for i, n in enumerate(self.parameter_names)}
@@ -80,6 +85,27 @@ class CompiledModel:
             np.array(ly, dtype=np.float64),
             np.array(lo, dtype=np.int64),
         )
+
+    def source_code(self, method: str = "euler") -> str:
+        """The generated kernel source for ``method``."""
+        self._tableau(method)
+        return self._sources[method]
+
+    def kernel_module(self, method: str = "euler") -> ModuleType:
+        """The compiled kernel module for ``method`` (generated and imported on first use)."""
+        self._tableau(method)
+        mod = self._modules.get(method)
+        if mod is None:
+            mod, _digest, _path = load_kernel_module(self._sources[method])
+            self._modules[method] = mod
+        return mod
+
+    @staticmethod
+    def _tableau(method: str):
+        tab = METHODS.get(method)
+        if tab is None:
+            raise Sim315Error("method", "", f"unknown method '{method}'", suggest(method, METHODS))
+        return tab
 
     # -- descriptions --------------------------------------------------------------------
     @property
@@ -162,17 +188,15 @@ class CompiledModel:
         P = np.ascontiguousarray(P)
         grid = self.grid_for(dt, save_every)
         sel = self._selection(outputs)
-        tab = METHODS.get(method)
-        if tab is None:
-            raise Sim315Error("method", "", f"unknown method '{method}'", suggest(method, METHODS))
+        self._tableau(method)
         lx, ly, lo = self._lookup_arrays(lookups)
         out = np.empty((P.shape[0], grid.n_saved, sel.shape[0]), dtype=np.float64)
         status = np.zeros(P.shape[0], dtype=np.int32)
-        self._call(P, lx, ly, lo, tab, grid, sel, out, status, threads)
+        self._call(method, P, lx, ly, lo, grid, sel, out, status, threads)
         names = tuple(self.output_names[i] for i in sel)
         return SimulationResult(grid.times(), out, names, status)
 
-    def _call(self, P, lx, ly, lo, tab, grid, sel, out, status, threads) -> None:
+    def _call(self, method, P, lx, ly, lo, grid, sel, out, status, threads) -> None:
         import numba
 
         if threads is not None and not 1 <= threads <= numba.config.NUMBA_NUM_THREADS:
@@ -182,7 +206,8 @@ class CompiledModel:
         previous = numba.get_num_threads()
         n_threads = previous if threads is None else threads
         serial = n_threads == 1 or P.shape[0] < SERIAL_BELOW
-        kernel = self._module.ensemble_serial if serial else self._module.ensemble
+        mod = self.kernel_module(method)
+        kernel = mod.ensemble_serial if serial else mod.ensemble
         if not serial and n_threads != previous:
             numba.set_num_threads(n_threads)
         try:
@@ -191,9 +216,6 @@ class CompiledModel:
                 lx,
                 ly,
                 lo,
-                tab.a,
-                tab.b,
-                tab.c,
                 grid.start,
                 grid.dt,
                 np.int64(grid.n_steps),
@@ -206,12 +228,14 @@ class CompiledModel:
             if numba.get_num_threads() != previous:
                 numba.set_num_threads(previous)
 
-    def warm_up(self) -> float:
-        """Compile (or load from the cache) both kernels; returns the seconds it took."""
+    def warm_up(self, method: str = "euler") -> float:
+        """Compile (or load from the cache) the kernels of ``method``; returns the seconds."""
         t0 = _time.perf_counter()
         first = self.output_names[:1]
-        self.simulate(outputs=first, threads=1)
-        self.simulate(self.parameters(SERIAL_BELOW), outputs=first, threads=_max_threads())
+        self.simulate(outputs=first, threads=1, method=method)
+        self.simulate(
+            self.parameters(SERIAL_BELOW), outputs=first, threads=_max_threads(), method=method
+        )
         return _time.perf_counter() - t0
 
     def grid_for(self, dt: float | None = None, save_every: float | None = None) -> TimeGrid:

@@ -97,8 +97,8 @@ def test_second_process_loads_the_kernel_from_cache(tmp_path, monkeypatch):
         "import sim315\n"
         "m = sim315.load_model('tests/models/teacup/model.yaml')\n"
         "m.warm_up()\n"
-        "print(sum(m._module.ensemble.stats.cache_hits.values()),"
-        " sum(m._module.ensemble.stats.cache_misses.values()))\n"
+        "print(sum(m.kernel_module().ensemble_serial.stats.cache_hits.values()),"
+        " sum(m.kernel_module().ensemble_serial.stats.cache_misses.values()))\n"
     )
     runs = [
         subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
