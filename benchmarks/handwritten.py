@@ -116,13 +116,13 @@ def ladder_ensemble_serial(P, xs, ys, t0, dt, n_steps, stride, out):
     return 0
 
 
-def simulate(model, P, threads_serial: bool = False) -> np.ndarray:
+def simulate(model, P, serial: bool = False) -> np.ndarray:
     """Run the hand-written kernel with the model's grid and lookup points."""
     g = model.grid
     tab = model.ir.spec.lookups["knowledge_effect_table"]
     xs = np.array(tab.x)
     ys = np.array(tab.y)
     out = np.empty((P.shape[0], g.n_saved, len(OUTPUTS)))
-    fn = ladder_ensemble_serial if threads_serial else ladder_ensemble
+    fn = ladder_ensemble_serial if serial else ladder_ensemble
     fn(P, xs, ys, g.start, g.dt, np.int64(g.n_steps), np.int64(g.stride), out)
     return out
