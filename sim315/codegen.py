@@ -32,6 +32,8 @@ from sim315.kernels.builtins import lookup as _lookup
 from sim315.kernels.builtins import pulse as _pulse
 from sim315.kernels.builtins import ramp as _ramp
 from sim315.kernels.builtins import step as _step
+from sim315.kernels.rng import random_normal as _rnorm
+from sim315.kernels.rng import random_uniform as _runif
 
 MODEL_NAME = {name!r}
 METHOD = {method!r}
@@ -107,6 +109,10 @@ class _Emitter:
             return f"{fn}({', '.join(args)})"
         if fn in _MATH:
             return f"{_MATH[fn]}({args[0]})"
+        if fn in ("_rand_uniform", "_rand_normal"):
+            site = node.args[2].value
+            short = "_runif" if fn == "_rand_uniform" else "_rnorm"
+            return f"{short}(key, run, step_i, {site}, {args[0]}, {args[1]})"
         if fn in ("step", "pulse", "ramp"):
             return f"_{fn}({', '.join(args)}, {self.time}, dt)"
         raise AssertionError(fn)  # stateful builtins were lowered by the compiler
@@ -192,10 +198,11 @@ def _run_function(ir: ModelIR, tab: Tableau) -> str:
     init = _Emitter(ir, "s", "t")
     w = _Writer()
     w('@njit(cache=True, error_model="numpy")')
-    w("def _run(p, lx, ly, lo, t0, dt, n_steps, stride, sel, out):")
+    w("def _run(p, lx, ly, lo, t0, dt, n_steps, stride, sel, out, key, run):")
     w.depth = 1
-    w('"""Integrate one run; write its saved outputs into out[saved, outputs]."""')
+    w('"""Integrate run number ``run``; write its saved outputs into out[saved, outputs]."""')
     w("t = t0")
+    w("step_i = -1  # random draws at initialisation use step -1")
     w("# parameters are constant within a run: locals, so that LLVM hoists what they give")
     for i, name in enumerate(ir.kernel_params):
         w(f"p_{i} = p[{i}]  # {name}")

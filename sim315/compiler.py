@@ -102,6 +102,8 @@ class ModelIR:
     lookup_names: list[str]
     nonneg: list[int]
     kinds: dict[str, str] = field(default_factory=dict)
+    targets: dict = field(default_factory=dict)
+    groups: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def state_names(self) -> list[str]:
@@ -356,6 +358,7 @@ class _Compiler:
     def lower(self) -> None:
         lowerer = _Lowerer()
         self.lowered = {n: lowerer.lower(t, n) for n, t in self.trees.items()}
+        self.init_trees = {n: lowerer.lower(t, n) for n, t in self.init_trees.items()}
         self.hidden = lowerer.hidden
         self.dfix = lowerer.dfix
 
@@ -437,6 +440,22 @@ class _Compiler:
         stocks = list(spec.stocks)
         record = stocks + list(spec.flows) + list(spec.auxiliaries) + list(spec.parameters)
         kinds = {n: _KIND[sec] for n, sec in self.section_of.items()}
+        targets = {}
+        for section in ("stocks", "flows", "auxiliaries"):
+            for name, el in getattr(spec, section).items():
+                if el.target is not None:
+                    if not grid.start <= el.target.year <= grid.stop:
+                        raise self.fail(
+                            (section, name, "target", "year"),
+                            f"year {el.target.year:g} is outside the simulated time "
+                            f"{grid.start:g}..{grid.stop:g}",
+                            "fix the year or the time range",
+                        )
+                    targets[name] = el.target
+        groups: dict[str, list[str]] = {}
+        for name, st in spec.stocks.items():
+            if st.group:
+                groups.setdefault(st.group, []).append(name)
         units = dict(self.units)
         for s in stocks:
             units[f"{s}.init"] = self.units[s]
@@ -459,6 +478,8 @@ class _Compiler:
             lookup_names=list(spec.lookups),
             nonneg=[i for i, s in enumerate(stocks) if spec.stocks[s].non_negative],
             kinds=kinds,
+            targets=targets,
+            groups=groups,
         )
 
 
@@ -504,6 +525,12 @@ class _Lowerer:
     def __init__(self):
         self.hidden: list[Hidden] = []
         self.dfix: list[DelayFixed] = []
+        self.n_sites = 0
+
+    def _site(self) -> ast.Constant:
+        """A call site number for a random draw: fixed by the model's structure."""
+        self.n_sites += 1
+        return ast.Constant(value=self.n_sites - 1)
 
     def _stock(self, deriv, init, origin) -> ast.Name:
         name = f"_h{len(self.hidden)}"
@@ -538,6 +565,28 @@ class _Lowerer:
                     self._stock(_bin(inflow, ast.Sub(), outflow), _bin(x, ast.Mult(), tn), where)
                     inflow = outflow
                 return inflow
+            if fn in ("random_uniform", "random_normal"):
+                name = "_rand_uniform" if fn == "random_uniform" else "_rand_normal"
+                return ast.Call(func=ast.Name(id=name), args=[*args, self._site()], keywords=[])
+            if fn == "pink_noise":
+                # white noise held over each step, first-order smoothed with time constant
+                # tau; under Euler its variance makes the smoothed series' stationary sd
+                # exactly sd: var(white) = sd**2 * (2 - dt/tau) * tau/dt
+                sd, tau = args
+                a = _bin(ast.Name(id="dt"), ast.Div(), tau)
+                scale = ast.Call(
+                    func=ast.Name(id="sqrt"),
+                    args=[_bin(_bin(_num(2), ast.Sub(), a), ast.Div(), a)],
+                    keywords=[],
+                )
+                white = ast.Call(
+                    func=ast.Name(id="_rand_normal"),
+                    args=[_num(0), _bin(sd, ast.Mult(), scale), self._site()],
+                    keywords=[],
+                )
+                name = ast.Name(id=f"_h{len(self.hidden)}")
+                deriv = _bin(_bin(white, ast.Sub(), name), ast.Div(), tau)
+                return self._stock(deriv, _num(0), where)
             if fn == "delay_fixed":
                 x, tau, init = args
                 name = f"_d{len(self.dfix)}"

@@ -39,6 +39,11 @@ FUNCTIONS: dict[str, Function] = {
     "delay1": Function(2, "delay1(x, tau): first-order material delay", True),
     "delay3": Function(2, "delay3(x, tau): third-order material delay", True),
     "delay_fixed": Function(3, "delay_fixed(x, tau, initial): pipeline delay of tau", True),
+    "random_uniform": Function(2, "random_uniform(lo, hi): a new uniform draw each step"),
+    "random_normal": Function(2, "random_normal(mean, sd): a new normal draw each step"),
+    "pink_noise": Function(
+        2, "pink_noise(sd, tau): first-order autocorrelated noise, mean 0, sd sd", True
+    ),
 }
 
 #: Names with a fixed meaning in every equation.

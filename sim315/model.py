@@ -17,6 +17,7 @@ from .compiler import ModelIR, TimeGrid, compile_file, time_grid
 from .errors import Sim315Error, suggest
 from .kernels.driver import STATUS_MESSAGES, STATUS_OK
 from .kernels.tableaus import METHODS
+from .seeds import seed_key
 
 
 @dataclass(frozen=True)
@@ -33,12 +34,15 @@ class SimulationResult:
         Output names, the last axis of ``values``.
     status : ndarray of int32, shape (runs,)
         Per-run status code (0 = ok); see :data:`sim315.kernels.driver.STATUS_MESSAGES`.
+    entropy : int
+        The seed entropy of the random draws (repeat them with ``seed=entropy``).
     """
 
     time: np.ndarray
     values: np.ndarray
     names: tuple[str, ...]
     status: np.ndarray
+    entropy: int | None = None
 
     def __getitem__(self, name: str) -> np.ndarray:
         """Values of one output, shape (runs, n_saved)."""
@@ -156,6 +160,8 @@ class CompiledModel:
         outputs: Sequence[str] | None = None,
         threads: int | None = None,
         lookups: Mapping[str, tuple[Sequence[float], Sequence[float]]] | None = None,
+        seed: int | np.random.SeedSequence | None = None,
+        run_offset: int = 0,
     ) -> SimulationResult:
         """Run an ensemble in one kernel call.
 
@@ -173,6 +179,12 @@ class CompiledModel:
             Numba threads for this call; results do not depend on it.
         lookups : mapping, optional
             Replace tables' points: ``{name: (x, y)}``.
+        seed : int, SeedSequence or None
+            Seed of the equations' random draws (``random_uniform``, ``random_normal``,
+            ``pink_noise``); None draws fresh entropy, recorded in the result.
+        run_offset : int
+            Number of the first row's run in a larger ensemble: run ``run_offset + i`` draws
+            the same numbers whichever batch it is computed in.
 
         Returns
         -------
@@ -189,14 +201,17 @@ class CompiledModel:
         grid = self.grid_for(dt, save_every)
         sel = self._selection(outputs)
         self._tableau(method)
+        key, entropy = seed_key(seed)
         lx, ly, lo = self._lookup_arrays(lookups)
         out = np.empty((P.shape[0], grid.n_saved, sel.shape[0]), dtype=np.float64)
         status = np.zeros(P.shape[0], dtype=np.int32)
-        self._call(method, P, lx, ly, lo, grid, sel, out, status, threads)
+        self._call(method, P, lx, ly, lo, grid, sel, out, status, threads, key, run_offset)
         names = tuple(self.output_names[i] for i in sel)
-        return SimulationResult(grid.times(), out, names, status)
+        return SimulationResult(grid.times(), out, names, status, entropy)
 
-    def _call(self, method, P, lx, ly, lo, grid, sel, out, status, threads) -> None:
+    def _call(
+        self, method, P, lx, ly, lo, grid, sel, out, status, threads, key, run_offset
+    ) -> None:
         import numba
 
         if threads is not None and not 1 <= threads <= numba.config.NUMBA_NUM_THREADS:
@@ -223,6 +238,8 @@ class CompiledModel:
                 sel,
                 out,
                 status,
+                key,
+                np.int64(run_offset),
             )
         finally:
             if numba.get_num_threads() != previous:

@@ -9,9 +9,17 @@ constants baked into it, so changing them never recompiles.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .errors import ModelError, suggest
 from .yamlio import line_of, read_yaml
@@ -67,6 +75,54 @@ class TimeSpec(_Strict):
     """The time unit; flows are stock units per this unit."""
 
 
+class Target(_Strict):
+    """A commitment an output is measured against, e.g. "> 3.65 % in 2027"."""
+
+    compare: Literal[">", ">=", "<", "<=", "~", "between"]
+    """How the output meets the target: above, at least, below, at most, about (within
+    ``tolerance``), or within ``[low, high]`` (``between``)."""
+    value: float | tuple[float, float]
+    """The target value, or ``[low, high]`` for ``between``."""
+    year: float
+    """The time at which the output is compared (the saved time nearest to it)."""
+    tolerance: float = Field(default=0.1, gt=0)
+    """Relative tolerance of ``~`` (about): met when ``|x - value| <= tolerance * |value|``."""
+    source: str | None = None
+    """Where the target comes from (e.g. the plan's section)."""
+
+    @model_validator(mode="after")
+    def _shape(self):
+        if (self.compare == "between") != isinstance(self.value, tuple):
+            raise ValueError("'between' takes value: [low, high]; the others take one number")
+        if isinstance(self.value, tuple) and self.value[0] > self.value[1]:
+            raise ValueError(f"value [{self.value[0]}, {self.value[1]}] is reversed")
+        return self
+
+    def met(self, x):
+        """Elementwise: does ``x`` meet the target? (NaN never does.)"""
+        import numpy as np
+
+        x = np.asarray(x, dtype=float)
+        v = self.value
+        if self.compare == ">":
+            return x > v
+        if self.compare == ">=":
+            return x >= v
+        if self.compare == "<":
+            return x < v
+        if self.compare == "<=":
+            return x <= v
+        if self.compare == "~":
+            return np.abs(x - v) <= self.tolerance * abs(v)
+        return (x >= v[0]) & (x <= v[1])
+
+    def describe(self) -> str:
+        if self.compare == "between":
+            return f"{self.value[0]:g}-{self.value[1]:g} in {self.year:g}"
+        sign = {"~": "≈", ">=": "≥", "<=": "≤"}.get(self.compare, self.compare)
+        return f"{sign} {self.value:g} in {self.year:g}"
+
+
 class Parameter(_Strict):
     """A constant input of the model, varied by scenarios and Monte Carlo."""
 
@@ -99,6 +155,10 @@ class Stock(_Strict):
     """Where a numeric initial value comes from."""
     non_negative: bool = False
     """Floor the stock at zero after every step (flows are not rescaled)."""
+    group: str | None = None
+    """A label for reports: stocks of one group are drawn on one figure."""
+    target: Target | None = None
+    """A target the stock is measured against; runs report P(target met)."""
 
     @field_validator("initial", mode="before")
     @classmethod
@@ -117,6 +177,8 @@ class Flow(_Strict):
     """Units: the stock's units per time unit."""
     doc: str = ""
     """What the flow means."""
+    target: Target | None = None
+    """A target the flow is measured against."""
 
     _text = field_validator("equation", mode="before")(_as_text)
 
@@ -130,6 +192,8 @@ class Auxiliary(_Strict):
     """Units of the value."""
     doc: str = ""
     """What the variable means."""
+    target: Target | None = None
+    """A target the variable is measured against; runs report P(target met)."""
 
     _text = field_validator("equation", mode="before")(_as_text)
 
@@ -174,7 +238,7 @@ class ModelFile(_Strict):
 
 _KNOWN_FIELDS = {
     cls: set(cls.model_fields)
-    for cls in (TimeSpec, Parameter, Stock, Flow, Auxiliary, Lookup, ModelFile)
+    for cls in (TimeSpec, Parameter, Stock, Flow, Auxiliary, Lookup, ModelFile, Target)
 }
 
 
@@ -191,6 +255,8 @@ def _fields_at(loc: tuple) -> set[str]:
     }
     if loc[0] == "time":
         return _KNOWN_FIELDS[TimeSpec]
+    if len(loc) >= 3 and loc[2] == "target":
+        return _KNOWN_FIELDS[Target]
     if loc[0] in kinds and len(loc) >= 2:
         return _KNOWN_FIELDS[kinds[loc[0]]]
     return set()

@@ -149,6 +149,13 @@ class UnitChecker:
         if name in ("smooth", "smooth3", "delay1", "delay3"):
             self._want(node, dims[1], self.time, f"the time constant of {name}()")
             return dims[0]
+        if name == "random_uniform":
+            return self._same(node, dims[0], dims[1], "drawing between")
+        if name == "random_normal":
+            return self._same(node, dims[0], dims[1], "drawing with mean and sd in")
+        if name == "pink_noise":
+            self._want(node, dims[1], self.time, "the correlation time of pink_noise()")
+            return dims[0]
         if name == "delay_fixed":
             self._want(node, dims[1], self.time, "the delay of delay_fixed()")
             return self._same(node, dims[0], dims[2], "delaying")

@@ -33,6 +33,8 @@ class LadderRun:
             sel,
             self.out,
             self.status,
+            np.uint64(0),
+            np.int64(0),
         )
 
     def time_one_run_api(self):
