@@ -80,3 +80,26 @@ def fill_nan(out, start):
     for j in range(start, out.shape[0]):
         for m in range(out.shape[1]):
             out[j, m] = np.nan
+
+
+@njit(cache=True)
+def lookup_hold(xs, ys, start, stop, x):
+    """Step-holding table: the y of the last point with ``xs <= x`` (the first y before).
+
+    Used for policy levers given as time tables (``{2023: 0.18, 2025: 0.20}``): the value
+    changes at each listed time and holds until the next. Same arguments as :func:`lookup`.
+    """
+    if x != x:
+        return np.nan
+    x = x + 1e-9 * (abs(x) + 1.0)  # a time that rounds just below a listed time is at it
+    if x < xs[start]:
+        return ys[start]
+    lo = start
+    hi = stop
+    while hi - lo > 1:  # largest lo with xs[lo] <= x
+        mid = (lo + hi) // 2
+        if xs[mid] <= x:
+            lo = mid
+        else:
+            hi = mid
+    return ys[lo]

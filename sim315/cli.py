@@ -113,6 +113,100 @@ def model_simulate(file, method, dt, save_every, outputs, csv_path) -> None:
         click.echo(f"wrote {csv_path}")
 
 
+@main.command("run")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("-o", "--out", type=click.Path(path_type=Path), help="Result file (.h5).")
+@click.option("--runs", type=int, help="Override the scenario's number of runs.")
+@click.option("--seed", type=int, help="Override the scenario's seed.")
+@click.option("--threads", type=int, help="CPU threads (results do not depend on it).")
+@click.option("--chunk", type=int, help="Runs per chunk (results do not depend on it).")
+@click.option("--resume", is_flag=True, help="Continue an interrupted run's partial file.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress line.")
+@click.pass_context
+def run(ctx, file, out, runs, seed, threads, chunk, resume, quiet) -> None:
+    """Run a scenario's ensemble and write an HDF5 result file.
+
+    Default output: results/<scenario name>.h5. The file appears under its final name only
+    when complete; an interrupted run keeps <name>.partial for --resume.
+    """
+    from .report import target_rows, text_table
+    from .runner import default_output, execute, plan_run
+
+    plan = plan_run(file, runs=runs, seed=seed, chunk=chunk)
+    if out is None:
+        out = default_output(file)
+        out.parent.mkdir(parents=True, exist_ok=True)
+    for note in plan.notes:
+        click.echo(f"note: {note}", err=True)
+    try:
+        outcome = execute(plan, out, threads=threads, resume=resume, progress=not quiet)
+    except KeyboardInterrupt:
+        click.echo(
+            f"interrupted: the runs finished so far are kept in {out}.partial; "
+            f"continue with: sim315 run {file} -o {out} --resume",
+            err=True,
+        )
+        ctx.exit(130)
+    failed = f", {outcome.failed} failed (status 1: NaN/inf)" if outcome.failed else ""
+    resumed = f", resumed at run {outcome.resumed_from:,}" if outcome.resumed_from else ""
+    click.echo(
+        f"wrote {outcome.path}: {outcome.runs:,} runs{failed}{resumed} in {outcome.seconds:.1f} s"
+    )
+    click.echo(text_table(target_rows(outcome.path)))
+
+
+@main.command("validate")
+@click.argument("file", type=click.Path(path_type=Path))
+def validate(file) -> None:
+    """Check a scenario (and its model) without running it. Exit 0 when valid."""
+    from .runner import plan_run
+
+    plan = plan_run(file)
+    sc = plan.loaded.scenario
+    g = plan.grid
+    click.echo(
+        f"ok: {file}: model '{plan.model.name}', {plan.runs:,} runs, "
+        f"{plan.sampler.n_uncertain} uncertain parameters ({sc.sampler}), "
+        f"{sum(1 for o in sc.overrides.values() if not isinstance(o, float))} time tables, "
+        f"method {sc.method}, dt {g.dt:g}, {len(plan.outputs)} outputs"
+    )
+    for note in plan.notes:
+        click.echo(f"note: {note}")
+
+
+@main.command("schema")
+def schema() -> None:
+    """Print the JSON Schema of scenario files."""
+    from .scenario import schema_text
+
+    click.echo(schema_text(), nl=False)
+
+
+@main.command("report")
+@click.argument("result", type=click.Path(path_type=Path))
+@click.option("--out", "outdir", type=click.Path(path_type=Path), help="Folder for the report.")
+@click.option("--group", help="Only this group of stocks on the stocks figure.")
+def report(result, outdir, group) -> None:
+    """Target table as CSV and Markdown, fan charts and stock figures as PNG."""
+    from .report import write_report
+
+    outdir = outdir or result.with_suffix("")
+    written = write_report(result, outdir, group)
+    click.echo(f"wrote {len(written)} files to {outdir}/")
+    for p in written:
+        click.echo(f"  {p.name}")
+
+
+@main.command("compare")
+@click.argument("a", type=click.Path(path_type=Path))
+@click.argument("b", type=click.Path(path_type=Path))
+def compare(a, b) -> None:
+    """Two result files' target tables side by side, with the differences."""
+    from .report import compare_text
+
+    click.echo(compare_text(a, b))
+
+
 def _table(time, values, names, time_units, max_rows: int = 12) -> str:
     n = len(time)
     step = max(1, -(-(n - 1) // (max_rows - 1))) if n > 1 else 1

@@ -29,6 +29,7 @@ from numba import njit, prange
 
 from sim315.kernels.builtins import fill_nan as _fill_nan
 from sim315.kernels.builtins import lookup as _lookup
+from sim315.kernels.builtins import lookup_hold as _lookup_hold
 from sim315.kernels.builtins import pulse as _pulse
 from sim315.kernels.builtins import ramp as _ramp
 from sim315.kernels.builtins import step as _step
@@ -99,9 +100,10 @@ class _Emitter:
 
     def call(self, node: ast.Call) -> str:
         fn = node.func.id
-        if fn == "lookup":
+        if fn in ("lookup", "_lookup_hold"):
             i = self.lookup_index[node.args[0].id]
-            return f"_lookup(lx, ly, lo_{i}, lo_{i + 1}, {self.value(node.args[1])})"
+            helper = "_lookup" if fn == "lookup" else "_lookup_hold"
+            return f"{helper}(lx, ly, lo_{i}, lo_{i + 1}, {self.value(node.args[1])})"
         args = [self.value(a) for a in node.args]
         if fn == "if_then_else":
             return f"({args[1]} if {self.cond(node.args[0])} else {args[2]})"

@@ -100,6 +100,7 @@ class ModelIR:
     record: list[str]
     units: dict[str, Dim]
     lookup_names: list[str]
+    table_points: dict[str, tuple[list[float], list[float]]]
     nonneg: list[int]
     kinds: dict[str, str] = field(default_factory=dict)
     targets: dict = field(default_factory=dict)
@@ -156,10 +157,11 @@ def _nice_dt(horizon: float, dt: float) -> float:
 
 
 class _Compiler:
-    def __init__(self, spec: ModelFile, source: str, raw):
+    def __init__(self, spec: ModelFile, source: str, raw, time_tables=None):
         self.spec = spec
         self.source = source
         self.raw = raw
+        self.time_tables = dict(time_tables or {})
 
     def fail(self, loc: tuple, problem: str, fix: str | None = None) -> ModelError:
         return ModelError(
@@ -354,6 +356,22 @@ class _Compiler:
                 "fix the equation or its units",
             )
 
+    def apply_time_tables(self) -> None:
+        """Replace each parameter that has a time table by that table read at ``time``."""
+        if not self.time_tables:
+            return
+        for name in self.time_tables:
+            if name not in self.spec.parameters:
+                raise ModelError(
+                    self.source,
+                    "time tables",
+                    f"'{name}' is not a parameter of the model",
+                    suggest(name, self.spec.parameters),
+                )
+        swap = _TimeTableSwap({p: mode for p, (mode, _pts) in self.time_tables.items()})
+        self.trees = {n: swap.visit(t) for n, t in self.trees.items()}
+        self.init_trees = {n: swap.visit(t) for n, t in self.init_trees.items()}
+
     # -- lowering and ordering -----------------------------------------------------------
     def lower(self) -> None:
         lowerer = _Lowerer()
@@ -424,6 +442,7 @@ class _Compiler:
         self.check_stock_flows()
         self.parse_equations()
         self.check_units()
+        self.apply_time_tables()
         self.lower()
         self.order()
         kernel_params = list(spec.parameters)
@@ -475,7 +494,11 @@ class _Compiler:
             init_order=self.init_order,
             record=record,
             units=units,
-            lookup_names=list(spec.lookups),
+            lookup_names=list(spec.lookups) + [_table_name(p) for p in self.time_tables],
+            table_points={
+                **{n: (list(t.x), list(t.y)) for n, t in spec.lookups.items()},
+                **{_table_name(p): pts for p, (_mode, pts) in self.time_tables.items()},
+            },
             nonneg=[i for i, s in enumerate(stocks) if spec.stocks[s].non_negative],
             kinds=kinds,
             targets=targets,
@@ -606,12 +629,51 @@ class _Lowerer:
         return node
 
 
-def compile_spec(spec: ModelFile, source: str, raw=None) -> ModelIR:
-    """Check and lower a model file already read into a :class:`ModelFile`."""
-    return _Compiler(spec, source, raw).build()
+def _table_name(parameter: str) -> str:
+    return f"_tt_{parameter}"
+
+
+class _TimeTableSwap(ast.NodeTransformer):
+    """``p`` -> ``lookup(_tt_p, time)`` (or the step-holding variant) for tabled parameters."""
+
+    def __init__(self, modes: dict[str, str]):
+        self.modes = modes
+
+    def visit_Call(self, node: ast.Call) -> ast.Call:
+        args = list(node.args)
+        first = 1 if node.func.id in ("lookup", "_lookup_hold") else 0
+        args[first:] = [self.visit(a) for a in args[first:]]
+        return ast.Call(func=node.func, args=args, keywords=[])
+
+    def visit_Name(self, node: ast.Name) -> ast.expr:
+        mode = self.modes.get(node.id)
+        if mode is None:
+            return node
+        fn = "lookup" if mode == "linear" else "_lookup_hold"
+        return ast.Call(
+            func=ast.Name(id=fn),
+            args=[ast.Name(id=_table_name(node.id)), ast.Name(id="time")],
+            keywords=[],
+        )
+
+
+def compile_spec(spec: ModelFile, source: str, raw=None, time_tables=None) -> ModelIR:
+    """Check and lower a model file already read into a :class:`ModelFile`.
+
+    ``time_tables`` maps parameter names to ``(mode, (times, values))`` with mode ``hold``
+    (the value of the latest time at or before now) or ``linear``: those parameters become
+    time-varying policy levers. The points are kernel inputs; only the set of tabled
+    parameters and their modes shape the compiled kernel.
+    """
+    return _Compiler(spec, source, raw, time_tables).build()
 
 
 def compile_file(path: str | Path) -> ModelIR:
     """Read, check and lower a model file."""
+    return compile_file_with(path)
+
+
+def compile_file_with(path: str | Path, time_tables=None) -> ModelIR:
+    """Read, check and lower a model file, with parameters turned into time tables."""
     spec, raw = load_model_file(path)
-    return compile_spec(spec, str(path), raw)
+    return compile_spec(spec, str(path), raw, time_tables)

@@ -195,7 +195,7 @@ def names_in(node: ast.AST) -> list[str]:
         if isinstance(n, ast.Name):
             seen.setdefault(n.id, None)
         elif isinstance(n, ast.Call):
-            args = n.args[1:] if n.func.id == "lookup" else n.args
+            args = n.args[1:] if n.func.id in ("lookup", "_lookup_hold") else n.args
             for a in args:
                 walk(a)
         else:
@@ -211,5 +211,5 @@ def tables_in(node: ast.AST) -> list[tuple[str, ast.Call]]:
     return [
         (n.args[0].id, n)
         for n in ast.walk(node)
-        if isinstance(n, ast.Call) and n.func.id == "lookup"
+        if isinstance(n, ast.Call) and n.func.id in ("lookup", "_lookup_hold")
     ]

@@ -80,9 +80,9 @@ class CompiledModel:
         self._out_index = {n: i for i, n in enumerate(self.output_names)}
         lx, ly, lo = [], [], [0]
         for name in ir.lookup_names:
-            tab = ir.spec.lookups[name]
-            lx += tab.x
-            ly += tab.y
+            x, y = ir.table_points[name]
+            lx += x
+            ly += y
             lo.append(len(lx))
         self._lookups = (
             np.array(lx, dtype=np.float64),
@@ -284,14 +284,14 @@ class CompiledModel:
         if not lookups:
             return self._lookups
         lx, ly, lo = [], [], [0]
-        spec = self.ir.spec.lookups
+        spec = self.ir.table_points
         for name in lookups:
             if name not in spec:
                 raise Sim315Error(
                     self.ir.source, "lookups", f"unknown table '{name}'", suggest(name, spec)
                 )
         for name in self.ir.lookup_names:
-            x, y = lookups.get(name, (spec[name].x, spec[name].y))
+            x, y = lookups.get(name, spec[name])
             x = np.asarray(x, dtype=np.float64)
             y = np.asarray(y, dtype=np.float64)
             if x.shape != y.shape or x.ndim != 1 or x.size < 1 or np.any(np.diff(x) <= 0):

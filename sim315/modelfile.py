@@ -262,26 +262,66 @@ def _fields_at(loc: tuple) -> set[str]:
     return set()
 
 
-def validation_error(exc: ValidationError, raw, source: str, error_cls=ModelError):
-    """Turn pydantic's first error into a one-line :class:`Sim315Error`."""
+def _clean_loc(raw, loc: tuple) -> tuple:
+    """Drop the union-branch tags pydantic inserts in locations ('float', 'uniform', ...)."""
+    out = []
+    node = raw
+    for i, part in enumerate(loc):
+        last = i == len(loc) - 1
+        if isinstance(node, dict) and part in node:
+            out.append(part)
+            node = node[part]
+        elif isinstance(node, dict) and isinstance(part, str) and part in node.values():
+            continue  # the tag of a discriminated union (e.g. dist: uniform)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            out.append(part)
+            node = node[part]
+        elif last or not isinstance(part, str):
+            out.append(part)
+            node = None
+        elif isinstance(node, dict) and loc[i + 1] in node:
+            continue  # a branch tag before a real key
+        elif node is None or not isinstance(node, dict):
+            continue
+        else:
+            out.append(part)
+            node = None
+    return tuple(out)
+
+
+def validation_error(exc: ValidationError, raw, source: str, error_cls=ModelError, fields_at=None):
+    """Turn pydantic's first error into a one-line :class:`Sim315Error`.
+
+    ``fields_at(loc)`` gives the valid field names at a location, for 'did you mean'.
+    """
+    fields_at = fields_at or _fields_at
     err = exc.errors()[0]
-    loc = tuple(err["loc"])
-    # pydantic appends union branch tags (e.g. 'float', 'str') to the location; drop them
-    loc = tuple(p for p in loc if p not in ("float", "str", "int", "list[float]", "none"))
+    loc = _clean_loc(raw, tuple(err["loc"]))
     where = ".".join(str(p) for p in loc)
     line = line_of(raw, loc)
     kind = err["type"]
     if kind == "extra_forbidden":
         parent, name = loc[:-1], str(loc[-1])
-        hint = suggest(name, _fields_at(parent))
+        hint = suggest(name, fields_at(parent))
         return error_cls(source, where, f"unknown field '{name}'", hint, line)
+    if kind == "union_tag_not_found":
+        tags = err.get("ctx", {}).get("discriminator", "")
+        return error_cls(source, where, f"missing {tags}", "say which, e.g. dist: uniform", line)
+    if kind == "union_tag_invalid":
+        ctx = err.get("ctx", {})
+        tag = str(ctx.get("tag", ""))
+        expected = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",")]
+        return error_cls(source, where, f"unknown kind '{tag}'", suggest(tag, expected), line)
     if kind == "missing":
         return error_cls(source, where, "required field is missing", "add it", line)
+    msg = err["msg"].removeprefix("Value error, ")
     got = err.get("input")
-    shown = repr(got) if not isinstance(got, dict | list) else type(got).__name__
+    if isinstance(got, dict | list) or kind == "value_error":
+        return error_cls(source, where, msg, None, line)
+    shown = repr(got)
     if len(shown) > 60:
         shown = shown[:57] + "..."
-    return error_cls(source, where, f"{err['msg']} (got {shown})", None, line)
+    return error_cls(source, where, f"{msg} (got {shown})", None, line)
 
 
 def load_model_file(path: str | Path) -> tuple[ModelFile, object]:

@@ -1,0 +1,182 @@
+"""Distributions of uncertain parameters, as scenario files write them.
+
+Each spec is a strict pydantic model tagged by ``dist``; ``frozen()`` gives the frozen
+``scipy.stats`` object, whose ``ppf`` maps the sampler's unit-interval draws to values.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from scipy import stats
+
+
+class _Dist(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, strict=True, use_attribute_docstrings=True
+    )
+
+    def frozen(self):  # pragma: no cover - every subclass overrides
+        raise NotImplementedError
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        """Values for unit-interval draws ``u``."""
+        return self.frozen().ppf(u)
+
+    def support(self) -> tuple[float, float]:
+        return tuple(float(v) for v in self.frozen().support())
+
+
+class Uniform(_Dist):
+    """Uniform on [low, high]."""
+
+    dist: Literal["uniform"]
+    low: float
+    """Lower end."""
+    high: float
+    """Upper end, above ``low``."""
+
+    @model_validator(mode="after")
+    def _check(self):
+        if not self.low < self.high:
+            raise ValueError(f"low ({self.low}) must be below high ({self.high})")
+        return self
+
+    def frozen(self):
+        return stats.uniform(loc=self.low, scale=self.high - self.low)
+
+
+class Normal(_Dist):
+    """Normal with mean and standard deviation."""
+
+    dist: Literal["normal"]
+    mean: float
+    """Mean."""
+    sd: float = Field(gt=0)
+    """Standard deviation, positive."""
+
+    def frozen(self):
+        return stats.norm(loc=self.mean, scale=self.sd)
+
+
+class TruncNormal(_Dist):
+    """Normal(mean, sd) truncated to [low, high]."""
+
+    dist: Literal["truncnormal"]
+    mean: float
+    """Mean of the untruncated normal."""
+    sd: float = Field(gt=0)
+    """Standard deviation of the untruncated normal."""
+    low: float
+    """Lower truncation point."""
+    high: float
+    """Upper truncation point, above ``low``."""
+
+    @model_validator(mode="after")
+    def _check(self):
+        if not self.low < self.high:
+            raise ValueError(f"low ({self.low}) must be below high ({self.high})")
+        a, b = (self.low - self.mean) / self.sd, (self.high - self.mean) / self.sd
+        if stats.norm.cdf(b) - stats.norm.cdf(a) < 1e-12:
+            raise ValueError("[low, high] holds no probability under the normal; move the mean")
+        return self
+
+    def frozen(self):
+        a, b = (self.low - self.mean) / self.sd, (self.high - self.mean) / self.sd
+        return stats.truncnorm(a, b, loc=self.mean, scale=self.sd)
+
+
+class LogNormal(_Dist):
+    """Log-normal: log(x) ~ Normal(log(median), sigma)."""
+
+    dist: Literal["lognormal"]
+    median: float = Field(gt=0)
+    """Median, positive."""
+    sigma: float = Field(gt=0)
+    """Standard deviation of log(x)."""
+
+    def frozen(self):
+        return stats.lognorm(s=self.sigma, scale=self.median)
+
+
+class Triangular(_Dist):
+    """Triangular on [low, high] with its peak at mode."""
+
+    dist: Literal["triangular"]
+    low: float
+    """Lower end."""
+    mode: float
+    """Most likely value, within [low, high]."""
+    high: float
+    """Upper end, above ``low``."""
+
+    @model_validator(mode="after")
+    def _check(self):
+        if not (self.low < self.high and self.low <= self.mode <= self.high):
+            raise ValueError(
+                f"need low <= mode <= high with low < high, got {self.low}, {self.mode}, "
+                f"{self.high}"
+            )
+        return self
+
+    def frozen(self):
+        width = self.high - self.low
+        return stats.triang(c=(self.mode - self.low) / width, loc=self.low, scale=width)
+
+
+class Pert(Triangular):
+    """Beta-PERT on [low, high] with mode: Beta(1 + 4(m-a)/(b-a), 1 + 4(b-m)/(b-a))."""
+
+    dist: Literal["pert"]
+
+    def frozen(self):
+        width = self.high - self.low
+        alpha = 1 + 4 * (self.mode - self.low) / width
+        beta = 1 + 4 * (self.high - self.mode) / width
+        return stats.beta(alpha, beta, loc=self.low, scale=width)
+
+
+class Choice(_Dist):
+    """Discrete choice among values, with optional weights."""
+
+    dist: Literal["choice"]
+    values: list[float] = Field(min_length=1)
+    """The possible values."""
+    weights: list[float] | None = None
+    """Relative weights (default equal), non-negative, as many as values."""
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.weights is not None:
+            if len(self.weights) != len(self.values):
+                raise ValueError(
+                    f"{len(self.weights)} weights for {len(self.values)} values; give one each"
+                )
+            if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
+                raise ValueError("weights must be non-negative and not all zero")
+        return self
+
+    def _cum(self) -> np.ndarray:
+        w = np.ones(len(self.values)) if self.weights is None else np.array(self.weights)
+        c = np.cumsum(w) / w.sum()
+        c[-1] = 1.0
+        return c
+
+    def ppf(self, u):
+        idx = np.searchsorted(self._cum(), np.asarray(u), side="right")
+        return np.asarray(self.values)[np.minimum(idx, len(self.values) - 1)]
+
+    def frozen(self):
+        w = np.ones(len(self.values)) if self.weights is None else np.array(self.weights)
+        return stats.rv_discrete(values=(np.arange(len(self.values)), w / w.sum()))
+
+    def support(self):
+        return (min(self.values), max(self.values))
+
+
+Distribution = Annotated[
+    Uniform | Normal | TruncNormal | LogNormal | Triangular | Pert | Choice,
+    Field(discriminator="dist"),
+]

@@ -1,0 +1,357 @@
+"""``sim315 run``: from a scenario file to a complete HDF5 result file.
+
+:func:`plan_run` checks everything a run needs (scenario, model, names, distributions, output
+path) before any work starts; :func:`execute` streams chunks of runs from an executor into
+the result file while the next chunk computes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .compiler import compile_file_with
+from .errors import suggest
+from .model import CompiledModel
+from .progress import Progress
+from .sampling import ParameterSampler
+from .scenario import LoadedScenario, ScenarioError, TimeTable, load_scenario
+from .store import RESERVED, OutputInfo, ResultWriter
+
+#: Target bytes of saved output per chunk: bounds memory whatever the ensemble size.
+CHUNK_BYTES = 32 << 20
+
+
+@dataclass
+class RunPlan:
+    """Everything a run needs, checked."""
+
+    loaded: LoadedScenario
+    model: CompiledModel
+    sampler: ParameterSampler
+    outputs: list[str]
+    runs: int
+    chunk: int
+    method: str
+    dt: float | None
+    save_every: float | None
+    seed_setting: int | None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def grid(self):
+        return self.model.grid_for(self.dt, self.save_every)
+
+    def fingerprint(self) -> str:
+        """What makes two runs the same run (for ``--resume``)."""
+        parts = [
+            self.loaded.resolved_yaml(),
+            self.model.hash,
+            str(self.runs),
+            repr(self.seed_setting),
+            ",".join(self.outputs),
+        ]
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def plan_run(
+    path: str | Path,
+    *,
+    runs: int | None = None,
+    seed: int | None = None,
+    chunk: int | None = None,
+) -> RunPlan:
+    """Read and check a scenario and its model; nothing runs yet."""
+    loaded = load_scenario(path)
+    sc = loaded.scenario
+    source = str(path)
+    if runs is not None and runs < 1:
+        raise ScenarioError(source, "--runs", f"runs must be at least 1, not {runs}")
+    if chunk is not None and chunk < 1:
+        raise ScenarioError(source, "--chunk", f"chunk must be at least 1, not {chunk}")
+    if seed is not None and seed < 0:
+        raise ScenarioError(source, "--seed", f"seed must be non-negative, not {seed}")
+    tables = {
+        name: (o.interpolate, o.points())
+        for name, o in sc.overrides.items()
+        if isinstance(o, TimeTable)
+    }
+    probe = compile_file_with(loaded.model_path)
+    _check_names(source, sc, probe, tables)
+    ir = compile_file_with(loaded.model_path, time_tables=tables)
+    model = CompiledModel(ir)
+    base = model.defaults
+    for name, value in sc.overrides.items():
+        if not isinstance(value, TimeTable):
+            base[model.parameter_index(name)] = value
+    columns, dists = [], []
+    for name, dist in sc.uncertain.items():
+        col = model.parameter_index(name)
+        _check_support(source, model, name, dist)
+        columns.append(col)
+        dists.append(dist)
+    n_runs = runs if runs is not None else sc.runs
+    seed_setting = seed if seed is not None else sc.seed
+    sampler = ParameterSampler(base, columns, dists, sc.sampler, n_runs, seed_setting)
+    outputs = _outputs(source, sc, model)
+    model.grid_for(sc.dt, sc.save_every)  # checks the grid
+    n_saved = model.grid_for(sc.dt, sc.save_every).n_saved
+    per_run = max(1, n_saved * len(outputs) * 8)
+    auto = max(64, CHUNK_BYTES // per_run)
+    n_chunk = min(n_runs, chunk or sc.chunk or auto)
+    notes = [w for w in (sampler.design_warning(),) if w]
+    return RunPlan(
+        loaded,
+        model,
+        sampler,
+        outputs,
+        n_runs,
+        n_chunk,
+        sc.method,
+        sc.dt,
+        sc.save_every,
+        seed_setting,
+        notes,
+    )
+
+
+def _check_names(source, sc, probe, tables) -> None:
+    params = list(probe.kernel_params)
+    for section, names in (("overrides", sc.overrides), ("uncertain", sc.uncertain)):
+        for name in names:
+            if name not in params:
+                raise ScenarioError(
+                    source,
+                    f"{section}.{name}",
+                    f"unknown parameter '{name}'",
+                    suggest(name, params),
+                )
+    for name in sc.uncertain:
+        if name in tables:
+            raise ScenarioError(
+                source,
+                f"uncertain.{name}",
+                "is also given a time table in overrides",
+                "make it either a time table or uncertain",
+            )
+        if name in sc.overrides:
+            raise ScenarioError(
+                source,
+                f"uncertain.{name}",
+                "is also overridden with a constant",
+                "remove one of the two",
+            )
+    for name in tables:
+        if name.endswith(".init"):
+            raise ScenarioError(
+                source,
+                f"overrides.{name}",
+                "an initial value cannot vary over time",
+                "give a constant",
+            )
+
+
+def _check_support(source, model, name, dist) -> None:
+    lo, hi = dist.support()
+    if name.endswith(".init"):
+        return
+    par = model.ir.spec.parameters[name]
+    if par.bounds is None:
+        return
+    blo, bhi = par.bounds
+    if (blo is not None and lo < blo) or (bhi is not None and hi > bhi):
+        raise ScenarioError(
+            source,
+            f"uncertain.{name}",
+            f"the distribution reaches [{lo:g}, {hi:g}], beyond the parameter's bounds "
+            f"[{blo}, {bhi}] in the model",
+            "use a truncated or bounded distribution (truncnormal, uniform, pert)",
+        )
+
+
+def _outputs(source, sc, model) -> list[str]:
+    if sc.outputs is None:
+        names = list(model.ir.stocks) + [n for n in model.ir.targets if n not in model.ir.stocks]
+    else:
+        names = []
+        for name in sc.outputs:
+            if name not in model.output_names:
+                raise ScenarioError(
+                    source, "outputs", f"unknown output '{name}'", suggest(name, model.output_names)
+                )
+            if name not in names:
+                names.append(name)
+    for name in names:
+        if name in RESERVED:
+            raise ScenarioError(
+                source,
+                "outputs",
+                f"'{name}' clashes with a dataset of the result file",
+                "rename the variable in the model",
+            )
+    return names
+
+
+def _provenance(plan: RunPlan) -> dict:
+    import h5py
+    import numba
+    import scipy
+
+    g = plan.grid
+    return {
+        "sim315_version": __version__,
+        "numba_version": numba.__version__,
+        "numpy_version": np.__version__,
+        "scipy_version": scipy.__version__,
+        "h5py_version": h5py.__version__,
+        "python_version": sys.version.split()[0],
+        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "model_name": plan.model.name,
+        "model_file": str(plan.loaded.model_path),
+        "model_hash": plan.model.hash,
+        "model_text": plan.loaded.model_path.read_text(encoding="utf-8"),
+        "scenario_file": str(plan.loaded.path),
+        "scenario": plan.loaded.resolved_yaml(),
+        "scenario_files": "\n".join(
+            f"# --- {name}\n{text}" for name, text in plan.loaded.texts.items()
+        ),
+        "seed": -1 if plan.seed_setting is None else plan.seed_setting,
+        "seed_entropy": str(plan.sampler.entropy),
+        "sampler": plan.sampler.sampler,
+        "method": plan.method,
+        "dt": g.dt,
+        "save_every": g.save_every,
+        "time_units": g.units,
+        "groups": _json(plan.model.ir.groups),
+        "fingerprint": plan.fingerprint(),
+    }
+
+
+def _json(obj) -> str:
+    import json
+
+    return json.dumps(obj)
+
+
+def _output_infos(plan: RunPlan) -> list[OutputInfo]:
+    ir = plan.model.ir
+    spec = ir.spec
+    infos = []
+    for name in plan.outputs:
+        kind = ir.kinds[name]
+        section = {
+            "stock": spec.stocks,
+            "flow": spec.flows,
+            "auxiliary": spec.auxiliaries,
+            "parameter": spec.parameters,
+        }[kind]
+        el = section[name]
+        target = ir.targets.get(name)
+        infos.append(
+            OutputInfo(
+                name,
+                el.units,
+                el.doc.strip(),
+                kind,
+                None if target is None else target.model_dump(mode="json"),
+            )
+        )
+    return infos
+
+
+@dataclass
+class RunOutcome:
+    path: Path
+    runs: int
+    failed: int
+    seconds: float
+    resumed_from: int
+
+
+def execute(
+    plan: RunPlan,
+    out: str | Path,
+    *,
+    threads: int | None = None,
+    resume: bool = False,
+    progress: bool = True,
+) -> RunOutcome:
+    """Run the ensemble in chunks and write the result file.
+
+    Chunk *k* is written by a background thread while chunk *k+1* computes (the kernel
+    releases the GIL), so at most two chunks are in memory.
+    """
+    import time
+
+    out = Path(out)
+    t0 = time.perf_counter()
+    if resume:
+        writer = ResultWriter.resume(out, plan.fingerprint())
+        stored = writer.h5.attrs["seed_entropy"]
+        plan.sampler = ParameterSampler(
+            plan.sampler.base,
+            plan.sampler.columns,
+            plan.sampler.dists,
+            plan.sampler.sampler,
+            plan.runs,
+            int(stored),
+        )
+    else:
+        g = plan.grid
+        writer = ResultWriter.create(
+            out,
+            runs=plan.runs,
+            times=g.times(),
+            time_units=g.units,
+            outputs=_output_infos(plan),
+            parameter_names=list(plan.model.parameter_names),
+            attrs=_provenance(plan),
+            rows_per_chunk=plan.chunk,
+        )
+    start = writer.runs_done
+    bar = Progress(plan.runs, enabled=progress)
+    bar.resume_from(start)
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sim315-writer") as pool:
+            pending = None
+            for a in range(start, plan.runs, plan.chunk):
+                b = min(plan.runs, a + plan.chunk)
+                P = plan.sampler.chunk(a, b)
+                res = plan.model.simulate(
+                    P,
+                    method=plan.method,
+                    dt=plan.dt,
+                    save_every=plan.save_every,
+                    outputs=plan.outputs,
+                    threads=threads,
+                    seed=plan.sampler.entropy,
+                    run_offset=a,
+                )
+                if pending is not None:
+                    pending.result()
+                    bar.update(writer.runs_done)
+                pending = pool.submit(writer.write, a, P, res.values, res.status)
+            if pending is not None:
+                pending.result()
+                bar.update(writer.runs_done)
+    except BaseException:
+        bar.close()
+        writer.close()
+        raise
+    bar.close()
+    status = writer.h5["run_status"][:]
+    failed = int(np.count_nonzero(status > 0))
+    writer.finish({"n_failed": failed})
+    return RunOutcome(out, plan.runs, failed, time.perf_counter() - t0, start)
+
+
+def default_output(path: str | Path) -> Path:
+    """``results/<scenario name>.h5`` under the current folder."""
+    return Path("results") / (Path(path).stem + ".h5")

@@ -1,0 +1,220 @@
+"""Scenario files: what a policy modeller changes, never a restatement of the model.
+
+A scenario names a model and states only its changes: parameter overrides (constants or
+time tables for policy levers), uncertain parameters with distributions, the ensemble
+(runs, seed, sampler) and the integration (method, dt, save period, outputs). ``extends``
+inherits another scenario and changes a few things.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .distributions import Distribution
+from .errors import Sim315Error
+from .modelfile import validation_error
+from .yamlio import LineDict, read_yaml
+
+#: Models shipped inside the package, usable as ``model: NAME``.
+PACKAGED_MODELS = ("plan315",)
+
+
+class ScenarioError(Sim315Error):
+    """A scenario file that cannot be used."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, strict=True, use_attribute_docstrings=True
+    )
+
+
+class TimeTable(_Strict):
+    """A policy lever that changes over time: ``{table: {2023: 0.18, 2025: 0.20}}``."""
+
+    table: dict[float, float] = Field(min_length=1)
+    """Time -> value."""
+    interpolate: Literal["hold", "linear"] = "hold"
+    """``hold``: each value holds until the next listed time; ``linear``: interpolate.
+    Before the first and after the last time, the end values hold."""
+
+    @field_validator("table", mode="before")
+    @classmethod
+    def _numeric_keys(cls, v):
+        if isinstance(v, dict):
+            out = {}
+            for k, val in v.items():
+                if isinstance(k, bool) or not isinstance(k, int | float):
+                    raise ValueError(f"table times must be numbers, not {k!r}")
+                out[float(k)] = val
+            return out
+        return v
+
+    def points(self) -> tuple[list[float], list[float]]:
+        xs = sorted(self.table)
+        return xs, [self.table[x] for x in xs]
+
+
+class Scenario(_Strict):
+    """A scenario file."""
+
+    model: str
+    """The model: a path relative to this file, or a packaged model's name."""
+    extends: str | None = None
+    """Another scenario file (relative to this one) whose settings this one changes."""
+    description: str = ""
+    """What the scenario represents."""
+    overrides: dict[str, float | TimeTable] = {}
+    """Parameter -> constant value, or a time table for a policy lever."""
+    uncertain: dict[str, Distribution] = {}
+    """Parameter -> distribution, sampled once per run."""
+    runs: int = Field(default=1, ge=1)
+    """Number of runs in the ensemble."""
+    seed: int | None = Field(default=None, ge=0)
+    """Seed of the sampler and of random draws in equations; none: fresh, recorded."""
+    sampler: Literal["random", "lhs", "sobol"] = "random"
+    """How uncertain parameters are sampled: independent draws, Latin hypercube, Sobol'."""
+    method: Literal["euler", "rk2", "rk4"] = "euler"
+    """Integration method."""
+    dt: float | None = Field(default=None, gt=0)
+    """Time step (default: the model's)."""
+    save_every: float | None = Field(default=None, gt=0)
+    """Save period (default: the model's)."""
+    outputs: list[str] | None = None
+    """Variables to save (default: the stocks and every output that carries a target)."""
+    chunk: int | None = Field(default=None, ge=1)
+    """Runs per chunk (memory is bounded by the chunk; default chosen from the model size)."""
+
+
+def scenario_schema() -> dict:
+    """The JSON Schema of scenario files (for editors' completion and validation)."""
+    schema = Scenario.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "sim315 scenario"
+    return schema
+
+
+def schema_text() -> str:
+    return json.dumps(scenario_schema(), indent=2, sort_keys=True) + "\n"
+
+
+class LoadedScenario(BaseModel):
+    """A validated scenario with ``extends`` resolved and the model located."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
+
+    path: Path
+    scenario: Scenario
+    model_path: Path
+    texts: dict[str, str]
+    """Each file that made the scenario (itself and what it extends) -> its text."""
+
+    def resolved_yaml(self) -> str:
+        """The scenario after ``extends``, as YAML (recorded in outputs)."""
+        import yaml
+
+        data = self.scenario.model_dump(mode="json", exclude_none=True)
+        data["model"] = str(self.model_path)
+        data.pop("extends", None)
+        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def _locate_model(value: str, base: Path, source: str, raw) -> Path:
+    if value in PACKAGED_MODELS:
+        return Path(str(resources.files("sim315.models") / f"{value}.yaml"))
+    path = (base / value).resolve()
+    if not path.is_file():
+        line = raw.lines.get("model") if isinstance(raw, LineDict) else None
+        raise ScenarioError(
+            source,
+            "model",
+            f"no model file '{value}' (looked at {path})",
+            "give a path relative to the scenario file"
+            + (f", or one of: {', '.join(PACKAGED_MODELS)}" if PACKAGED_MODELS else ""),
+            line,
+        )
+    return path
+
+
+def _merge(parent: dict, child: dict) -> dict:
+    """Child keys win; mapping sections merge key by key; ``null`` in a section deletes."""
+    out = dict(parent)
+    for key, value in child.items():
+        if key in ("overrides", "uncertain") and isinstance(value, dict):
+            merged = dict(parent.get(key) or {})
+            for name, v in value.items():
+                if v is None:
+                    merged.pop(name, None)
+                else:
+                    merged[name] = v
+            out[key] = merged
+        else:
+            out[key] = value
+    return out
+
+
+def _read_chain(path: Path, seen: tuple[Path, ...]) -> tuple[dict, dict[str, str], Path]:
+    """Read a scenario and what it extends; returns (merged raw, texts, model path)."""
+    source = str(path)
+    if path.resolve() in seen:
+        chain = " -> ".join(p.name for p in (*seen, path.resolve()))
+        raise ScenarioError(source, "extends", f"scenarios extend each other in a loop: {chain}")
+    raw = read_yaml(path, what="scenario file")
+    if not isinstance(raw, dict):
+        raise ScenarioError(source, "", "a scenario file must be a YAML mapping", "see README")
+    texts = {source: path.read_text(encoding="utf-8")}
+    base = path.parent
+    model_path = None
+    if isinstance(raw.get("model"), str):
+        model_path = _locate_model(raw["model"], base, source, raw)
+    parent_name = raw.get("extends")
+    if parent_name is None:
+        merged = dict(raw)
+    else:
+        if not isinstance(parent_name, str):
+            raise ScenarioError(source, "extends", "must be a file name", "e.g. extends: plan.yaml")
+        parent_path = base / parent_name
+        if not parent_path.is_file():
+            raise ScenarioError(
+                source,
+                "extends",
+                f"no scenario file '{parent_name}'",
+                "give a path relative to this file",
+                raw.lines.get("extends"),
+            )
+        parent, parent_texts, parent_model = _read_chain(parent_path, (*seen, path.resolve()))
+        texts.update(parent_texts)
+        merged = _merge(parent, raw)
+        model_path = model_path or parent_model
+        merged.pop("extends", None)
+    if model_path is not None:
+        merged["model"] = str(model_path)
+    return merged, texts, model_path
+
+
+def load_scenario(path: str | Path) -> LoadedScenario:
+    """Read, merge (``extends``) and shape-check a scenario file."""
+    path = Path(path)
+    source = str(path)
+    merged, texts, model_path = _read_chain(path, ())
+    if isinstance(merged, dict) and "extends" in merged:
+        merged.pop("extends")
+    raw = read_yaml(path, what="scenario file")  # for line numbers of this file's keys
+    try:
+        scenario = Scenario.model_validate(merged)
+    except ValidationError as exc:
+        raise validation_error(exc, raw, source, ScenarioError, _scenario_fields) from None
+    return LoadedScenario(path=path, scenario=scenario, model_path=model_path, texts=texts)
+
+
+def _scenario_fields(loc: tuple) -> set[str]:
+    if not loc:
+        return set(Scenario.model_fields)
+    if loc[0] == "overrides" and len(loc) >= 2:
+        return set(TimeTable.model_fields)
+    return set()

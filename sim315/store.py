@@ -1,0 +1,284 @@
+"""HDF5 result files: one per run command, streamed chunk by chunk, renamed when complete.
+
+Layout (readable with ``xarray.open_dataset(path, engine="h5netcdf")``)::
+
+    /time              (time)                 saved times; dimension scale
+    /run               (run)                  run numbers; dimension scale
+    /parameter         (parameter)            parameter names; dimension scale
+    /parameter_values  (run, parameter)       the parameter matrix
+    /run_status        (run)                  0 ok, 1 NaN/inf (stopped), -1 not run yet
+    /<output>          (run, time)            one dataset per saved variable, chunked, gzip
+    /summary/percentile (percentile)          5, 25, 50, 75, 95
+    /summary/<output>  (percentile, time)     percentiles over the runs that finished
+    /summary/target    (target)               outputs that carry a target
+    /summary/p_met     (target)               share of all runs meeting the target
+    attributes: versions, model hash, scenario text, seed entropy, method, grid, ...
+
+The file is written as ``<name>.partial`` and renamed to its final name only when complete,
+so an interrupted run never leaves a half-written file under the final name; ``resume``
+continues the partial file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from .errors import Sim315Error
+
+PERCENTILES = (5.0, 25.0, 50.0, 75.0, 95.0)
+RESERVED = ("time", "run", "parameter", "parameter_values", "run_status", "summary")
+STATUS_NOT_RUN = -1
+_COMPRESSION = {"compression": "gzip", "compression_opts": 1, "shuffle": True}
+
+
+@dataclass(frozen=True)
+class OutputInfo:
+    """What the file records about a saved variable."""
+
+    name: str
+    units: str
+    doc: str
+    kind: str
+    target: dict | None = None
+
+
+def partial_path(path: Path) -> Path:
+    return path.with_name(path.name + ".partial")
+
+
+def _disk_error(path: Path, exc: OSError) -> Sim315Error:
+    text = str(exc)
+    if getattr(exc, "errno", None) == errno.ENOSPC or "No space left" in text:
+        return Sim315Error(
+            str(path),
+            "output",
+            "no space left on the device",
+            "free space, then continue with --resume",
+        )
+    return Sim315Error(str(path), "output", f"cannot write ({text.splitlines()[0]})")
+
+
+class ResultWriter:
+    """Writes one ensemble's results; see the module docstring for the layout.
+
+    Use :meth:`create` or :meth:`resume`, then :meth:`write` chunks in run order, then
+    :meth:`finish`. :meth:`close` (on errors or interruption) keeps the partial file.
+    """
+
+    def __init__(self, path: Path, h5: h5py.File, runs_done: int):
+        self.path = path
+        self.partial = partial_path(path)
+        self.h5 = h5
+        self.runs_done = runs_done
+
+    # -- opening -----------------------------------------------------------------------
+    @classmethod
+    def create(
+        cls,
+        path: Path,
+        *,
+        runs: int,
+        times: np.ndarray,
+        time_units: str,
+        outputs: list[OutputInfo],
+        parameter_names: list[str],
+        attrs: dict,
+        rows_per_chunk: int,
+    ) -> ResultWriter:
+        path = Path(path)
+        partial = partial_path(path)
+        folder = path.parent
+        if not folder.is_dir():
+            raise Sim315Error(str(path), "output", "its folder does not exist", "create it first")
+        if path.is_dir():
+            raise Sim315Error(str(path), "output", "is a folder", "name a file, e.g. out.h5")
+        try:
+            h5 = h5py.File(partial, "w")
+        except OSError as exc:
+            if not os.access(folder, os.W_OK):
+                raise Sim315Error(
+                    str(path), "output", "the folder is not writable", "choose another path"
+                ) from None
+            raise _disk_error(path, exc) from None
+        try:
+            cls._layout(
+                h5, runs, times, time_units, outputs, parameter_names, attrs, rows_per_chunk
+            )
+            h5.flush()
+        except OSError as exc:
+            h5.close()
+            raise _disk_error(path, exc) from None
+        return cls(path, h5, 0)
+
+    @staticmethod
+    def _layout(h5, runs, times, time_units, outputs, parameter_names, attrs, rows):
+        n_t = len(times)
+        t = h5.create_dataset("time", data=np.asarray(times, dtype=np.float64))
+        t.attrs["units"] = time_units
+        t.make_scale("time")
+        r = h5.create_dataset("run", data=np.arange(runs, dtype=np.int64))
+        r.attrs["long_name"] = "run number"
+        r.make_scale("run")
+        names = np.array(parameter_names, dtype=h5py.string_dtype())
+        pn = h5.create_dataset("parameter", data=names)
+        pn.make_scale("parameter")
+        chunk_rows = max(1, min(runs, rows, max(1, (1 << 20) // (8 * max(1, n_t)))))
+        pv = h5.create_dataset(
+            "parameter_values",
+            shape=(runs, len(parameter_names)),
+            dtype=np.float64,
+            chunks=(chunk_rows, max(1, len(parameter_names))),
+            **_COMPRESSION,
+        )
+        pv.dims[0].attach_scale(r)
+        pv.dims[1].attach_scale(pn)
+        st = h5.create_dataset("run_status", shape=(runs,), dtype=np.int8, fillvalue=STATUS_NOT_RUN)
+        st.attrs["flag_meanings"] = "not_run ok nonfinite"
+        st.attrs["flag_values"] = np.array([-1, 0, 1], dtype=np.int8)
+        st.dims[0].attach_scale(r)
+        for info in outputs:
+            ds = h5.create_dataset(
+                info.name,
+                shape=(runs, n_t),
+                dtype=np.float64,
+                chunks=(chunk_rows, n_t),
+                fillvalue=np.nan,
+                **_COMPRESSION,
+            )
+            ds.attrs["units"] = info.units
+            ds.attrs["long_name"] = info.doc or info.name
+            ds.attrs["kind"] = info.kind
+            if info.target:
+                ds.attrs["target"] = json.dumps(info.target)
+            ds.dims[0].attach_scale(r)
+            ds.dims[1].attach_scale(t)
+        for k, v in attrs.items():
+            h5.attrs[k] = v
+        h5.attrs["outputs"] = json.dumps([o.name for o in outputs])
+        h5.attrs["runs"] = runs
+        h5.attrs["runs_done"] = 0
+        h5.attrs["complete"] = False
+
+    @classmethod
+    def resume(cls, path: Path, fingerprint: str) -> ResultWriter:
+        """Reopen the partial file of an interrupted run with the same settings."""
+        path = Path(path)
+        partial = partial_path(path)
+        if not partial.is_file():
+            raise Sim315Error(
+                str(path),
+                "--resume",
+                f"no partial file {partial.name} to continue",
+                "run without --resume",
+            )
+        try:
+            h5 = h5py.File(partial, "r+")
+        except OSError as exc:
+            raise Sim315Error(
+                str(partial),
+                "--resume",
+                f"cannot open the partial file ({exc})",
+                "delete it and run again without --resume",
+            ) from None
+        if h5.attrs.get("fingerprint") != fingerprint:
+            h5.close()
+            raise Sim315Error(
+                str(partial),
+                "--resume",
+                "the partial file was made with another scenario, model or settings",
+                "delete it, or run the same command that made it",
+            )
+        return cls(path, h5, int(h5.attrs["runs_done"]))
+
+    # -- writing -----------------------------------------------------------------------
+    @property
+    def output_names(self) -> list[str]:
+        return json.loads(self.h5.attrs["outputs"])
+
+    def write(self, a: int, P: np.ndarray, values: np.ndarray, status: np.ndarray) -> None:
+        """Store runs ``[a, a + len(P))``: parameters, saved values, statuses."""
+        b = a + P.shape[0]
+        try:
+            self.h5["parameter_values"][a:b] = P
+            for m, name in enumerate(self.output_names):
+                self.h5[name][a:b] = values[:, :, m]
+            self.h5["run_status"][a:b] = status
+            self.h5.attrs["runs_done"] = b
+            self.h5.flush()
+        except OSError as exc:
+            raise _disk_error(self.path, exc) from None
+        self.runs_done = b
+
+    def finish(self, summary_attrs: dict | None = None) -> Path:
+        """Write the summary group, close, and rename to the final name."""
+        try:
+            write_summary(self.h5)
+            for k, v in (summary_attrs or {}).items():
+                self.h5.attrs[k] = v
+            self.h5.attrs["complete"] = True
+            self.h5.close()
+        except OSError as exc:
+            self.close()
+            raise _disk_error(self.path, exc) from None
+        os.replace(self.partial, self.path)
+        return self.path
+
+    def close(self) -> None:
+        """Close, keeping the partial file for ``--resume``."""
+        with contextlib.suppress(Exception):  # closing after a failure must not mask it
+            self.h5.close()
+
+
+def write_summary(h5: h5py.File) -> None:
+    """Percentiles over finished runs per output and time; P(target met) per target."""
+    if "summary" in h5:
+        del h5["summary"]
+    g = h5.create_group("summary")
+    pct = g.create_dataset("percentile", data=np.array(PERCENTILES))
+    pct.make_scale("percentile")
+    times = h5["time"][:]
+    tg = g.create_dataset("time", data=times)  # the group is readable on its own
+    tg.attrs["units"] = h5["time"].attrs["units"]
+    tg.make_scale("time")
+    status = h5["run_status"][:]
+    ok = status == 0
+    runs = status.shape[0]
+    targets, p_met, n_met = [], [], []
+    for name in json.loads(h5.attrs["outputs"]):
+        data = h5[name][:]
+        if not ok.all():
+            data = data[ok]
+        if data.shape[0]:
+            q = np.percentile(data, PERCENTILES, axis=0, overwrite_input=True)
+        else:
+            q = np.full((len(PERCENTILES), times.size), np.nan)
+        ds = g.create_dataset(name, data=q)
+        ds.attrs["units"] = h5[name].attrs["units"]
+        ds.dims[0].attach_scale(pct)
+        ds.dims[1].attach_scale(tg)
+        target = h5[name].attrs.get("target")
+        if target:
+            from .modelfile import Target
+
+            tgt = Target.model_validate_json(target)
+            k = int(np.argmin(np.abs(times - tgt.year)))
+            column = h5[name][:, k]
+            met = int(np.count_nonzero(tgt.met(column)))
+            targets.append(name)
+            n_met.append(met)
+            p_met.append(met / runs if runs else np.nan)
+    tn = g.create_dataset("target", data=np.array(targets, dtype=h5py.string_dtype()))
+    tn.make_scale("target")
+    pm = g.create_dataset("p_met", data=np.array(p_met, dtype=np.float64))
+    pm.attrs["long_name"] = "share of all runs that meet the target (failed runs do not)"
+    pm.dims[0].attach_scale(tn)
+    nm = g.create_dataset("n_met", data=np.array(n_met, dtype=np.int64))
+    nm.dims[0].attach_scale(tn)
