@@ -262,6 +262,10 @@ def _fields_at(loc: tuple) -> set[str]:
     return set()
 
 
+def _is_type_tag(part: str) -> bool:
+    return part[:1].isupper() or part in ("float", "int", "str", "bool", "none") or "[" in part
+
+
 def _clean_loc(raw, loc: tuple) -> tuple:
     """Drop the union-branch tags pydantic inserts in locations ('float', 'uniform', ...)."""
     out = []
@@ -276,6 +280,8 @@ def _clean_loc(raw, loc: tuple) -> tuple:
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
             out.append(part)
             node = node[part]
+        elif isinstance(part, str) and _is_type_tag(part) and isinstance(node, dict):
+            continue  # a union branch named after its type ('float', 'TimeTable')
         elif last or not isinstance(part, str):
             out.append(part)
             node = None
@@ -295,7 +301,12 @@ def validation_error(exc: ValidationError, raw, source: str, error_cls=ModelErro
     ``fields_at(loc)`` gives the valid field names at a location, for 'did you mean'.
     """
     fields_at = fields_at or _fields_at
-    err = exc.errors()[0]
+    errors = exc.errors()
+    err = errors[0]
+    # a value that fails every branch of a union (number | table) gets one error per branch;
+    # the deepest one about the same element is the specific one
+    same = [e for e in errors if tuple(e["loc"][:2]) == tuple(err["loc"][:2])]
+    err = max(same, key=lambda e: len(e["loc"]))
     loc = _clean_loc(raw, tuple(err["loc"]))
     where = ".".join(str(p) for p in loc)
     line = line_of(raw, loc)

@@ -217,4 +217,12 @@ def _scenario_fields(loc: tuple) -> set[str]:
         return set(Scenario.model_fields)
     if loc[0] == "overrides" and len(loc) >= 2:
         return set(TimeTable.model_fields)
+    if loc[0] == "uncertain" and len(loc) >= 2:
+        from . import distributions as d
+
+        return {
+            f
+            for cls in (d.Uniform, d.Normal, d.TruncNormal, d.LogNormal, d.Triangular, d.Choice)
+            for f in cls.model_fields
+        }
     return set()
