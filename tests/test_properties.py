@@ -76,14 +76,14 @@ DECAY = {
 
 
 @SETTINGS
-@given(k=st.floats(-2.0, 2.0).filter(lambda v: abs(v) > 0.05), x0=st.floats(0.1, 1e3))
+@given(k=st.floats(-1.0, 1.0).filter(lambda v: abs(v) > 0.05), x0=st.floats(0.1, 1e3))
 def test_euler_error_shrinks_with_dt(k, x0):
     model = compile_spec(DECAY)
     P = model.parameters(k=k, **{"x.init": x0})
     exact = x0 * np.exp(k * 4.0)
     errors = [
         abs(model.simulate(P, dt=dt, save_every=4.0)["x"][0, -1] - exact)
-        for dt in (0.25, 0.125, 0.0625)
+        for dt in (1 / 16, 1 / 32, 1 / 64)  # |k*dt| <= 1/16: the asymptotic regime
     ]
     assert errors[0] > errors[1] > errors[2]
-    assert 1.6 < errors[1] / errors[2] < 2.4  # first order: halving dt about halves the error
+    assert 1.7 < errors[1] / errors[2] < 2.3  # first order: halving dt about halves the error

@@ -43,7 +43,7 @@ def run_cli(*args) -> object:
 
 def datasets(path: Path) -> dict[str, np.ndarray]:
     with h5py.File(path) as h5:
-        names = json.loads(h5.attrs["outputs"]) + ["parameter_values", "run_status"]
+        names = [*json.loads(h5.attrs["outputs"]), "parameter_values", "run_status"]
         return {n: h5[n][:] for n in names}
 
 
@@ -59,7 +59,7 @@ def reference(tmp_path_factory):
 
 
 def test_run_writes_a_complete_file_and_a_table(reference):
-    sc, out = reference
+    _sc, out = reference
     assert out.is_file()
     assert not Path(str(out) + ".partial").exists()
     with h5py.File(out) as h5:
@@ -93,8 +93,8 @@ def test_sampled_parameters_follow_the_scenario(reference):
         P = h5["parameter_values"][:]
     prom = P[:, names.index("sme_promotion")]
     rd = P[:, names.index("rd_sme")]
-    assert 0.04 <= prom.min() and prom.max() <= 0.09
-    assert 0.8 <= rd.min() and rd.max() <= 2.2
+    assert prom.min() >= 0.04 and prom.max() <= 0.09
+    assert rd.min() >= 0.8 and rd.max() <= 2.2
     assert np.unique(prom).size == 300
     assert np.all(P[:, names.index("entry_rate")] == 0.08)  # not uncertain: the default
 
@@ -220,7 +220,7 @@ def test_report_writes_tables_and_figures(reference, tmp_path):
 
 
 def test_compare_shows_both_and_the_difference(reference, tmp_path):
-    sc, out = reference
+    _sc, out = reference
     other = tmp_path / "b.h5"
     no_support = scenario(tmp_path, "ns.yaml", overrides={"support_boost": 0.0})
     assert run_cli("run", no_support, "-o", other, "-q").exit_code == 0
