@@ -273,6 +273,9 @@ class RunOutcome:
     failed: int
     seconds: float
     resumed_from: int
+    timings: dict[str, float] = field(default_factory=dict)
+    """Wall seconds: waiting for samples, in the kernel, waiting for writes, summarising;
+    ``writing`` is the writer thread's busy time (it overlaps the kernel)."""
 
 
 def execute(
@@ -282,6 +285,7 @@ def execute(
     threads: int | None = None,
     resume: bool = False,
     progress: bool = True,
+    compression: str = "none",
 ) -> RunOutcome:
     """Run the ensemble in chunks and write the result file.
 
@@ -314,16 +318,29 @@ def execute(
             parameter_names=list(plan.model.parameter_names),
             attrs=_provenance(plan),
             rows_per_chunk=plan.chunk,
+            compression=compression,
         )
     start = writer.runs_done
+    timings = {"sampling_wait": 0.0, "kernel": 0.0, "write_wait": 0.0, "summary": 0.0}
     bar = Progress(plan.runs, enabled=progress)
     bar.resume_from(start)
     try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sim315-writer") as pool:
+        starts = list(range(start, plan.runs, plan.chunk))
+        with (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="sim315-writer") as writing,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="sim315-sampler") as sampling,
+        ):
+            # three stages overlap: chunk k+1 is sampled and chunk k-1 written while chunk k
+            # computes (the kernel releases the GIL; numpy's ppf and HDF5 I/O mostly do too)
             pending = None
-            for a in range(start, plan.runs, plan.chunk):
-                b = min(plan.runs, a + plan.chunk)
-                P = plan.sampler.chunk(a, b)
+            nxt = sampling.submit(_sample, plan, starts[0]) if starts else None
+            for i, a in enumerate(starts):
+                t = time.perf_counter()
+                P = nxt.result()
+                timings["sampling_wait"] += time.perf_counter() - t
+                if i + 1 < len(starts):
+                    nxt = sampling.submit(_sample, plan, starts[i + 1])
+                t = time.perf_counter()
                 res = plan.model.simulate(
                     P,
                     method=plan.method,
@@ -334,13 +351,18 @@ def execute(
                     seed=plan.sampler.entropy,
                     run_offset=a,
                 )
+                timings["kernel"] += time.perf_counter() - t
+                t = time.perf_counter()
                 if pending is not None:
                     pending.result()
                     bar.update(writer.runs_done)
-                pending = pool.submit(writer.write, a, P, res.values, res.status)
+                timings["write_wait"] += time.perf_counter() - t
+                pending = writing.submit(writer.write, a, P, res.values, res.status)
+            t = time.perf_counter()
             if pending is not None:
                 pending.result()
                 bar.update(writer.runs_done)
+            timings["write_wait"] += time.perf_counter() - t
     except BaseException:
         bar.close()
         writer.close()
@@ -348,8 +370,15 @@ def execute(
     bar.close()
     status = writer.h5["run_status"][:]
     failed = int(np.count_nonzero(status > 0))
+    timings["writing"] = writer.write_seconds
+    t = time.perf_counter()
     writer.finish({"n_failed": failed})
-    return RunOutcome(out, plan.runs, failed, time.perf_counter() - t0, start)
+    timings["summary"] = time.perf_counter() - t
+    return RunOutcome(out, plan.runs, failed, time.perf_counter() - t0, start, timings)
+
+
+def _sample(plan: RunPlan, a: int) -> np.ndarray:
+    return plan.sampler.chunk(a, min(plan.runs, a + plan.chunk))
 
 
 def default_output(path: str | Path) -> Path:
