@@ -82,6 +82,16 @@ def model_show(file: Path) -> None:
     click.echo(describe(compile_file(file)))
 
 
+@model.command("diagram")
+@_MODEL_FILE
+def model_diagram(file: Path) -> None:
+    """Print the model's stock-and-flow diagram as Mermaid text."""
+    from .compiler import compile_file
+    from .diagram import mermaid
+
+    click.echo(mermaid(compile_file(file)), nl=False)
+
+
 @model.command("simulate")
 @_MODEL_FILE
 @click.option("--method", default="euler", show_default=True, help="euler, rk2 or rk4.")
@@ -209,11 +219,12 @@ def report(result, outdir, group) -> None:
 @main.command("compare")
 @click.argument("a", type=click.Path(path_type=Path))
 @click.argument("b", type=click.Path(path_type=Path))
-def compare(a, b) -> None:
+@click.option("--markdown", is_flag=True, help="A Markdown table (for documents).")
+def compare(a, b, markdown) -> None:
     """Two result files' target tables side by side, with the differences."""
     from .report import compare_text
 
-    click.echo(compare_text(a, b))
+    click.echo(compare_text(a, b, markdown=markdown))
 
 
 def _table(time, values, names, time_units, max_rows: int = 12) -> str:

@@ -34,6 +34,10 @@ _KIND = {
 }
 
 
+def _an(word: str) -> str:
+    return ("an " if word[0] in "aeiou" else "a ") + word
+
+
 @dataclass(frozen=True)
 class Hidden:
     """A hidden stock made from a SMOOTH or DELAY call."""
@@ -131,7 +135,7 @@ def time_grid(start, stop, dt, save_every, units, source: str, raw=None) -> Time
         raise fail(
             "dt",
             f"dt={dt} does not divide the horizon {start}..{stop} into whole steps",
-            f"use a dt such as {horizon / max(1, n_steps):g} or {_nice_dt(horizon, dt):g}",
+            f"use a dt that divides {horizon:g}, such as {_divisor_dt(horizon, dt)}",
         )
     save = dt if save_every is None else save_every
     stride = round(save / dt)
@@ -150,10 +154,14 @@ def time_grid(start, stop, dt, save_every, units, source: str, raw=None) -> Time
     return TimeGrid(float(start), float(stop), float(dt), int(n_steps), int(stride), units)
 
 
-def _nice_dt(horizon: float, dt: float) -> float:
-    """The largest power-of-two fraction of the horizon not above dt."""
-    k = max(0, math.ceil(math.log2(horizon / dt)))
-    return horizon / 2**k
+def _divisor_dt(horizon: float, dt: float) -> str:
+    """A step not above ``dt`` that divides ``horizon`` and is short to write, as text."""
+    first = max(1, math.ceil(horizon / dt - 1e-9))
+    for n in range(first, 4 * first + 100):
+        text = f"{horizon / n:g}"
+        if abs(n * float(text) - horizon) <= 1e-9 * max(horizon, 1.0):
+            return text
+    return repr(horizon / first)
 
 
 class _Compiler:
@@ -260,7 +268,7 @@ class _Compiler:
                         if sec is not None:
                             raise self.fail(
                                 loc,
-                                f"'{fname}' is a {_KIND[sec]}, not a flow",
+                                f"'{fname}' is {_an(_KIND[sec])}, not a flow",
                                 f"move '{fname}' to flows",
                             )
                         raise self.fail(loc, f"unknown flow '{fname}'", suggest(fname, flows))
@@ -422,13 +430,14 @@ class _Compiler:
         def make(cycle: list[str]) -> ModelError:
             first = next((c for c in cycle if c in self.section_of), cycle[0])
             section = self.section_of.get(first, "stocks")
+            fld = "initial" if section == "stocks" else "equation"
             shown = " -> ".join(c for c in [*cycle, cycle[0]] if not c.startswith("_"))
             fix = (
                 "break it with a stock or a smooth()/delay"
                 if what == "algebraic loop"
                 else "give one of these a numeric initial value"
             )
-            return self.fail((section, first), f"{what}: {shown}", fix)
+            return self.fail((section, first, fld), f"{what}: {shown}", fix)
 
         return make
 

@@ -165,8 +165,9 @@ def _check(node: ast.AST, text: str, source: str, where: str) -> None:
         n = len(node.args)
         if (fn.n_args >= 0 and n != fn.n_args) or (fn.n_args < 0 and n < -fn.n_args):
             want = fn.n_args if fn.n_args >= 0 else f"at least {-fn.n_args}"
+            noun = "argument" if fn.n_args == 1 else "arguments"
             raise ModelError(
-                source, where, f"{name}() takes {want} arguments, got {n} in '{text}'", fn.doc
+                source, where, f"{name}() takes {want} {noun}, got {n} in '{text}'", fn.doc
             )
         if name == "lookup" and not isinstance(node.args[0], ast.Name):
             raise bad(node, "the table argument of", "name a table from 'lookups'")

@@ -43,6 +43,7 @@ def _pair(value):
 
 
 Bounds = Annotated[tuple[float | None, float | None], BeforeValidator(_pair)]
+Pair = Annotated[tuple[float, float], BeforeValidator(_pair)]
 
 
 class _Strict(BaseModel):
@@ -81,7 +82,7 @@ class Target(_Strict):
     compare: Literal[">", ">=", "<", "<=", "~", "between"]
     """How the output meets the target: above, at least, below, at most, about (within
     ``tolerance``), or within ``[low, high]`` (``between``)."""
-    value: float | tuple[float, float]
+    value: float | Pair
     """The target value, or ``[low, high]`` for ``between``."""
     year: float
     """The time at which the output is compared (the saved time nearest to it)."""
@@ -332,13 +333,26 @@ def validation_error(exc: ValidationError, raw, source: str, error_cls=ModelErro
     shown = repr(got)
     if len(shown) > 60:
         shown = shown[:57] + "..."
-    return error_cls(source, where, f"{msg} (got {shown})", None, line)
+    fix = None
+    if kind == "float_type" and isinstance(got, str) and _is_number(got):
+        fix = f"YAML reads {got} as text; write it with a decimal point, e.g. {float(got)!r}"
+    return error_cls(source, where, f"{msg} (got {shown})", fix, line)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def load_model_file(path: str | Path) -> tuple[ModelFile, object]:
     """Read and shape-check a model file; returns the model and the raw YAML tree."""
     source = str(path)
     raw = read_yaml(path, what="model file")
+    if raw is None:
+        raise ModelError(source, "", "the model file is empty", "see docs/models.md")
     if not isinstance(raw, dict):
         raise ModelError(source, "", "a model file must be a YAML mapping", "see docs/models.md")
     try:

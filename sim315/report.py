@@ -247,12 +247,35 @@ def _mark_target(ax, t: dict) -> None:
     ax.axvline(t["year"], color="C3", ls=":", lw=1)
 
 
-def compare_text(a: str | Path, b: str | Path) -> str:
+def compare_text(a: str | Path, b: str | Path, markdown: bool = False) -> str:
     """Two result files' tables side by side, with differences (B - A)."""
     ra = {r.output: r for r in target_rows(a)}
     rb = {r.output: r for r in target_rows(b)}
     names = [n for n in ra if n in rb] + [n for n in rb if n not in ra]
     head = ["output", "target", "median A", "median B", "B-A", "P(met) A", "P(met) B", "B-A"]
+    if markdown:
+        head = [
+            "output",
+            "target",
+            "A: median",
+            "A: 5-95 %",
+            "A: P(met)",
+            "B: median",
+            "B: 5-95 %",
+            "B: P(met)",
+        ]
+        out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for n in names:
+            x, y = ra.get(n), rb.get(n)
+            cells = [n, (x or y).target]
+            for r in (x, y):
+                cells += (
+                    ["-", "-", "-"]
+                    if r is None
+                    else [_fmt(r.median), f"{_fmt(r.p5)} – {_fmt(r.p95)}", _fmt(r.p_met, True)]
+                )
+            out.append("| " + " | ".join(cells) + " |")
+        return "\n".join([f"A: {a}, B: {b}", "", *out]) + "\n"
     body = []
     for n in names:
         x, y = ra.get(n), rb.get(n)

@@ -166,7 +166,9 @@ def _check_support(source, model, name, dist) -> None:
     if par.bounds is None:
         return
     blo, bhi = par.bounds
-    if (blo is not None and lo < blo) or (bhi is not None and hi > bhi):
+    finite = [abs(v) for v in (lo, hi, blo, bhi) if v is not None and np.isfinite(v)]
+    tol = 1e-9 * max([1.0, *finite])  # scipy's support of a truncated law rounds
+    if (blo is not None and lo < blo - tol) or (bhi is not None and hi > bhi + tol):
         raise ScenarioError(
             source,
             f"uncertain.{name}",

@@ -73,6 +73,10 @@ def parse_yaml(text: str, source: str) -> Any:
         problem = exc.problem or exc.context or "invalid YAML"
         line = mark.line + 1 if mark else None
         col = f"column {mark.column + 1}: " if mark else ""
+        opened = exc.context_mark
+        if exc.problem and exc.context and opened and mark and opened.line != mark.line:
+            # an unclosed bracket or quote shows up lines later: say where it began
+            problem += f" ({exc.context}, which starts on line {opened.line + 1})"
         raise Sim315Error(
             source, "", f"YAML syntax error at {col}{problem}", "fix the YAML syntax", line=line
         ) from None
