@@ -104,9 +104,10 @@ class _Emitter:
             i = self.lookup_index[node.args[0].id]
             helper = "_lookup" if fn == "lookup" else "_lookup_hold"
             return f"{helper}(lx, ly, lo_{i}, lo_{i + 1}, {self.value(node.args[1])})"
+        if fn == "if_then_else":  # the condition is emitted once: nesting stays linear
+            a, b = self.value(node.args[1]), self.value(node.args[2])
+            return f"({a} if {self.cond(node.args[0])} else {b})"
         args = [self.value(a) for a in node.args]
-        if fn == "if_then_else":
-            return f"({args[1]} if {self.cond(node.args[0])} else {args[2]})"
         if fn in ("min", "max"):
             return f"{fn}({', '.join(args)})"
         if fn in _MATH:

@@ -133,3 +133,23 @@ def test_public_api():
     assert callable(sim315.load_model)
     with pytest.raises(AttributeError):
         _ = sim315.nothing_here
+
+
+def test_nested_if_then_else_generates_linear_code(tmp_path):
+    # each level's condition used to be emitted twice: 2**depth code, minutes of compiling
+    from conftest import write_model
+
+    from sim315.codegen import generate_source
+    from sim315.compiler import compile_file
+
+    eq = "x"
+    for _ in range(30):
+        eq = f"if_then_else({eq} > x, x, x + 1)"
+    spec = {
+        "name": "nested",
+        "time": {"start": 0, "stop": 1, "dt": 0.5},
+        "stocks": {"x": {"initial": 1.0, "units": "u", "inflows": ["f"]}},
+        "flows": {"f": {"equation": eq, "units": "u/year"}},
+    }
+    source = generate_source(compile_file(write_model(tmp_path, spec)))
+    assert len(source) < 60_000
