@@ -142,12 +142,13 @@ def test_nested_if_then_else_generates_linear_code(tmp_path):
     from sim315.codegen import generate_source
     from sim315.compiler import compile_file
 
-    eq = "x"
+    eq = "r"
     for _ in range(30):
-        eq = f"if_then_else({eq} > x, x, x + 1)"
+        eq = f"if_then_else({eq} > r, r, 2 * r)"
     spec = {
         "name": "nested",
         "time": {"start": 0, "stop": 1, "dt": 0.5},
+        "parameters": {"r": {"value": 1.0, "units": "u/year"}},
         "stocks": {"x": {"initial": 1.0, "units": "u", "inflows": ["f"]}},
         "flows": {"f": {"equation": eq, "units": "u/year"}},
     }
