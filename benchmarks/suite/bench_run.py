@@ -25,7 +25,15 @@ class EndToEnd:
         self.plan = plan_run(SCENARIO, runs=runs)
         self.plan.model.warm_up()
         self.tmp = tempfile.TemporaryDirectory()
-        self.out = Path(self.tmp.name) / "out.h5"
+        self.n = 0
+
+    @property
+    def out(self) -> Path:
+        """A new file each call: replacing a 1.6 GB file would time its deletion too."""
+        self.n += 1
+        old = Path(self.tmp.name) / f"out{self.n - 1}.h5"
+        old.unlink(missing_ok=True)
+        return Path(self.tmp.name) / f"out{self.n}.h5"
 
     def teardown(self, runs):
         self.tmp.cleanup()
