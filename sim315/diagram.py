@@ -6,6 +6,8 @@ drawing cannot drift from the model.
 
 from __future__ import annotations
 
+import itertools
+
 from .compiler import ModelIR
 
 
@@ -39,3 +41,35 @@ def mermaid(ir: ModelIR) -> str:
             for b in to:
                 lines.append(f"  {a} -->|{f}| {b}")
     return "\n".join(lines) + "\n"
+
+
+def loops_mermaid(loops: list[tuple[str, str]]) -> str:
+    """A causal-loop diagram of named loops, each given as (label, "a -> b -> ... -> a").
+
+    Every link appears once; a loop's label sits on its first link.
+    """
+    lines = ["flowchart LR"]
+    seen: set[tuple[str, str]] = set()
+    for label, chain in loops:
+        names = [s.strip() for s in chain.split("->")]
+        first = True
+        for a, b in itertools.pairwise(names):
+            if (a, b) in seen:
+                continue
+            seen.add((a, b))
+            arrow = f"-->|{label}|" if first else "-->"
+            lines.append(f"  {a} {arrow} {b}")
+            first = False
+    return "\n".join(lines) + "\n"
+
+
+def loops_from_markdown(text: str) -> list[tuple[str, str]]:
+    """The loops listed between ``<!-- loops:begin -->`` and ``<!-- loops:end -->``:
+    lines ``- R1 (...) words: a -> b -> a``."""
+    block = text.split("<!-- loops:begin -->")[1].split("<!-- loops:end -->")[0]
+    out = []
+    for line in block.strip().splitlines():
+        if line.startswith("- "):
+            head, chain = line[2:].split(": ", 1)
+            out.append((head.split()[0], chain.strip()))
+    return out

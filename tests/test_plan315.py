@@ -120,6 +120,13 @@ def test_documented_loops_are_chains_of_the_model(ir):
             assert _depends(ir, b, a), f"{b} does not depend on {a} (loop: {loop})"
 
 
+def test_loop_diagram_in_docs_is_generated_from_the_loop_list():
+    from sim315.diagram import loops_from_markdown, loops_mermaid
+
+    block = DOC.split("<!-- loopdiagram:begin -->")[1].split("<!-- loopdiagram:end -->")[0]
+    assert loops_mermaid(loops_from_markdown(DOC)) in block
+
+
 def test_diagram_in_docs_is_generated_from_the_model(ir):
     block = DOC.split("<!-- diagram:begin -->")[1].split("<!-- diagram:end -->")[0]
     assert mermaid(ir) in block, "regenerate: sim315 model diagram sim315/models/plan315.yaml"
