@@ -156,9 +156,9 @@ def _stocks_ok(model, res):
 @pytest.mark.parametrize(
     "extreme",
     [
-        {"fiscal_st_2022": 0.0},
+        {"fiscal_st_initial": 0.0},
         {"talent_programme_scale": 0.0},
-        {"smes_2022": 0.0, "potential_firms_2022": 0.0, "new_potential_firms": 0.0},
+        {"smes_initial": 0.0, "potential_firms_initial": 0.0, "new_potential_firms": 0.0},
         {"fiscal_growth": 0.0, "gdp_growth": 0.0},
         {"fiscal_growth": 0.4},
     ],
@@ -173,10 +173,10 @@ def test_extreme_conditions_behave(model, baseline_run, extreme):
 
 
 def test_extremes_move_the_right_way(model, baseline_run):
-    no_fiscal = model.simulate(model.parameters(fiscal_st_2022=0.0))
+    no_fiscal = model.simulate(model.parameters(fiscal_st_initial=0.0))
     no_talent = model.simulate(model.parameters(talent_programme_scale=0.0))
     no_smes = model.simulate(
-        model.parameters(smes_2022=0.0, potential_firms_2022=0.0, new_potential_firms=0.0)
+        model.parameters(smes_initial=0.0, potential_firms_initial=0.0, new_potential_firms=0.0)
     )
     base = baseline_run
     assert no_fiscal["hightech_firms"][0, -1] < base["hightech_firms"][0, -1]
