@@ -174,6 +174,33 @@ def run(ctx, file, out, runs, seed, threads, chunk, resume, compress, quiet) -> 
     click.echo(text_table(target_rows(outcome.path)))
 
 
+@main.command("calibrate")
+@click.argument("fit", type=click.Path(path_type=Path))
+@click.option("-o", "--out", type=click.Path(path_type=Path), help="Fitted-parameter file.")
+@click.option(
+    "--method", type=click.Choice(["least_squares", "differential_evolution"]), default=None
+)
+@click.option("--starts", type=int, help="Override the fit file's number of starts.")
+@click.option("--plots", type=click.Path(path_type=Path), help="Folder for one PNG per series.")
+def calibrate_cmd(fit, out, method, starts, plots) -> None:
+    """Fit a model's free parameters to history; write estimates, intervals, statistics.
+
+    Default output: <fit name>-result.yaml beside the fit file.
+    """
+    from .calibration import calibrate, plot_series, summary_text, write_result
+
+    if starts is not None and starts < 1:
+        raise Sim315Error(str(fit), "--starts", f"starts must be at least 1, not {starts}")
+    result = calibrate(fit, method=method, starts=starts)
+    out = out or fit.with_name(fit.stem + "-result.yaml")
+    write_result(result, out)
+    click.echo(summary_text(result))
+    click.echo(f"wrote {out}")
+    if plots is not None:
+        written = plot_series(result, plots)
+        click.echo(f"wrote {len(written)} figures to {plots}/")
+
+
 @main.command("validate")
 @click.argument("file", type=click.Path(path_type=Path))
 def validate(file) -> None:

@@ -162,6 +162,8 @@ class CompiledModel:
         lookups: Mapping[str, tuple[Sequence[float], Sequence[float]]] | None = None,
         seed: int | np.random.SeedSequence | None = None,
         run_offset: int = 0,
+        start: float | None = None,
+        stop: float | None = None,
     ) -> SimulationResult:
         """Run an ensemble in one kernel call.
 
@@ -185,6 +187,9 @@ class CompiledModel:
         run_offset : int
             Number of the first row's run in a larger ensemble: run ``run_offset + i`` draws
             the same numbers whichever batch it is computed in.
+        start, stop : float, optional
+            Simulate another window (calibration starts earlier); initial values are then
+            those of ``start``, so set them in ``params``.
 
         Returns
         -------
@@ -198,7 +203,7 @@ class CompiledModel:
                 "params", "", f"expected shape (runs, {len(self.parameter_names)}), got {P.shape}"
             )
         P = np.ascontiguousarray(P)
-        grid = self.grid_for(dt, save_every)
+        grid = self.grid_for(dt, save_every, start, stop)
         sel = self._selection(outputs)
         self._tableau(method)
         key, entropy = seed_key(seed)
@@ -255,15 +260,28 @@ class CompiledModel:
         )
         return _time.perf_counter() - t0
 
-    def grid_for(self, dt: float | None = None, save_every: float | None = None) -> TimeGrid:
-        """The time grid with optional overrides of dt and the save period."""
+    def grid_for(
+        self,
+        dt: float | None = None,
+        save_every: float | None = None,
+        start: float | None = None,
+        stop: float | None = None,
+    ) -> TimeGrid:
+        """The time grid with optional overrides of dt, the save period and the window."""
         g = self.grid
-        if dt is None and save_every is None:
+        if dt is None and save_every is None and start is None and stop is None:
             return g
         new_dt = g.dt if dt is None else dt
         if save_every is None:
             save_every = g.save_every if dt is None else max(g.save_every, new_dt)
-        return time_grid(g.start, g.stop, new_dt, save_every, g.units, self.ir.source)
+        return time_grid(
+            g.start if start is None else start,
+            g.stop if stop is None else stop,
+            new_dt,
+            save_every,
+            g.units,
+            self.ir.source,
+        )
 
     def _selection(self, outputs: Sequence[str] | None) -> np.ndarray:
         if outputs is None:

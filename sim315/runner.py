@@ -88,6 +88,9 @@ def plan_run(
     ir = compile_file_with(loaded.model_path, time_tables=tables)
     model = CompiledModel(ir)
     base = model.defaults
+    joint = None
+    if sc.calibrated is not None:
+        joint = _calibrated(source, sc, model, base)
     for name, value in sc.overrides.items():
         if not isinstance(value, TimeTable):
             base[model.parameter_index(name)] = value
@@ -99,7 +102,7 @@ def plan_run(
         dists.append(dist)
     n_runs = runs if runs is not None else sc.runs
     seed_setting = seed if seed is not None else sc.seed
-    sampler = ParameterSampler(base, columns, dists, sc.sampler, n_runs, seed_setting)
+    sampler = ParameterSampler(base, columns, dists, sc.sampler, n_runs, seed_setting, joint)
     outputs = _outputs(source, sc, model)
     model.grid_for(sc.dt, sc.save_every)  # checks the grid
     n_saved = model.grid_for(sc.dt, sc.save_every).n_saved
@@ -156,6 +159,39 @@ def _check_names(source, sc, probe, tables) -> None:
                 "an initial value cannot vary over time",
                 "give a constant",
             )
+
+
+def _calibrated(source, sc, model, base):
+    """Set calibrated estimates in ``base``; the joint draw spec when they are drawn."""
+    from .calibration import calibrated_values
+
+    estimates, names, cov, bounds = calibrated_values(sc.calibrated)
+    for name in names:
+        if name not in model.parameter_names:
+            raise ScenarioError(
+                source,
+                "calibrated",
+                f"'{name}' in {sc.calibrated} is not a model parameter",
+                "calibrate against this scenario's model",
+            )
+    skip = set(sc.overrides) | set(sc.uncertain)
+    for name, value in estimates.items():
+        if name not in skip:
+            base[model.parameter_index(name)] = value
+    if not sc.calibrated_draws:
+        return None
+    both = sorted(set(names) & set(sc.uncertain))
+    if both:
+        raise ScenarioError(
+            source,
+            f"uncertain.{both[0]}",
+            "is also drawn from the calibration",
+            "remove it from uncertain, or set calibrated_draws: false",
+        )
+    keep = [i for i, n in enumerate(names) if n not in sc.overrides]
+    cols = [model.parameter_index(names[i]) for i in keep]
+    mean = np.array([estimates[names[i]] for i in keep])
+    return cols, mean, cov[np.ix_(keep, keep)], bounds[keep]
 
 
 def _check_support(source, model, name, dist) -> None:

@@ -20,6 +20,8 @@ from .kernels.rng import PARAMETER_SITE, uniform_matrix
 from .seeds import seed_key
 
 SAMPLERS = ("random", "lhs", "sobol")
+#: Counter sites of calibrated (joint) draws, one per rejection try.
+JOINT_SITE = PARAMETER_SITE + (1 << 20)
 
 
 class ParameterSampler:
@@ -47,6 +49,7 @@ class ParameterSampler:
         sampler: str,
         runs: int,
         seed=None,
+        joint=None,
     ):
         if sampler not in SAMPLERS:
             raise ValueError(f"unknown sampler {sampler!r}")
@@ -57,6 +60,13 @@ class ParameterSampler:
         self.runs = int(runs)
         self.key, self.entropy = seed_key(seed)
         self._design: np.ndarray | None = None
+        self.joint = None
+        if joint is not None:
+            cols, mean, cov, bounds = joint
+            # a factor of the covariance that tolerates a singular one (profiled parameters)
+            w, v = np.linalg.eigh(np.asarray(cov, dtype=float))
+            factor = v * np.sqrt(np.clip(w, 0.0, None))
+            self.joint = (list(cols), np.asarray(mean), factor, np.asarray(bounds, dtype=float))
 
     @property
     def n_uncertain(self) -> int:
@@ -93,7 +103,32 @@ class ParameterSampler:
             u = self.unit(a, b)
             for j, (col, dist) in enumerate(zip(self.columns, self.dists, strict=True)):
                 P[:, col] = dist.ppf(u[:, j])
+        if self.joint is not None:
+            cols, _, _, _ = self.joint
+            P[:, cols] = self.joint_draws(a, b)
         return P
+
+    def joint_draws(self, a: int, b: int, tries: int = 64) -> np.ndarray:
+        """Calibrated parameters of runs ``[a, b)``: multivariate normal, truncated to the
+        fit's bounds by rejection (each try a counter-based draw, so run i's values depend
+        on i only); after ``tries`` rejections the last draw is clipped."""
+        from scipy.special import ndtri
+
+        cols, mean, factor, bounds = self.joint
+        d = len(cols)
+        out = np.empty((b - a, d))
+        todo = np.ones(b - a, dtype=bool)
+        for k in range(tries):
+            u = np.empty((b - a, d))
+            uniform_matrix(self.key, np.int64(a), np.int64(JOINT_SITE + k), u)
+            x = mean + ndtri(u) @ factor.T
+            ok = np.all((x >= bounds[:, 0]) & (x <= bounds[:, 1]), axis=1)
+            take = todo & (ok | (k == tries - 1))
+            out[take] = np.clip(x[take], bounds[:, 0], bounds[:, 1])
+            todo &= ~take
+            if not todo.any():
+                break
+        return out
 
     def design_warning(self) -> str | None:
         """A note when the run count does not suit the design, else None."""

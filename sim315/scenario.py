@@ -73,6 +73,12 @@ class Scenario(_Strict):
     """Parameter -> constant value, or a time table for a policy lever."""
     uncertain: dict[str, Distribution] = {}
     """Parameter -> distribution, sampled once per run."""
+    calibrated: str | None = None
+    """A fitted-parameter file (``sim315 calibrate``, relative to this file): its estimates
+    set those parameters (``overrides`` and ``uncertain`` still win)."""
+    calibrated_draws: bool = False
+    """Draw the calibrated parameters per run from their fitted distribution (multivariate
+    normal from the covariance, truncated to the fit's bounds) instead of the estimates."""
     runs: int = Field(default=1, ge=1)
     """Number of runs in the ensemble."""
     seed: int | None = Field(default=None, ge=0)
@@ -172,6 +178,18 @@ def _read_chain(path: Path, seen: tuple[Path, ...]) -> tuple[dict, dict[str, str
     model_path = None
     if isinstance(raw.get("model"), str):
         model_path = _locate_model(raw["model"], base, source, raw)
+    if isinstance(raw.get("calibrated"), str):
+        fitted = (base / raw["calibrated"]).resolve()
+        if not fitted.is_file():
+            raise ScenarioError(
+                source,
+                "calibrated",
+                f"no fitted-parameter file '{raw['calibrated']}'",
+                "run sim315 calibrate, or give a path relative to this file",
+                raw.lines.get("calibrated"),
+            )
+        raw = LineDict(raw)
+        raw["calibrated"] = str(fitted)
     parent_name = raw.get("extends")
     if parent_name is None:
         merged = dict(raw)
