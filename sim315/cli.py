@@ -201,6 +201,38 @@ def calibrate_cmd(fit, out, method, starts, plots) -> None:
         click.echo(f"wrote {len(written)} figures to {plots}/")
 
 
+@main.command("sweep")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("-o", "--out", type=click.Path(path_type=Path), help="Result file (.h5).")
+@click.option("--n", "n", type=int, help="Override the sweep's sample size.")
+@click.option("--seed", type=int, help="Override the sweep's seed.")
+@click.option("--threads", type=int, help="CPU threads (results do not depend on it).")
+@click.option("--figures", type=click.Path(path_type=Path), help="Folder for the PNG figures.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress line.")
+def sweep_cmd(file, out, n, seed, threads, figures, quiet) -> None:
+    """Rank the factors of a sweep file: Sobol', Morris, one-at-a-time or factorial.
+
+    Default output: results/<sweep name>.h5 (runs as in sim315 run, plus an indices group);
+    figures go to results/<sweep name>/ unless --figures says otherwise.
+    """
+    from .sweep import figures as draw
+    from .sweep import plan_sweep, ranked_table, run_sweep
+
+    sp = plan_sweep(file, n=n, seed=seed)
+    if out is None:
+        out = Path("results") / (file.stem + ".h5")
+        out.parent.mkdir(parents=True, exist_ok=True)
+    outcome, res = run_sweep(sp, out, threads=threads, progress=not quiet)
+    click.echo(
+        f"wrote {outcome.path}: {sp.sweep.method}, {outcome.runs:,} runs, "
+        f"{len(sp.design.names)} factors in {outcome.seconds:.1f} s"
+    )
+    click.echo(ranked_table(sp, res))
+    written = draw(sp, res, figures or out.with_suffix(""))
+    if written:
+        click.echo(f"wrote {len(written)} figures to {written[0].parent}/")
+
+
 @main.command("validate")
 @click.argument("file", type=click.Path(path_type=Path))
 def validate(file) -> None:

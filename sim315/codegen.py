@@ -43,7 +43,14 @@ N_REC = {n_rec}
 N_DFIX = {n_dfix}
 """
 
-_MATH = {"exp": "math.exp", "log": "math.log", "sqrt": "math.sqrt", "abs": "abs"}
+_MATH = {
+    "exp": "math.exp",
+    "log": "math.log",
+    "sqrt": "math.sqrt",
+    "abs": "abs",
+    "sin": "math.sin",
+    "cos": "math.cos",
+}
 
 
 class _Emitter:

@@ -30,6 +30,8 @@ FUNCTIONS: dict[str, Function] = {
     "exp": Function(1, "exp(x): e**x, x dimensionless"),
     "log": Function(1, "log(x): natural logarithm, x dimensionless"),
     "sqrt": Function(1, "sqrt(x): square root"),
+    "sin": Function(1, "sin(x): sine, x dimensionless (radians)"),
+    "cos": Function(1, "cos(x): cosine, x dimensionless (radians)"),
     "lookup": Function(2, "lookup(table, x): table interpolated at x, ends held"),
     "step": Function(2, "step(height, t): 0 before time t, height from t on"),
     "pulse": Function(2, "pulse(start, width): 1 from start for width, else 0"),

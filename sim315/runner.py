@@ -44,6 +44,8 @@ class RunPlan:
     save_every: float | None
     seed_setting: int | None
     notes: list[str] = field(default_factory=list)
+    extra: str = ""
+    """Anything else that defines the run (a sweep's design), for ``--resume``."""
 
     @property
     def grid(self):
@@ -57,6 +59,7 @@ class RunPlan:
             str(self.runs),
             repr(self.seed_setting),
             ",".join(self.outputs),
+            self.extra,
         ]
         return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
@@ -324,8 +327,12 @@ def execute(
     resume: bool = False,
     progress: bool = True,
     compression: str = "none",
+    before_finish=None,
 ) -> RunOutcome:
     """Run the ensemble in chunks and write the result file.
+
+    ``before_finish(h5)``, if given, adds to the file (e.g. a sweep's indices) before it is
+    summarised and renamed to its final name.
 
     Chunk *k* is written by a background thread while chunk *k+1* computes (the kernel
     releases the GIL), so at most two chunks are in memory.
@@ -409,6 +416,12 @@ def execute(
     status = writer.h5["run_status"][:]
     failed = int(np.count_nonzero(status > 0))
     timings["writing"] = writer.write_seconds
+    if before_finish is not None:
+        try:
+            before_finish(writer.h5)
+        except BaseException:
+            writer.close()
+            raise
     t = time.perf_counter()
     writer.finish({"n_failed": failed})
     timings["summary"] = time.perf_counter() - t

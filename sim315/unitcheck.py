@@ -130,7 +130,7 @@ class UnitChecker:
             return out
         if name == "abs":
             return dims[0]
-        if name in ("exp", "log"):
+        if name in ("exp", "log", "sin", "cos"):
             self._want(node, dims[0], DIMENSIONLESS, f"the argument of {name}()")
             return DIMENSIONLESS
         if name == "sqrt":
