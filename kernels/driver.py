@@ -41,3 +41,32 @@ def ensemble_serial(P, lx, ly, lo, t0, dt, n_steps, stride, sel, out, status, ke
         status[r] = _run(P[r], lx, ly, lo, t0, dt, n_steps, stride, sel, out[r], key, run0 + r)
     return 0
 '''
+
+
+#: The GPU variant: ``_run`` compiled as a CUDA device function (``numba.cuda``), one thread
+#: per run, float64 throughout. ``run_cuda`` copies a chunk to the device, launches, copies
+#: back. The builtins it calls are the same ``@njit`` functions as on the CPU, which Numba
+#: compiles for the device. Under ``NUMBA_ENABLE_CUDASIM=1`` the same code runs in Numba's
+#: CUDA simulator (tests); ``delay_fixed`` models are CPU-only (a buffer of runtime length).
+CUDA_ENSEMBLE_SOURCE = '''
+@cuda.jit
+def ensemble_cuda(P, lx, ly, lo, t0, dt, n_steps, stride, sel, out, status, key, run0):
+    r = cuda.grid(1)
+    if r < P.shape[0]:
+        status[r] = _run(P[r], lx, ly, lo, t0, dt, n_steps, stride, sel, out[r], key, run0 + r)
+
+
+def run_cuda(P, lx, ly, lo, t0, dt, n_steps, stride, sel, out, status, key, run0):
+    """Host side: one chunk through the device."""
+    threads = 128
+    blocks = (P.shape[0] + threads - 1) // threads
+    d_out = cuda.to_device(out)
+    d_status = cuda.to_device(status)
+    ensemble_cuda[blocks, threads](
+        cuda.to_device(P), cuda.to_device(lx), cuda.to_device(ly), cuda.to_device(lo),
+        t0, dt, n_steps, stride, cuda.to_device(sel), d_out, d_status, key, run0,
+    )
+    d_out.copy_to_host(out)
+    d_status.copy_to_host(status)
+    return 0
+'''

@@ -138,18 +138,30 @@ def model_simulate(file, method, dt, save_every, outputs, csv_path) -> None:
     show_default=True,
     help="Compression of per-run datasets: gzip/lzf are ~3x smaller, 10x/5x slower to write.",
 )
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "dask", "cuda"]),
+    default=None,
+    help="Where chunks run (default: the scenario's, else local). Same numbers either way.",
+)
+@click.option("--scheduler", help="Dask scheduler address (tcp://HOST:8786); or $SIM315_SCHEDULER.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress line.")
 @click.pass_context
-def run(ctx, file, out, runs, seed, threads, chunk, resume, compress, quiet) -> None:
+def run(
+    ctx, file, out, runs, seed, threads, chunk, resume, compress, executor, scheduler, quiet
+) -> None:
     """Run a scenario's ensemble and write an HDF5 result file.
 
     Default output: results/<scenario name>.h5. The file appears under its final name only
     when complete; an interrupted run keeps <name>.partial for --resume.
     """
+    from .executors import make_executor
     from .report import target_rows, text_table
     from .runner import default_output, execute, plan_run
 
     plan = plan_run(file, runs=runs, seed=seed, chunk=chunk)
+    sc = plan.loaded.scenario
+    engine = make_executor(executor or sc.executor, threads, scheduler or sc.scheduler)
     if out is None:
         out = default_output(file)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -157,7 +169,13 @@ def run(ctx, file, out, runs, seed, threads, chunk, resume, compress, quiet) -> 
         click.echo(f"note: {note}", err=True)
     try:
         outcome = execute(
-            plan, out, threads=threads, resume=resume, progress=not quiet, compression=compress
+            plan,
+            out,
+            threads=threads,
+            resume=resume,
+            progress=not quiet,
+            compression=compress,
+            executor=engine,
         )
     except KeyboardInterrupt:
         click.echo(

@@ -16,7 +16,7 @@ import ast
 from . import __version__
 from .compiler import ModelIR
 from .expressions import binop_symbol, cmpop_symbol
-from .kernels.driver import ENSEMBLE_SOURCE, STATUS_NONFINITE, STATUS_OK
+from .kernels.driver import CUDA_ENSEMBLE_SOURCE, ENSEMBLE_SOURCE, STATUS_NONFINITE, STATUS_OK
 from .kernels.tableaus import METHODS, Tableau
 
 _HEADER = """\
@@ -203,11 +203,14 @@ def _stage_code(w: _Writer, ir: ModelIR, tab: Tableau, n_state: int) -> None:
         w(f"if -math.inf < s_{i} < 0.0:", f"    s_{i} = 0.0")
 
 
-def _run_function(ir: ModelIR, tab: Tableau) -> str:
+def _run_function(ir: ModelIR, tab: Tableau, target: str = "cpu") -> str:
     n_state = len(ir.state_names)
     init = _Emitter(ir, "s", "t")
     w = _Writer()
-    w('@njit(cache=True, error_model="numpy")')
+    if target == "cuda":
+        w("@cuda.jit(device=True)")
+    else:
+        w('@njit(cache=True, error_model="numpy")')
     w("def _run(p, lx, ly, lo, t0, dt, n_steps, stride, sel, out, key, run):")
     w.depth = 1
     w('"""Integrate run number ``run``; write its saved outputs into out[saved, outputs]."""')
@@ -241,7 +244,10 @@ def _run_function(ir: ModelIR, tab: Tableau) -> str:
                 f"pos_{i} = 0",
             )
     rec = _Emitter(ir, "s", "t")
-    w("rec = np.empty(N_REC)")
+    if target == "cuda":  # no heap on the device: a per-thread array of compile-time size
+        w("rec = cuda.local.array(N_REC_LOCAL, np.float64)")
+    else:
+        w("rec = np.empty(N_REC)")
     for i, name in enumerate(ir.record):
         if name in ir.spec.parameters:
             w(f"rec[{i}] = {rec.ref[name]}  # {name}, constant")
@@ -292,8 +298,31 @@ def _run_function(ir: ModelIR, tab: Tableau) -> str:
     return w.text()
 
 
-def generate_source(ir: ModelIR, method: str = "euler") -> str:
-    """The complete source of the kernel module of ``ir`` integrated with ``method``."""
+def _device_builtins() -> str:
+    """The builtins' own source, recompiled as CUDA device functions in the generated module
+    (one definition of each builtin for both targets; calls among them resolve to the
+    device versions because they share the module)."""
+    import inspect
+
+    from .kernels import builtins, rng
+
+    parts = ["\n# -- the builtins as CUDA device functions (from sim315.kernels) --"]
+    for mod in (builtins, rng):
+        src = inspect.getsource(mod).replace("@njit(cache=True)", "@cuda.jit(device=True)")
+        parts.append(src)
+    parts.append(
+        "_lookup = lookup\n_lookup_hold = lookup_hold\n_step = step\n_pulse = pulse\n"
+        "_ramp = ramp\n_fill_nan = fill_nan\n_runif = random_uniform\n_rnorm = random_normal\n"
+    )
+    return "\n".join(parts)
+
+
+def generate_source(ir: ModelIR, method: str = "euler", target: str = "cpu") -> str:
+    """The complete source of the kernel module of ``ir`` integrated with ``method``.
+
+    ``target="cuda"``: the same model code as a CUDA device function, one thread per run
+    (see :data:`sim315.kernels.driver.CUDA_ENSEMBLE_SOURCE`).
+    """
     tab = METHODS[method]
     header = _HEADER.format(
         version=__version__,
@@ -303,4 +332,16 @@ def generate_source(ir: ModelIR, method: str = "euler") -> str:
         n_rec=len(ir.record),
         n_dfix=len(ir.dfix),
     )
+    if target == "cuda":
+        if ir.dfix:
+            raise ValueError("delay_fixed keeps a per-run buffer of runtime length: CPU only")
+        header += f"N_REC_LOCAL = {max(1, len(ir.record))}\n\nfrom numba import cuda\n"
+        return (
+            header
+            + _device_builtins()
+            + "\n\n"
+            + _run_function(ir, tab, "cuda")
+            + "\n"
+            + CUDA_ENSEMBLE_SOURCE
+        )
     return header + "\n\n" + _run_function(ir, tab) + "\n" + ENSEMBLE_SOURCE

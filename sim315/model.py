@@ -90,18 +90,33 @@ class CompiledModel:
             np.array(lo, dtype=np.int64),
         )
 
-    def source_code(self, method: str = "euler") -> str:
-        """The generated kernel source for ``method``."""
+    def source_code(self, method: str = "euler", target: str = "cpu") -> str:
+        """The generated kernel source for ``method`` on ``target`` (``cpu`` or ``cuda``)."""
         self._tableau(method)
-        return self._sources[method]
+        if target == "cpu":
+            return self._sources[method]
+        key = f"{method}:{target}"
+        if key not in self._sources:
+            try:
+                self._sources[key] = generate_source(self.ir, method, target)
+            except ValueError as exc:
+                raise Sim315Error(
+                    self.ir.source,
+                    "executor",
+                    f"the {target} executor cannot run this model: {exc}",
+                    "use the local or dask executor",
+                ) from None
+        return self._sources[key]
 
-    def kernel_module(self, method: str = "euler") -> ModuleType:
+    def kernel_module(self, method: str = "euler", target: str = "cpu") -> ModuleType:
         """The compiled kernel module for ``method`` (generated and imported on first use)."""
-        self._tableau(method)
-        mod = self._modules.get(method)
+        key = method if target == "cpu" else f"{method}:{target}"
+        mod = self._modules.get(key)
         if mod is None:
-            mod, _digest, _path = load_kernel_module(self._sources[method])
-            self._modules[method] = mod
+            if target == "cuda":
+                require_cuda()
+            mod, _digest, _path = load_kernel_module(self.source_code(method, target))
+            self._modules[key] = mod
         return mod
 
     @staticmethod
@@ -164,6 +179,7 @@ class CompiledModel:
         run_offset: int = 0,
         start: float | None = None,
         stop: float | None = None,
+        target: str = "cpu",
     ) -> SimulationResult:
         """Run an ensemble in one kernel call.
 
@@ -190,6 +206,9 @@ class CompiledModel:
         start, stop : float, optional
             Simulate another window (calibration starts earlier); initial values are then
             those of ``start``, so set them in ``params``.
+        target : {'cpu', 'cuda'}
+            ``cuda`` runs the chunk on an NVIDIA GPU (or Numba's CUDA simulator when
+            ``NUMBA_ENABLE_CUDASIM=1``), one thread per run.
 
         Returns
         -------
@@ -210,14 +229,45 @@ class CompiledModel:
         lx, ly, lo = self._lookup_arrays(lookups)
         out = np.empty((P.shape[0], grid.n_saved, sel.shape[0]), dtype=np.float64)
         status = np.zeros(P.shape[0], dtype=np.int32)
-        self._call(method, P, lx, ly, lo, grid, sel, out, status, threads, key, run_offset)
+        self._call(method, P, lx, ly, lo, grid, sel, out, status, threads, key, run_offset, target)
         names = tuple(self.output_names[i] for i in sel)
         return SimulationResult(grid.times(), out, names, status, entropy)
 
     def _call(
-        self, method, P, lx, ly, lo, grid, sel, out, status, threads, key, run_offset
+        self,
+        method,
+        P,
+        lx,
+        ly,
+        lo,
+        grid,
+        sel,
+        out,
+        status,
+        threads,
+        key,
+        run_offset,
+        target="cpu",
     ) -> None:
         import numba
+
+        if target == "cuda":
+            self.kernel_module(method, "cuda").run_cuda(
+                P,
+                lx,
+                ly,
+                lo,
+                grid.start,
+                grid.dt,
+                np.int64(grid.n_steps),
+                np.int64(grid.stride),
+                sel,
+                out,
+                status,
+                key,
+                np.int64(run_offset),
+            )
+            return
 
         if threads is not None and not 1 <= threads <= numba.config.NUMBA_NUM_THREADS:
             raise Sim315Error(
@@ -326,6 +376,26 @@ class CompiledModel:
     @staticmethod
     def status_message(code: int) -> str:
         return STATUS_MESSAGES.get(int(code), f"unknown status {code}")
+
+
+def require_cuda() -> None:
+    """A one-line error unless a CUDA device (or Numba's simulator) is usable."""
+    try:
+        from numba import cuda
+    except ImportError as exc:  # numba built without CUDA support, or numba-cuda missing
+        raise Sim315Error(
+            "executor",
+            "cuda",
+            f"numba's CUDA support cannot be imported ({exc})",
+            "pip install numba-cuda (with a numpy it supports), or use the local executor",
+        ) from None
+    if not cuda.is_available():
+        raise Sim315Error(
+            "executor",
+            "cuda",
+            "no CUDA GPU or driver found",
+            "run on a machine with an NVIDIA GPU, or set NUMBA_ENABLE_CUDASIM=1 to simulate",
+        )
 
 
 def _max_threads() -> int:

@@ -19,6 +19,7 @@ import numpy as np
 from . import __version__
 from .compiler import compile_file_with
 from .errors import suggest
+from .executors import LocalExecutor
 from .model import CompiledModel
 from .progress import Progress
 from .sampling import ParameterSampler
@@ -315,8 +316,8 @@ class RunOutcome:
     seconds: float
     resumed_from: int
     timings: dict[str, float] = field(default_factory=dict)
-    """Wall seconds: waiting for samples, in the kernel, waiting for writes, summarising;
-    ``writing`` is the writer thread's busy time (it overlaps the kernel)."""
+    """Wall seconds: computing chunks (sampling prefetched), waiting for writes, summarising;
+    ``writing`` is the writer thread's busy time (it overlaps the computing)."""
 
 
 def execute(
@@ -328,6 +329,7 @@ def execute(
     progress: bool = True,
     compression: str = "none",
     before_finish=None,
+    executor=None,
 ) -> RunOutcome:
     """Run the ensemble in chunks and write the result file.
 
@@ -341,6 +343,8 @@ def execute(
 
     out = Path(out)
     t0 = time.perf_counter()
+    if executor is not None:
+        executor.check(plan)
     if resume:
         writer = ResultWriter.resume(out, plan.fingerprint())
         stored = writer.h5.attrs["seed_entropy"]
@@ -366,43 +370,29 @@ def execute(
             compression=compression,
         )
     start = writer.runs_done
-    timings = {"sampling_wait": 0.0, "kernel": 0.0, "write_wait": 0.0, "summary": 0.0}
+    timings = {"kernel": 0.0, "write_wait": 0.0, "summary": 0.0}
     bar = Progress(plan.runs, enabled=progress)
     bar.resume_from(start)
     try:
         starts = list(range(start, plan.runs, plan.chunk))
-        with (
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="sim315-writer") as writing,
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="sim315-sampler") as sampling,
-        ):
-            # three stages overlap: chunk k+1 is sampled and chunk k-1 written while chunk k
-            # computes (the kernel releases the GIL; numpy's ppf and HDF5 I/O mostly do too)
+        executor = executor or LocalExecutor(threads)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sim315-writer") as writing:
+            # chunk k is written while chunk k+1 computes (the kernel releases the GIL)
             pending = None
-            nxt = sampling.submit(_sample, plan, starts[0]) if starts else None
-            for i, a in enumerate(starts):
+            chunks = executor.compute(plan, starts)
+            while True:
                 t = time.perf_counter()
-                P = nxt.result()
-                timings["sampling_wait"] += time.perf_counter() - t
-                if i + 1 < len(starts):
-                    nxt = sampling.submit(_sample, plan, starts[i + 1])
-                t = time.perf_counter()
-                res = plan.model.simulate(
-                    P,
-                    method=plan.method,
-                    dt=plan.dt,
-                    save_every=plan.save_every,
-                    outputs=plan.outputs,
-                    threads=threads,
-                    seed=plan.sampler.entropy,
-                    run_offset=a,
-                )
+                item = next(chunks, None)
                 timings["kernel"] += time.perf_counter() - t
+                if item is None:
+                    break
+                a, P, values, status = item
                 t = time.perf_counter()
                 if pending is not None:
                     pending.result()
                     bar.update(writer.runs_done)
                 timings["write_wait"] += time.perf_counter() - t
-                pending = writing.submit(writer.write, a, P, res.values, res.status)
+                pending = writing.submit(writer.write, a, P, values, status)
             t = time.perf_counter()
             if pending is not None:
                 pending.result()
@@ -426,10 +416,6 @@ def execute(
     writer.finish({"n_failed": failed})
     timings["summary"] = time.perf_counter() - t
     return RunOutcome(out, plan.runs, failed, time.perf_counter() - t0, start, timings)
-
-
-def _sample(plan: RunPlan, a: int) -> np.ndarray:
-    return plan.sampler.chunk(a, min(plan.runs, a + plan.chunk))
 
 
 def default_output(path: str | Path) -> Path:

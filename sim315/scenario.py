@@ -95,6 +95,11 @@ class Scenario(_Strict):
     """Variables to save (default: the stocks and every output that carries a target)."""
     chunk: int | None = Field(default=None, ge=1)
     """Runs per chunk (memory is bounded by the chunk; default chosen from the model size)."""
+    executor: Literal["local", "dask", "cuda"] = "local"
+    """Where chunks run: this machine's CPU threads, a Dask cluster, or a CUDA GPU. The same
+    numbers either way (``--executor`` overrides)."""
+    scheduler: str | None = None
+    """The Dask scheduler's address (``tcp://host:8786``; or ``$SIM315_SCHEDULER``)."""
 
 
 def scenario_schema() -> dict:
