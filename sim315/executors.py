@@ -61,30 +61,17 @@ class LocalExecutor:
                 yield a, P, res.values, res.status
 
 
-def chunk_task(source, P, lx, ly, lo, t0, dt, n_steps, stride, sel, key, run0):
+def chunk_task(source, P, lx, ly, lo, grid, sel, key, run0):
     """One chunk on a Dask worker: load the model's kernel (compiled once per worker and
     cached on its disk) and run it. A pure function of its arguments, so a chunk lost with
     its worker is simply computed again elsewhere."""
     from .cache import load_kernel_module
+    from .model import kernel_args
 
     mod, _, _ = load_kernel_module(source)
-    out = np.empty((P.shape[0], (n_steps // stride) + 1, sel.shape[0]))
+    out = np.empty((P.shape[0], grid.n_saved, sel.shape[0]))
     status = np.zeros(P.shape[0], dtype=np.int32)
-    mod.ensemble(
-        P,
-        lx,
-        ly,
-        lo,
-        t0,
-        dt,
-        np.int64(n_steps),
-        np.int64(stride),
-        sel,
-        out,
-        status,
-        key,
-        np.int64(run0),
-    )
+    mod.ensemble(*kernel_args(P, lx, ly, lo, grid, sel, out, status, key, run0))
     return out, status
 
 
@@ -163,10 +150,7 @@ class DaskExecutor:
                 lx,
                 ly,
                 lo,
-                grid.start,
-                grid.dt,
-                grid.n_steps,
-                grid.stride,
+                grid,
                 sel,
                 key,
                 a,

@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .errors import Sim315Error
-from .modelfile import validation_error
-from .yamlio import read_yaml
+from .modelfile import load_validated
 
 
 class FitError(Sim315Error):
@@ -103,16 +102,7 @@ class FitFile(_Strict):
 
 def load_fit(path: str | Path) -> FitFile:
     """Read and shape-check a fit file."""
-    path = Path(path)
-    raw = read_yaml(path, what="fit file")
-    if not isinstance(raw, dict):
-        raise FitError(
-            str(path), "", "a fit file must be a YAML mapping", "see calibration/README.md"
-        )
-    try:
-        return FitFile.model_validate(raw)
-    except ValidationError as exc:
-        raise validation_error(exc, raw, str(path), FitError, _fields_at) from None
+    return load_validated(path, FitFile, FitError, _fields_at, "fit file")[0]
 
 
 def _fields_at(loc: tuple) -> set[str]:

@@ -251,22 +251,9 @@ class CompiledModel:
     ) -> None:
         import numba
 
+        args = kernel_args(P, lx, ly, lo, grid, sel, out, status, key, run_offset)
         if target == "cuda":
-            self.kernel_module(method, "cuda").run_cuda(
-                P,
-                lx,
-                ly,
-                lo,
-                grid.start,
-                grid.dt,
-                np.int64(grid.n_steps),
-                np.int64(grid.stride),
-                sel,
-                out,
-                status,
-                key,
-                np.int64(run_offset),
-            )
+            self.kernel_module(method, "cuda").run_cuda(*args)
             return
 
         if threads is not None and not 1 <= threads <= numba.config.NUMBA_NUM_THREADS:
@@ -281,21 +268,7 @@ class CompiledModel:
         if not serial and n_threads != previous:
             numba.set_num_threads(n_threads)
         try:
-            kernel(
-                P,
-                lx,
-                ly,
-                lo,
-                grid.start,
-                grid.dt,
-                np.int64(grid.n_steps),
-                np.int64(grid.stride),
-                sel,
-                out,
-                status,
-                key,
-                np.int64(run_offset),
-            )
+            kernel(*args)
         finally:
             if numba.get_num_threads() != previous:
                 numba.set_num_threads(previous)
@@ -376,6 +349,26 @@ class CompiledModel:
     @staticmethod
     def status_message(code: int) -> str:
         return STATUS_MESSAGES.get(int(code), f"unknown status {code}")
+
+
+def kernel_args(P, lx, ly, lo, grid: TimeGrid, sel, out, status, key, run_offset) -> tuple:
+    """The arguments of every ensemble entry point (``ensemble``, ``ensemble_serial``,
+    ``run_cuda``), in their order and types."""
+    return (
+        P,
+        lx,
+        ly,
+        lo,
+        grid.start,
+        grid.dt,
+        np.int64(grid.n_steps),
+        np.int64(grid.stride),
+        sel,
+        out,
+        status,
+        key,
+        np.int64(run_offset),
+    )
 
 
 def require_cuda() -> None:

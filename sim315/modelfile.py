@@ -347,16 +347,22 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def load_validated(path: str | Path, schema, error_cls, fields_at, what: str):
+    """Read a YAML mapping and validate it against ``schema``; one-line errors.
+
+    Returns the validated object and the raw tree (for line numbers)."""
+    source = str(path)
+    raw = read_yaml(path, what=what)
+    if raw is None:
+        raise error_cls(source, "", f"the {what} is empty", "see the documentation")
+    if not isinstance(raw, dict):
+        raise error_cls(source, "", f"a {what} must be a YAML mapping", "see the documentation")
+    try:
+        return schema.model_validate(raw), raw
+    except ValidationError as exc:
+        raise validation_error(exc, raw, source, error_cls, fields_at) from None
+
+
 def load_model_file(path: str | Path) -> tuple[ModelFile, object]:
     """Read and shape-check a model file; returns the model and the raw YAML tree."""
-    source = str(path)
-    raw = read_yaml(path, what="model file")
-    if raw is None:
-        raise ModelError(source, "", "the model file is empty", "see docs/models.md")
-    if not isinstance(raw, dict):
-        raise ModelError(source, "", "a model file must be a YAML mapping", "see docs/models.md")
-    try:
-        spec = ModelFile.model_validate(raw)
-    except ValidationError as exc:
-        raise validation_error(exc, raw, source) from None
-    return spec, raw
+    return load_validated(path, ModelFile, ModelError, _fields_at, "model file")

@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .distributions import Distribution
 from .errors import Sim315Error
-from .modelfile import validation_error
-from .yamlio import read_yaml
+from .modelfile import load_validated
 
 
 class SweepError(Sim315Error):
@@ -72,14 +71,8 @@ class SweepFile(_Strict):
 
 
 def load_sweep(path: str | Path) -> SweepFile:
-    path = Path(path)
-    raw = read_yaml(path, what="sweep file")
-    if not isinstance(raw, dict):
-        raise SweepError(str(path), "", "a sweep file must be a YAML mapping", "see docs")
-    try:
-        return SweepFile.model_validate(raw)
-    except ValidationError as exc:
-        raise validation_error(exc, raw, str(path), SweepError, _fields_at) from None
+    """Read and shape-check a sweep file."""
+    return load_validated(path, SweepFile, SweepError, _fields_at, "sweep file")[0]
 
 
 def _fields_at(loc: tuple) -> set[str]:

@@ -38,9 +38,13 @@ def reference(tmp_path_factory):
 def client():
     distributed = pytest.importorskip("distributed")
     cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        timeout="120s",  # worker processes import numba: slow on a loaded 2-core machine
     )
-    client = distributed.Client(cluster)
+    client = distributed.Client(cluster, timeout="120s")
     yield client
     client.close()
     cluster.close()

@@ -4,6 +4,7 @@ ns per run-step, and the generated kernel against a hand-written one."""
 import numpy as np
 
 import sim315
+from sim315.model import kernel_args
 
 from .common import LADDER, OUTPUTS, best_of, handwritten, interleaved_ratio, parameter_matrix
 
@@ -21,21 +22,7 @@ class LadderRun:
         self.status = np.zeros(1, dtype=np.int32)
         sel = np.array([self.model.output_names.index(n) for n in OUTPUTS], dtype=np.int64)
         self.kernel = self.model.kernel_module("euler").ensemble_serial
-        self.args = (
-            self.p1,
-            lx,
-            ly,
-            lo,
-            g.start,
-            g.dt,
-            np.int64(g.n_steps),
-            np.int64(g.stride),
-            sel,
-            self.out,
-            self.status,
-            np.uint64(0),
-            np.int64(0),
-        )
+        self.args = kernel_args(self.p1, lx, ly, lo, g, sel, self.out, self.status, np.uint64(0), 0)
 
     def time_one_run_api(self):
         """``model.simulate`` of one run: the kernel plus the Python around it."""
