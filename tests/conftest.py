@@ -38,6 +38,17 @@ def compile_spec(spec: dict) -> "sim315.CompiledModel":
     return _compiled[text]
 
 
+def datasets(path: Path) -> dict:
+    """Every per-run dataset of a result file (outputs, parameters, statuses), as arrays."""
+    import json
+
+    import h5py
+
+    with h5py.File(path) as h5:
+        names = [*json.loads(h5.attrs["outputs"]), "parameter_values", "run_status"]
+        return {n: h5[n][:] for n in names}
+
+
 @pytest.fixture(scope="session")
 def ladder():
     """The ladder reference model, compiled once."""

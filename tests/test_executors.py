@@ -2,29 +2,22 @@
 a worker dies mid-run) and CUDA under Numba's simulator (within 1e-12 relative)."""
 
 import contextlib
-import json
 import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import datasets
 
 from sim315.cli import main
 from sim315.runner import execute, plan_run
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "scenarios" / "examples" / "ladder.yaml"
-
-
-def datasets(path: Path) -> dict[str, np.ndarray]:
-    with h5py.File(path) as h5:
-        names = [*json.loads(h5.attrs["outputs"]), "parameter_values", "run_status"]
-        return {n: h5[n][:] for n in names}
 
 
 @pytest.fixture(scope="module")

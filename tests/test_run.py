@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
+from conftest import datasets
 
 from sim315 import runner as runner_mod
 from sim315.cli import main
@@ -39,12 +40,6 @@ def scenario(tmp_path: Path, name: str = "s.yaml", **fields) -> Path:
 def run_cli(*args) -> object:
     result = CliRunner().invoke(main, [str(a) for a in args])
     return result
-
-
-def datasets(path: Path) -> dict[str, np.ndarray]:
-    with h5py.File(path) as h5:
-        names = [*json.loads(h5.attrs["outputs"]), "parameter_values", "run_status"]
-        return {n: h5[n][:] for n in names}
 
 
 @pytest.fixture(scope="module")
