@@ -7,6 +7,7 @@ code 2 and no traceback (``--debug`` shows it).
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 import tempfile
 from pathlib import Path
@@ -35,6 +36,12 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)
+        except BrokenPipeError:
+            # the reader went away (`sim315 ... | head`): stop quietly, as Unix tools do
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(141)
         except Exception as exc:
             if ctx.find_root().params.get("debug"):
                 raise
@@ -178,9 +185,12 @@ def run(
             executor=engine,
         )
     except KeyboardInterrupt:
+        again = [a for a in sys.argv[1:] if a != "--resume"]
+        if "-o" not in again and "--out" not in again:
+            again += ["-o", str(out)]
         click.echo(
             f"interrupted: the runs finished so far are kept in {out}.partial; "
-            f"continue with: sim315 run {file} -o {out} --resume",
+            f"continue with: sim315 {shlex.join(again)} --resume",
             err=True,
         )
         ctx.exit(130)
