@@ -126,3 +126,97 @@ def simulate(model, P, serial: bool = False) -> np.ndarray:
     fn = ladder_ensemble_serial if serial else ladder_ensemble
     fn(P, xs, ys, g.start, g.dt, np.int64(g.n_steps), np.int64(g.stride), out)
     return out
+
+
+# -- the "block of runs" experiment ---------------------------------------------------------
+# The same model advanced for BLOCK runs at once: every statement is a loop over the block's
+# lanes, so LLVM can vectorise the arithmetic across runs (the lookup stays scalar per lane).
+# Each lane computes exactly what the scalar kernel computes, so results are bit-identical.
+BLOCK = 16
+
+
+@njit(cache=True, error_model="numpy")
+def ladder_block(P, xs, ys, t0, dt, n_steps, stride, out, r0, nb):
+    # lane-contiguous copies: pb[i, q] is parameter i of lane q, so each statement below reads
+    # consecutive memory across lanes and LLVM can use SIMD loads
+    pb = np.empty((20, BLOCK))
+    for q in range(BLOCK):
+        src = P[r0 + min(q, nb - 1)]  # idle lanes repeat the last run; never stored
+        for i in range(20):
+            pb[i, q] = src[i]
+    pool = pb[15].copy()
+    smes = pb[16].copy()
+    ht = pb[17].copy()
+    gi = pb[18].copy()
+    le = pb[19].copy()
+    tau3 = pb[12] / 3.0
+    rd = smes * pb[8] + ht * pb[9] + gi * pb[10] + le * pb[11]
+    l1 = rd * tau3
+    l2 = rd * tau3
+    l3 = rd * tau3
+    perc = l3 / tau3
+    eff = np.empty(BLOCK)
+    j = 0
+    for k in range(n_steps + 1):
+        t = t0 + k * dt
+        if k % stride == 0:
+            for q in range(nb):
+                o = out[r0 + q]
+                o[j, 0] = pool[q]
+                o[j, 1] = smes[q]
+                o[j, 2] = ht[q]
+                o[j, 3] = gi[q]
+                o[j, 4] = le[q]
+            j += 1
+        if k == n_steps:
+            break
+        for q in range(BLOCK):
+            eff[q] = _interp(xs, ys, perc[q] / pb[14, q])
+        for q in range(BLOCK):
+            rdq = smes[q] * pb[8, q] + ht[q] * pb[9, q] + gi[q] * pb[10, q] + le[q] * pb[11, q]
+            o1 = l1[q] / tau3[q]
+            o2 = l2[q] / tau3[q]
+            know = l3[q] / tau3[q]
+            boost = pb[1, q] if t >= pb[2, q] - 1e-6 * dt else 0.0
+            entry = pool[q] * pb[0, q] * (1.0 + boost)
+            prom1 = smes[q] * pb[3, q] * eff[q]
+            exit1 = smes[q] * pb[6, q]
+            prom2 = ht[q] * pb[4, q]
+            exit2 = ht[q] * pb[7, q]
+            prom3 = gi[q] * pb[5, q]
+            pool[q] = pool[q] - dt * entry
+            smes[q] = smes[q] + dt * (entry - prom1 - exit1)
+            ht[q] = ht[q] + dt * (prom1 - prom2 - exit2)
+            gi[q] = gi[q] + dt * (prom2 - prom3)
+            le[q] = le[q] + dt * prom3
+            l1[q] = l1[q] + dt * (rdq - o1)
+            l2[q] = l2[q] + dt * (o1 - o2)
+            l3[q] = l3[q] + dt * (o2 - know)
+            perc[q] = perc[q] + dt * ((know - perc[q]) / pb[13, q])
+    return 0
+
+
+@njit(cache=True, error_model="numpy")
+def ladder_block_ensemble_serial(P, xs, ys, t0, dt, n_steps, stride, out):
+    for r0 in range(0, P.shape[0], BLOCK):
+        nb = min(BLOCK, P.shape[0] - r0)
+        ladder_block(P, xs, ys, t0, dt, n_steps, stride, out, r0, nb)
+    return 0
+
+
+def simulate_block(model, P) -> np.ndarray:
+    """The block kernel, one thread (the experiment in benchmarks/README.md)."""
+    g = model.grid
+    tab = model.ir.spec.lookups["knowledge_effect_table"]
+    out = np.empty((P.shape[0], g.n_saved, len(OUTPUTS)))
+    ladder_block_ensemble_serial(
+        P,
+        np.array(tab.x),
+        np.array(tab.y),
+        g.start,
+        g.dt,
+        np.int64(g.n_steps),
+        np.int64(g.stride),
+        out,
+    )
+    return out

@@ -17,3 +17,11 @@ def test_handwritten_kernel_matches_generated(ladder):
     ours = ladder.simulate(P, outputs=handwritten.OUTPUTS, threads=1).values
     theirs = handwritten.simulate(ladder, P, serial=True)
     np.testing.assert_array_equal(ours, theirs)
+
+
+def test_block_kernel_experiment_is_bit_identical(ladder):
+    rng = np.random.default_rng(2)
+    P = ladder.parameters(37) * rng.uniform(0.8, 1.2, size=(37, len(ladder.defaults)))
+    np.testing.assert_array_equal(
+        handwritten.simulate_block(ladder, P), handwritten.simulate(ladder, P, serial=True)
+    )

@@ -73,3 +73,12 @@ class LadderEnsemble:
         )
 
     track_ratio_generated_to_handwritten.unit = "ratio"
+
+    def track_ratio_block_to_scalar_handwritten(self, runs):
+        """The block-of-runs experiment (16 lanes, hand-written) over the scalar kernel."""
+        return interleaved_ratio(
+            lambda: handwritten.simulate_block(self.model, self.P),
+            lambda: handwritten.simulate(self.model, self.P, serial=True),
+        )
+
+    track_ratio_block_to_scalar_handwritten.unit = "ratio"
