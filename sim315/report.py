@@ -228,6 +228,9 @@ def write_report(path: str | Path, outdir: str | Path, group: str | None = None)
                 ax.plot(times, q[2], color=f"C{i}", lw=2, label=m)
             ax.set_title(f"stocks: {gname} (median, 90% band)")
             ax.set_xlabel(f"time ({units})")
+            member_units = {str(h5[m].attrs.get("units", "")) for m in members}
+            if len(member_units) == 1:
+                ax.set_ylabel(member_units.pop())
             ax.grid(alpha=0.3)
             ax.legend(loc="best", fontsize=8)
             fig.tight_layout()
