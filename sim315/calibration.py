@@ -82,7 +82,7 @@ class FitProblem:
         R = np.empty((res.values.shape[0], self.n_obs))
         for i, (s, o) in enumerate(self.obs):
             ser = self.fit.series[s]
-            y = np.array([np.interp(o.time, t, res.values[k, :, s]) for k in range(R.shape[0])])
+            y = _at_time(t, res.values[:, :, s], o.time)
             x = o.value * ser.scale
             scale = ser.weight / max(abs(x), 1e-12)
             if o.kind == "=":
@@ -100,22 +100,21 @@ class FitProblem:
         return self.simulate(np.atleast_2d(X))
 
 
+def _at_time(t: np.ndarray, values: np.ndarray, when: float) -> np.ndarray:
+    """``values[:, i]`` linearly interpolated at time ``when``, all runs at once."""
+    i = int(np.clip(np.searchsorted(t, when, side="right") - 1, 0, t.size - 2))
+    w = min(max((when - t[i]) / (t[i + 1] - t[i]), 0.0), 1.0)
+    return values[:, i] * (1.0 - w) + values[:, i + 1] * w
+
+
 def prepare(path: str | Path) -> FitProblem:
     """Check a fit file against its scenario, model and data; nothing is fitted yet."""
-    from .runner import plan_run
+    from .runner import plan_base_scenario
 
     path = Path(path)
     fit = load_fit(path)
     source = str(path)
-    scenario = path.parent / fit.scenario
-    if not scenario.is_file():
-        raise FitError(
-            source,
-            "scenario",
-            f"no scenario file '{fit.scenario}'",
-            "give a path relative to the fit file",
-        )
-    plan = plan_run(scenario, runs=1)
+    plan = plan_base_scenario(path, fit.scenario, FitError, "fit file")
     names = list(plan.model.parameter_names)
     base = plan.sampler.base.copy()
     for name, value in fit.fixed.items():

@@ -129,6 +129,19 @@ def plan_run(
     )
 
 
+def plan_base_scenario(path: Path, relative: str, error_cls, what: str, runs: int = 1) -> RunPlan:
+    """The plan of the scenario a fit or sweep file names (relative to that file)."""
+    scenario = path.parent / relative
+    if not scenario.is_file():
+        raise error_cls(
+            str(path),
+            "scenario",
+            f"no scenario file '{relative}'",
+            f"give a path relative to the {what}",
+        )
+    return plan_run(scenario, runs=runs)
+
+
 def _check_names(source, sc, probe, tables) -> None:
     params = list(probe.kernel_params)
     for section, names in (("overrides", sc.overrides), ("uncertain", sc.uncertain)):

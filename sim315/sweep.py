@@ -11,7 +11,7 @@ import h5py
 import numpy as np
 
 from .errors import suggest
-from .runner import CHUNK_BYTES, execute, plan_run
+from .runner import CHUNK_BYTES, execute, plan_base_scenario
 from .sensitivity import (
     Design,
     convergence_warnings,
@@ -66,15 +66,7 @@ def plan_sweep(path: str | Path, n: int | None = None, seed: int | None = None) 
         )
     if seed is not None:
         sweep = sweep.model_copy(update={"seed": seed})
-    scenario = path.parent / sweep.scenario
-    if not scenario.is_file():
-        raise SweepError(
-            source,
-            "scenario",
-            f"no scenario file '{sweep.scenario}'",
-            "give a path relative to the sweep file",
-        )
-    plan = plan_run(scenario, runs=1)
+    plan = plan_base_scenario(path, sweep.scenario, SweepError, "sweep file")
     model = plan.model
     names = list(model.parameter_names)
     for k, spec in sweep.factors.items():
