@@ -193,7 +193,9 @@ def _read_chain(path: Path, seen: tuple[Path, ...]) -> tuple[dict, dict[str, str
                 "run sim315 calibrate, or give a path relative to this file",
                 raw.lines.get("calibrated"),
             )
+        lines = raw.lines
         raw = LineDict(raw)
+        raw.lines = lines  # a copy keeps the line numbers for later messages
         raw["calibrated"] = str(fitted)
     parent_name = raw.get("extends")
     if parent_name is None:

@@ -189,6 +189,18 @@ def test_bad_scenario(tmp_path, case, text, extra, pattern):
         assert not Path(str(out) + ".partial").exists()
 
 
+def test_missing_parent_of_a_calibrated_scenario(tmp_path):
+    # the calibrated path is rewritten into a copy of the file's mapping; its line numbers
+    # must survive for the next message
+    from sim315.calibration import write_result  # noqa: F401  (the file's format)
+
+    (tmp_path / "fit.yaml").write_text("parameters: {}\ncovariance: {names: [], matrix: []}\n")
+    (tmp_path / "s.yaml").write_text(_with(extends="gone.yaml", calibrated="fit.yaml"))
+    _assert_one_line_error(
+        _invoke(["validate", tmp_path / "s.yaml"]), r"s\.yaml:\d+: extends: no scenario file"
+    )
+
+
 def test_extends_loop(tmp_path):
     (tmp_path / "a.yaml").write_text(_with(extends="b.yaml"))
     (tmp_path / "b.yaml").write_text(_with(extends="a.yaml"))
