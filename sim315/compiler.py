@@ -165,11 +165,12 @@ def _divisor_dt(horizon: float, dt: float) -> str:
 
 
 class _Compiler:
-    def __init__(self, spec: ModelFile, source: str, raw, time_tables=None):
+    def __init__(self, spec: ModelFile, source: str, raw, time_tables=None, warm_start=False):
         self.spec = spec
         self.source = source
         self.raw = raw
         self.time_tables = dict(time_tables or {})
+        self.warm_start = warm_start
 
     def fail(self, loc: tuple, problem: str, fix: str | None = None) -> ModelError:
         return ModelError(
@@ -441,6 +442,52 @@ class _Compiler:
 
         return make
 
+    def collect_targets(self, grid: TimeGrid) -> dict:
+        """The targets by id, each bound to its element; checks ids, kinds and years."""
+        from .targets import ModelTarget, missing_years
+
+        targets: dict[str, ModelTarget] = {}
+        times = grid.times()
+        for section in ("stocks", "flows", "auxiliaries"):
+            for name, el in getattr(self.spec, section).items():
+                t = el.target
+                if t is None:
+                    continue
+                loc = (section, name, "target")
+                tid = t.id or name
+                if tid in targets:
+                    other = targets[tid].element
+                    raise self.fail(
+                        (*loc, "id") if t.id else loc,
+                        f"target id '{tid}' of {name} is also the id of {other}'s target",
+                        "give each target its own id:",
+                    )
+                if t.kind in ("every_year", "cumulative") and section == "flows":
+                    raise self.fail(
+                        (*loc, "kind"),
+                        f"a {t.kind} target measures the change of a level, and a flow's "
+                        "change is not its addition",
+                        "put the target on a stock that accumulates the flow",
+                    )
+                fld = "year" if t.kind == "level" else "window"
+                needed = t.years_needed()
+                if not (grid.start - 1e-9 <= min(needed) and max(needed) <= grid.stop + 1e-9):
+                    raise self.fail(
+                        (*loc, fld),
+                        f"{t.describe()} needs times {min(needed):g}..{max(needed):g}, "
+                        f"outside the simulated time {grid.start:g}..{grid.stop:g}",
+                        f"fix the {fld} or the time range",
+                    )
+                if missing := missing_years(t, times):
+                    raise self.fail(
+                        (*loc, fld),
+                        f"{t.describe()} needs time {missing[0]:g}, which is not a saved time "
+                        f"(every {grid.save_every:g} from {grid.start:g})",
+                        "choose time.save_every so that every whole year is saved (e.g. 1 or 0.25)",
+                    )
+                targets[tid] = ModelTarget(tid, name, t)
+        return targets
+
     def build(self) -> ModelIR:
         spec = self.spec
         t = spec.time
@@ -467,19 +514,15 @@ class _Compiler:
                 initial[s] = ast.Name(id=pname)
         stocks = list(spec.stocks)
         record = stocks + list(spec.flows) + list(spec.auxiliaries) + list(spec.parameters)
+        if self.warm_start:
+            # a given start state: one input per state slot (NaN: the initial value as usual);
+            # hidden SMOOTH/DELAY stocks become outputs, so a run's end state can be read
+            for name in stocks + [h.name for h in self.hidden]:
+                kernel_params.append(start_parameter(name))
+                defaults.append(math.nan)
+            record += [h.name for h in self.hidden]
         kinds = {n: _KIND[sec] for n, sec in self.section_of.items()}
-        targets = {}
-        for section in ("stocks", "flows", "auxiliaries"):
-            for name, el in getattr(spec, section).items():
-                if el.target is not None:
-                    if not grid.start <= el.target.year <= grid.stop:
-                        raise self.fail(
-                            (section, name, "target", "year"),
-                            f"year {el.target.year:g} is outside the simulated time "
-                            f"{grid.start:g}..{grid.stop:g}",
-                            "fix the year or the time range",
-                        )
-                    targets[name] = el.target
+        targets = self.collect_targets(grid)
         groups: dict[str, list[str]] = {}
         for name, st in spec.stocks.items():
             if st.group:
@@ -487,6 +530,8 @@ class _Compiler:
         units = dict(self.units)
         for s in stocks:
             units[f"{s}.init"] = self.units[s]
+            if self.warm_start:
+                units[start_parameter(s)] = self.units[s]
         return ModelIR(
             spec=spec,
             source=self.source,
@@ -638,6 +683,11 @@ class _Lowerer:
         return node
 
 
+def start_parameter(state: str) -> str:
+    """The kernel input that gives a state slot its start value (warm-started kernels)."""
+    return f"{state}.start"
+
+
 def _table_name(parameter: str) -> str:
     return f"_tt_{parameter}"
 
@@ -666,15 +716,21 @@ class _TimeTableSwap(ast.NodeTransformer):
         )
 
 
-def compile_spec(spec: ModelFile, source: str, raw=None, time_tables=None) -> ModelIR:
+def compile_spec(
+    spec: ModelFile, source: str, raw=None, time_tables=None, warm_start: bool = False
+) -> ModelIR:
     """Check and lower a model file already read into a :class:`ModelFile`.
 
     ``time_tables`` maps parameter names to ``(mode, (times, values))`` with mode ``hold``
     (the value of the latest time at or before now) or ``linear``: those parameters become
     time-varying policy levers. The points are kernel inputs; only the set of tabled
     parameters and their modes shape the compiled kernel.
+
+    ``warm_start``: the kernel takes every state slot's start value as an input
+    (``<stock>.start``, and ``<hidden>.start`` for SMOOTH/DELAY stocks; NaN means the initial
+    value as usual) and records the hidden stocks, so one run can start where another ended.
     """
-    return _Compiler(spec, source, raw, time_tables).build()
+    return _Compiler(spec, source, raw, time_tables, warm_start).build()
 
 
 def compile_file(path: str | Path) -> ModelIR:
@@ -682,7 +738,7 @@ def compile_file(path: str | Path) -> ModelIR:
     return compile_file_with(path)
 
 
-def compile_file_with(path: str | Path, time_tables=None) -> ModelIR:
+def compile_file_with(path: str | Path, time_tables=None, warm_start: bool = False) -> ModelIR:
     """Read, check and lower a model file, with parameters turned into time tables."""
     spec, raw = load_model_file(path)
-    return compile_spec(spec, str(path), raw, time_tables)
+    return compile_spec(spec, str(path), raw, time_tables, warm_start)

@@ -76,18 +76,42 @@ class TimeSpec(_Strict):
     """The time unit; flows are stock units per this unit."""
 
 
-class Target(_Strict):
-    """A commitment an output is measured against, e.g. "> 3.65 % in 2027"."""
+#: Relative distance within which a measured value counts as equal to a target's bound.
+EQUAL_RTOL = 1e-9
 
+
+class Target(_Strict):
+    """A commitment an output is measured against, e.g. "≥ 70 every year 2023–2027".
+
+    See :mod:`sim315.targets` for how each kind is measured on an ensemble."""
+
+    kind: Literal["level", "every_year", "cumulative", "growth"] = "level"
+    """What is measured: ``level`` (the value at ``year``), ``every_year`` (each year's
+    addition ``x(y) - x(y-1)`` for every year of ``window``), ``cumulative`` (the addition
+    over the window, ``x(last) - x(first-1)``) or ``growth`` (the realised average growth
+    ``(x(last)/x(first-1))**(1/years) - 1``, a fraction: 0.18 is 18 % a year)."""
     compare: Literal[">", ">=", "<", "<=", "~", "between"]
-    """How the output meets the target: above, at least, below, at most, about (within
-    ``tolerance``), or within ``[low, high]`` (``between``)."""
+    """How the measured value meets the target: above, at least, below, at most, about
+    (within ``tolerance``, see ``overshoot``), or within ``[low, high]`` (``between``)."""
     value: float | Pair
     """The target value, or ``[low, high]`` for ``between``."""
-    year: float
-    """The time at which the output is compared (the saved time nearest to it)."""
+    year: float | None = None
+    """``level`` only: the time at which the output is compared (must be a saved time)."""
+    window: Pair | None = None
+    """``every_year``, ``cumulative``, ``growth``: ``[first, last]``, whole years; the
+    output is read at ``first - 1`` (the start of the first year) and at the later years."""
     tolerance: float = Field(default=0.1, gt=0)
-    """Relative tolerance of ``~`` (about): met when ``|x - value| <= tolerance * |value|``."""
+    """Relative tolerance of ``~`` (about)."""
+    overshoot: Literal["met", "miss"] | None = None
+    """Required for ``~``: ``met`` when more than the value counts as met (``x >= value -
+    tolerance * |value|``), ``miss`` when only ``|x - value| <= tolerance * |value|`` does.
+    Optional for ``between`` (default ``miss``): ``met`` counts above the range as met."""
+    count: bool = False
+    """Whole things (platforms, labs, projects): the measured value is rounded to the
+    nearest whole number (``floor(x + 0.5)``) before it is compared."""
+    id: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    """The row label in result files and tables (default: the element's name); unique
+    across the model."""
     source: str | None = None
     """Where the target comes from (e.g. the plan's section)."""
 
@@ -96,32 +120,119 @@ class Target(_Strict):
         if (self.compare == "between") != isinstance(self.value, tuple):
             raise ValueError("'between' takes value: [low, high]; the others take one number")
         if isinstance(self.value, tuple) and self.value[0] > self.value[1]:
-            raise ValueError(f"value [{self.value[0]}, {self.value[1]}] is reversed")
+            raise ValueError(f"value [{self.value[0]:g}, {self.value[1]:g}] is reversed")
+        if self.kind == "level":
+            if self.window is not None:
+                raise ValueError(
+                    "a level target takes year:, not window:; for a window give kind: "
+                    "every_year, cumulative or growth"
+                )
+            if self.year is None:
+                raise ValueError("a level target needs year: (the time it is compared at)")
+        else:
+            if self.year is not None:
+                raise ValueError(f"a {self.kind} target takes window: [first, last], not year:")
+            if self.window is None:
+                raise ValueError(
+                    f"a {self.kind} target needs window: [first, last], e.g. [2023, 2027]"
+                )
+            first, last = self.window
+            if not (float(first).is_integer() and float(last).is_integer()):
+                raise ValueError(f"window [{first:g}, {last:g}] must be whole years")
+            if first > last:
+                raise ValueError(f"window [{first:g}, {last:g}] is reversed")
+        if self.compare == "~" and self.overshoot is None:
+            raise ValueError(
+                "'~' needs overshoot: met (more than the value counts as met) or miss "
+                "(only within the tolerance counts)"
+            )
+        if self.compare not in ("~", "between") and self.overshoot is not None:
+            raise ValueError("overshoot applies only to compare: '~' and 'between'")
+        if self.count and self.kind == "growth":
+            raise ValueError("count: true rounds whole things; a growth rate is not one")
         return self
 
+    @property
+    def first_year(self) -> float:
+        """The first year measured (``year`` for a level target)."""
+        return self.year if self.window is None else self.window[0]
+
+    @property
+    def last_year(self) -> float:
+        """The last year measured (``year`` for a level target)."""
+        return self.year if self.window is None else self.window[1]
+
+    def years_needed(self) -> list[float]:
+        """The times at which the output must be saved to measure the target."""
+        if self.kind == "level":
+            return [self.year]
+        first, last = int(self.window[0]), int(self.window[1])
+        if self.kind == "every_year":
+            return [float(y) for y in range(first - 1, last + 1)]
+        return [float(first - 1), float(last)]
+
     def met(self, x):
-        """Elementwise: does ``x`` meet the target? (NaN never does.)"""
+        """Elementwise: does the measured value ``x`` meet the comparison? (NaN never does.)
+
+        A value within :data:`EQUAL_RTOL` (relative) of a bound counts as equal to it: a
+        target met exactly (a realised growth of 0.17999999999999994 against ``>= 0.18``, the
+        lever's own 18 %) must not be decided by floating-point rounding. ``count`` rounding
+        is applied by :func:`sim315.targets.measure`, not here."""
         import numpy as np
 
         x = np.asarray(x, dtype=float)
         v = self.value
-        if self.compare == ">":
-            return x > v
-        if self.compare == ">=":
-            return x >= v
-        if self.compare == "<":
-            return x < v
-        if self.compare == "<=":
-            return x <= v
-        if self.compare == "~":
-            return np.abs(x - v) <= self.tolerance * abs(v)
-        return (x >= v[0]) & (x <= v[1])
+
+        def ge(bound):
+            return x >= bound - EQUAL_RTOL * abs(bound)
+
+        def le(bound):
+            return x <= bound + EQUAL_RTOL * abs(bound)
+
+        with np.errstate(invalid="ignore"):
+            if self.compare == ">":
+                return ~le(v) & ~np.isnan(x)
+            if self.compare == ">=":
+                return ge(v)
+            if self.compare == "<":
+                return ~ge(v) & ~np.isnan(x)
+            if self.compare == "<=":
+                return le(v)
+            if self.compare == "~":
+                if self.overshoot == "met":
+                    return ge(v - self.tolerance * abs(v))
+                return ge(v - self.tolerance * abs(v)) & le(v + self.tolerance * abs(v))
+            if self.overshoot == "met":
+                return ge(v[0])
+            return ge(v[0]) & le(v[1])
 
     def describe(self) -> str:
+        """E.g. ``≥ 70 every year 2023–2027``, ``≈ 8 (±25 %, more counts as met) in 2027``."""
+        growth = self.kind == "growth"
+
+        def num(v: float) -> str:
+            if growth:
+                return f"{100 * v:.4g} %/yr"
+            return f"{v:,.0f}" if float(v).is_integer() and abs(v) >= 1e4 else f"{v:g}"
+
         if self.compare == "between":
-            return f"{self.value[0]:g}-{self.value[1]:g} in {self.year:g}"
-        sign = {"~": "≈", ">=": "≥", "<=": "≤"}.get(self.compare, self.compare)
-        return f"{sign} {self.value:g} in {self.year:g}"
+            lo, hi = self.value
+            head = f"{100 * lo:.4g}–{num(hi)}" if growth else f"{num(lo)}–{num(hi)}"
+            if self.overshoot == "met":
+                head += " (more counts as met)"
+        elif self.compare == "~":
+            rule = ", more counts as met" if self.overshoot == "met" else ""
+            head = f"≈ {num(self.value)} (±{100 * self.tolerance:.3g} %{rule})"
+        else:
+            sign = {">=": "≥", "<=": "≤"}.get(self.compare, self.compare)
+            head = f"{sign} {num(self.value)}"
+        if self.kind == "level":
+            return f"{head} in {self.year:g}"
+        span = f"{self.window[0]:g}–{self.window[1]:g}"
+        what = {"every_year": "every year", "cumulative": "cumulative"}.get(
+            self.kind, "realised growth"
+        )
+        return f"{head} {what} {span}"
 
 
 class Parameter(_Strict):

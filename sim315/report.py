@@ -31,6 +31,26 @@ class Row:
     p5: float
     p95: float
     p_met: float | None
+    element: str = ""
+    """The output measured (default: the same as ``output``, the target id)."""
+    kind: str = "level"
+    """level, every_year, cumulative or growth (then the values are fractions a year)."""
+    worst_year: float | None = None
+    """every_year: the year with the worst median addition."""
+
+    def value_text(self, v: float | None) -> str:
+        """A measured value as shown: growth as a percentage a year."""
+        if self.kind == "growth" and v is not None and np.isfinite(v):
+            return f"{100 * v:.1f}%"
+        return _fmt(v)
+
+    @property
+    def shown_units(self) -> str:
+        if self.kind == "growth":
+            return "%/yr"
+        if self.kind == "every_year":
+            return f"{self.units}/yr"
+        return self.units
 
 
 def _open(path: str | Path) -> h5py.File:
@@ -56,42 +76,74 @@ def _pct(name: str, h5: h5py.File, k: int) -> tuple[float, float, float]:
     return float(q[idx[50.0]]), float(q[idx[5.0]]), float(q[idx[95.0]])
 
 
+def _texts(ds) -> list[str]:
+    return [t.decode() if isinstance(t, bytes) else str(t) for t in ds[:]]
+
+
 def target_rows(path: str | Path) -> list[Row]:
-    """The target table; outputs without targets are listed at the final time."""
+    """The target table, one row per target id; without targets, the outputs at the end."""
     with _open(path) as h5:
         times = h5["time"][:]
         names = json.loads(h5.attrs["outputs"])
-        targets = [t.decode() if isinstance(t, bytes) else t for t in h5["summary/target"][:]]
-        p_met = dict(zip(targets, h5["summary/p_met"][:], strict=True))
+        s = h5["summary"]
+        ids = _texts(s["target"])
         rows = []
-        for name in names:
-            ds = h5[name]
-            raw = ds.attrs.get("target")
-            units = ds.attrs.get("units", "")
-            if raw:
-                from .modelfile import Target
+        if "target_value" in s:  # files with the measured values
+            q = s["target_value"][:]
+            idx = {p: i for i, p in enumerate(PERCENTILES)}
+            elements = _texts(s["target_element"])
+            defs = _texts(s["target_definition"])
+            worst = s["target_worst_year"][:]
+            for i, tid in enumerate(ids):
+                from .targets import load
 
-                tgt = Target.model_validate_json(raw)
-                k = int(np.argmin(np.abs(times - tgt.year)))
-                med, lo, hi = _pct(name, h5, k)
+                tgt = load(defs[i])
+                el = elements[i]
                 rows.append(
                     Row(
-                        name,
-                        units,
+                        tid,
+                        str(h5[el].attrs.get("units", "")),
                         tgt.describe(),
-                        float(times[k]),
-                        med,
-                        lo,
-                        hi,
-                        float(p_met[name]),
+                        float(tgt.last_year),
+                        float(q[i, idx[50.0]]),
+                        float(q[i, idx[5.0]]),
+                        float(q[i, idx[95.0]]),
+                        float(s["p_met"][i]),
+                        el,
+                        tgt.kind,
+                        None if not np.isfinite(worst[i]) else float(worst[i]),
                     )
                 )
+        else:  # older files: level targets at the nearest saved time
+            from .targets import load
+
+            p_met = dict(zip(ids, s["p_met"][:], strict=True))
+            for name in names:
+                raw = h5[name].attrs.get("target")
+                if raw:
+                    tgt = load(raw)
+                    k = int(np.argmin(np.abs(times - tgt.last_year)))
+                    med, lo, hi = _pct(name, h5, k)
+                    units = str(h5[name].attrs.get("units", ""))
+                    rows.append(
+                        Row(
+                            name,
+                            units,
+                            tgt.describe(),
+                            float(times[k]),
+                            med,
+                            lo,
+                            hi,
+                            float(p_met[name]),
+                            name,
+                        )
+                    )
         if not rows:
             k = times.size - 1
             for name in names:
                 med, lo, hi = _pct(name, h5, k)
                 units = h5[name].attrs.get("units", "")
-                rows.append(Row(name, units, "-", float(times[k]), med, lo, hi, None))
+                rows.append(Row(name, units, "-", float(times[k]), med, lo, hi, None, name))
         return rows
 
 
@@ -112,21 +164,23 @@ def _fmt(v: float | None, pct: bool = False) -> str:
         return f"{100 * v:.0f}%"
     if not np.isfinite(v):
         return "nan"
+    if 1e4 <= abs(v) < 1e12:
+        return f"{v:,.0f}"
     return f"{v:.4g}"
 
 
-_HEAD = ["output", "units", "target", "year", "median", "5%", "95%", "P(met)"]
+_HEAD = ["target id", "units", "target", "median", "5%", "95%", "worst year", "P(met)"]
 
 
 def _cells(r: Row) -> list[str]:
     return [
         r.output,
-        r.units,
+        r.shown_units,
         r.target,
-        f"{r.year:g}",
-        _fmt(r.median),
-        _fmt(r.p5),
-        _fmt(r.p95),
+        r.value_text(r.median),
+        r.value_text(r.p5),
+        r.value_text(r.p95),
+        "-" if r.worst_year is None else f"{r.worst_year:g}",
         _fmt(r.p_met, pct=True),
     ]
 
@@ -136,13 +190,27 @@ def text_table(rows: list[Row]) -> str:
     body = [_cells(r) for r in rows]
     widths = [max(len(x) for x in col) for col in zip(_HEAD, *body, strict=True)]
     line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True))  # noqa: E731
-    return "\n".join([line(_HEAD), line(["-" * w for w in widths]), *map(line, body)])
+    out = [line(_HEAD), line(["-" * w for w in widths]), *map(line, body)]
+    return "\n".join(out + _notes(rows))
 
 
 def markdown_table(rows: list[Row]) -> str:
     out = ["| " + " | ".join(_HEAD) + " |", "|" + "---|" * len(_HEAD)]
     out += ["| " + " | ".join(_cells(r)) + " |" for r in rows]
-    return "\n".join(out) + "\n"
+    notes = _notes(rows)
+    return "\n".join(out + (["", *notes] if notes else [])) + "\n"
+
+
+def _notes(rows: list[Row]) -> list[str]:
+    """What the measured values of the kinds present are."""
+    kinds = {r.kind for r in rows if r.target != "-"}
+    notes = {
+        "every_year": "every year: median and 5-95 % of each run's worst yearly addition; "
+        "worst year: the year with the worst median addition; met when every year is",
+        "cumulative": "cumulative: the addition over the window, x(last) - x(first - 1)",
+        "growth": "realised growth: (x(last) / x(first - 1))^(1/years) - 1, per year",
+    }
+    return [f"note: {notes[k]}" for k in ("every_year", "cumulative", "growth") if k in kinds]
 
 
 def csv_table(rows: list[Row]) -> str:
@@ -188,18 +256,28 @@ def write_report(path: str | Path, outdir: str | Path, group: str | None = None)
     with _open(path) as h5:
         times = h5["time"][:]
         units = h5.attrs.get("time_units", "")
+        ok = h5["run_status"][:] == 0
         for r in rows:
-            fig, ax = plt.subplots(figsize=(7, 4.2))
-            q = h5["summary"][r.output][:]
-            ax.fill_between(times, q[0], q[4], alpha=0.25, color="C0", label="90% of runs")
-            ax.fill_between(times, q[1], q[3], alpha=0.45, color="C0", label="50% of runs")
-            ax.plot(times, q[2], color="C0", lw=2, label="median")
-            raw = h5[r.output].attrs.get("target")
-            if raw:
-                _mark_target(ax, json.loads(raw))
-            ax.set_title(f"{r.output}" + (f" — target {r.target}" if raw else ""))
-            ax.set_xlabel(f"time ({units})")
-            ax.set_ylabel(r.units)
+            fig, ax = plt.subplots(figsize=(7.5, 4.4))
+            raw = h5[r.element or r.output].attrs.get("target")
+            tgt = None
+            if raw and r.target != "-":
+                from .targets import load
+
+                tgt = load(raw)
+            if tgt is not None and tgt.kind == "every_year":
+                _additions_chart(ax, h5, r, tgt, times, ok)
+            else:
+                q = h5["summary"][r.element or r.output][:]
+                ax.fill_between(times, q[0], q[4], alpha=0.25, color="C0", label="90% of runs")
+                ax.fill_between(times, q[1], q[3], alpha=0.45, color="C0", label="50% of runs")
+                ax.plot(times, q[2], color="C0", lw=2, label="median")
+                if tgt is not None:
+                    _mark_target(ax, tgt, times, q[2])
+                ax.set_xlabel(f"time ({units})")
+                ax.set_ylabel(r.units)
+            name = r.output if r.element in ("", r.output) else f"{r.output} ({r.element})"
+            ax.set_title(name + (f"\ntarget {r.target}" if tgt is not None else ""), fontsize=10)
             ax.grid(alpha=0.3)
             ax.legend(loc="best", fontsize=8)
             fig.tight_layout()
@@ -241,13 +319,128 @@ def write_report(path: str | Path, outdir: str | Path, group: str | None = None)
     return written
 
 
-def _mark_target(ax, t: dict) -> None:
-    v = t["value"]
-    if isinstance(v, list):
-        ax.axhspan(v[0], v[1], color="C3", alpha=0.12, label="target range")
-    else:
-        ax.axhline(v, color="C3", ls="--", lw=1.2, label=f"target {t['compare']} {v:g}")
-    ax.axvline(t["year"], color="C3", ls=":", lw=1)
+def _accepted(t) -> tuple[float, float]:
+    """The range of measured values that meet the target (an end may be infinite)."""
+    v, inf = t.value, np.inf
+    if t.compare in (">", ">="):
+        return v, inf
+    if t.compare in ("<", "<="):
+        return -inf, v
+    if t.compare == "~":
+        lo, hi = v - t.tolerance * abs(v), v + t.tolerance * abs(v)
+        return lo, (inf if t.overshoot == "met" else hi)
+    return v[0], (inf if t.overshoot == "met" else v[1])
+
+
+def _met_text(lo: float, hi: float, pct: bool = False) -> str:
+    def f(x: float) -> str:
+        return f"{100 * x:.3g} %/yr" if pct else _fmt(x)
+
+    if np.isinf(hi):
+        return f"met: ≥ {f(lo)}"
+    if np.isinf(lo):
+        return f"met: ≤ {f(hi)}"
+    return f"met: {f(lo)} to {f(hi)}"
+
+
+def _rounded(t) -> str:
+    return " (rounded to whole numbers)" if t.count else ""
+
+
+def _band(ax, lo: float, hi: float) -> tuple[float, float]:
+    """``[lo, hi]`` clipped to the axes (infinite ends reach the edge), with headroom above
+    the highest line so that a band above it shows."""
+    y0, y1 = ax.get_ylim()
+    y1 += 0.08 * (y1 - y0)
+    ax.set_ylim(y0, y1)
+    return max(lo, y0), min(hi, y1)
+
+
+def _mark_target(ax, t, times, median) -> None:
+    """The target on a fan chart of the output: its values and the range that meets it at
+    the year (level) or at the window's end (cumulative, growth), the window shaded."""
+    from .targets import time_index
+
+    lo, hi = _accepted(t)
+    goals = list(t.value) if isinstance(t.value, tuple) else [t.value]
+    if t.kind == "level":
+        for g in goals:
+            ax.axhline(g, color="C3", ls="--", lw=1.2)
+        band = _band(ax, lo, hi)
+        ax.axhspan(*band, color="C3", alpha=0.10, label=_met_text(lo, hi) + _rounded(t))
+        ax.axvline(t.year, color="C3", ls=":", lw=1)
+        return
+    first, last = t.window
+    ax.axvspan(first - 1, last, color="C2", alpha=0.08, label=f"window {first:g}–{last:g}")
+    k = time_index(times, first - 1)
+    if k is None:
+        return
+    x0 = float(median[k])
+    growth = t.kind == "growth"
+    xs = np.linspace(first - 1, last, 50)
+
+    def path(g: float) -> np.ndarray:
+        """The median start plus the target's addition, or grown at the target's rate."""
+        if growth:
+            return x0 * (1 + g) ** (xs - (first - 1))
+        return x0 + g * (xs - (first - 1)) / (last - first + 1)
+
+    for g in goals:
+        text = f"{100 * g:.3g} %/yr" if growth else f"+ {g:g}"
+        ax.plot(xs, path(g), color="C3", ls="--", lw=1.2, label=f"median start {text}")
+    ends = [path(x)[-1] if np.isfinite(x) else x for x in (lo, hi)]
+    label = f"{_met_text(lo, hi, growth)} by {last:g}{_rounded(t)}"
+    ax.vlines(last, *_band(ax, *ends), color="C3", lw=7, alpha=0.35, label=label)
+
+
+def _additions_chart(ax, h5, r: Row, t, times, ok) -> None:
+    """every_year: each year's addition over the runs (median, 50 % and 90 %) and the target."""
+    from .targets import measure
+
+    cols = [i for i, y in enumerate(times) if any(abs(y - n) < 1e-9 for n in t.years_needed())]
+    m = measure(t, h5[r.element][:, cols][ok], times[cols])
+    a = m.additions
+    q = (
+        np.percentile(a, [5, 25, 50, 75, 95], axis=0)
+        if a.shape[0]
+        else np.full((5, a.shape[1]), np.nan)
+    )
+    yrs = m.years
+    ax.vlines(yrs, q[0], q[4], color="C0", lw=2, alpha=0.45, label="90% of runs")
+    ax.vlines(yrs, q[1], q[3], color="C0", lw=9, alpha=0.6, label="50% of runs")
+    ax.plot(yrs, q[2], "o", color="C0", ms=6, label="median")
+    for y, med in zip(yrs, q[2], strict=True):
+        ax.annotate(
+            f"{med:.3g}",
+            (y, med),
+            xytext=(8, 0),
+            textcoords="offset points",
+            fontsize=8,
+            va="center",
+        )
+    for g in list(t.value) if isinstance(t.value, tuple) else [t.value]:
+        ax.axhline(g, color="C3", ls="--", lw=1.2)
+    lo, hi = _accepted(t)
+    ax.set_ylim(bottom=min(0, float(np.nanmin(q[0])) if np.isfinite(q[0]).any() else 0))
+    ax.axhspan(
+        *_band(ax, lo, hi),
+        color="C3",
+        alpha=0.10,
+        label=_met_text(lo, hi) + " every year" + _rounded(t),
+    )
+    if r.worst_year is not None:
+        ax.axvline(r.worst_year, color="C1", ls=":", lw=1, label=f"worst year {r.worst_year:g}")
+    ax.set_xticks(yrs)
+    ax.set_xticklabels([f"{y:g}" for y in yrs])
+    ax.set_xlim(yrs[0] - 0.6, yrs[-1] + 0.9)
+    ax.set_xlabel("year of the addition (x(y) - x(y-1))")
+    ax.set_ylabel(f"{r.units} added in the year")
+
+
+def _diff_text(r: Row, d: float | None) -> str:
+    if d is None:
+        return "-"
+    return f"{100 * d:+.2g} pts/yr" if r.kind == "growth" else f"{d:+.4g}"
 
 
 def compare_text(a: str | Path, b: str | Path, markdown: bool = False) -> str:
@@ -275,7 +468,11 @@ def compare_text(a: str | Path, b: str | Path, markdown: bool = False) -> str:
                 cells += (
                     ["-", "-", "-"]
                     if r is None
-                    else [_fmt(r.median), f"{_fmt(r.p5)} – {_fmt(r.p95)}", _fmt(r.p_met, True)]
+                    else [
+                        r.value_text(r.median),
+                        f"{r.value_text(r.p5)} – {r.value_text(r.p95)}",
+                        _fmt(r.p_met, True),
+                    ]
                 )
             out.append("| " + " | ".join(cells) + " |")
         return "\n".join([f"A: {a}, B: {b}", "", *out]) + "\n"
@@ -292,9 +489,9 @@ def compare_text(a: str | Path, b: str | Path, markdown: bool = False) -> str:
             [
                 n,
                 (x or y).target,
-                _fmt(med_a),
-                _fmt(med_b),
-                "-" if d_med is None else f"{d_med:+.4g}",
+                (x or y).value_text(med_a),
+                (x or y).value_text(med_b),
+                _diff_text(x or y, d_med),
                 _fmt(pa, True),
                 _fmt(pb, True),
                 "-" if d_p is None else f"{100 * d_p:+.0f} pts",

@@ -47,6 +47,19 @@ class RunPlan:
     notes: list[str] = field(default_factory=list)
     extra: str = ""
     """Anything else that defines the run (a sweep's design), for ``--resume``."""
+    start: object = None
+    """A :class:`sim315.spinup.HistoryStart` when runs start where history ends."""
+
+    inputs: str = ""
+    """Digest of the files behind the numbers (model, calibration, posterior sample)."""
+
+    def rows(self, a: int, b: int) -> np.ndarray:
+        """The parameter matrix of runs ``[a, b)``, start states included (the history runs
+        on the calling thread: the sampler's thread runs beside a parallel kernel)."""
+        P = self.sampler.chunk(a, b)
+        if self.start is not None:
+            P = self.start.apply(P, a, self.sampler, threads=1)
+        return P
 
     @property
     def grid(self):
@@ -61,6 +74,7 @@ class RunPlan:
             repr(self.seed_setting),
             ",".join(self.outputs),
             self.extra,
+            self.inputs,
         ]
         return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
@@ -89,12 +103,19 @@ def plan_run(
     }
     probe = compile_file_with(loaded.model_path)
     _check_names(source, sc, probe, tables)
-    ir = compile_file_with(loaded.model_path, time_tables=tables)
+    if sc.start_from_history and sc.calibrated is None:
+        raise ScenarioError(
+            source,
+            "start_from_history",
+            "needs the fitted history it starts from",
+            "add calibrated: <fit result>.yaml",
+        )
+    ir = compile_file_with(loaded.model_path, time_tables=tables, warm_start=sc.start_from_history)
     model = CompiledModel(ir)
     base = model.defaults
-    joint = None
+    joint = calibrated = None
     if sc.calibrated is not None:
-        joint = _calibrated(source, sc, model, base)
+        calibrated, joint = _calibrated(source, sc, model, base)
     for name, value in sc.overrides.items():
         if not isinstance(value, TimeTable):
             base[model.parameter_index(name)] = value
@@ -107,6 +128,11 @@ def plan_run(
     n_runs = runs if runs is not None else sc.runs
     seed_setting = seed if seed is not None else sc.seed
     sampler = ParameterSampler(base, columns, dists, sc.sampler, n_runs, seed_setting, joint)
+    start = None
+    if sc.start_from_history:
+        from .spinup import plan_history_start
+
+        start = plan_history_start(source, sc, model, calibrated)
     outputs = _outputs(source, sc, model)
     model.grid_for(sc.dt, sc.save_every)  # checks the grid
     n_saved = model.grid_for(sc.dt, sc.save_every).n_saved
@@ -126,7 +152,27 @@ def plan_run(
         sc.save_every,
         seed_setting,
         notes,
+        start=start,
+        inputs=_inputs_digest(loaded, calibrated),
     )
+
+
+def _inputs_digest(loaded, calibrated) -> str:
+    """What decides the numbers besides the scenario text: the model file's numbers, the
+    fitted-parameter file and its posterior sample, the fit and its scenario."""
+    h = hashlib.sha256()
+    paths = [Path(loaded.model_path)]
+    if calibrated is not None:
+        paths.append(calibrated.path)
+        paths.append(calibrated.fit)
+        if calibrated.sample is not None:
+            h.update(calibrated.sample.tobytes())
+    for p in paths:
+        try:
+            h.update(Path(p).read_bytes())
+        except OSError:
+            h.update(str(p).encode())
+    return h.hexdigest()
 
 
 def plan_base_scenario(path: Path, relative: str, error_cls, what: str, runs: int = 1) -> RunPlan:
@@ -179,11 +225,12 @@ def _check_names(source, sc, probe, tables) -> None:
 
 
 def _calibrated(source, sc, model, base):
-    """Set calibrated estimates in ``base``; the joint draw spec when they are drawn."""
-    from .calibration import calibrated_values
+    """Set calibrated estimates in ``base``; the file, and the posterior columns and sample
+    when they are drawn."""
+    from .calibration import read_calibrated
 
-    estimates, names, cov, bounds = calibrated_values(sc.calibrated)
-    for name in names:
+    cal = read_calibrated(sc.calibrated)  # resolved by the scenario loader
+    for name in cal.names:
         if name not in model.parameter_names:
             raise ScenarioError(
                 source,
@@ -192,12 +239,12 @@ def _calibrated(source, sc, model, base):
                 "calibrate against this scenario's model",
             )
     skip = set(sc.overrides) | set(sc.uncertain)
-    for name, value in estimates.items():
+    for name in cal.transfer:
         if name not in skip:
-            base[model.parameter_index(name)] = value
+            base[model.parameter_index(name)] = cal.estimates[name]
     if not sc.calibrated_draws:
-        return None
-    both = sorted(set(names) & set(sc.uncertain))
+        return cal, None
+    both = sorted(set(cal.transfer) & set(sc.uncertain))
     if both:
         raise ScenarioError(
             source,
@@ -205,10 +252,16 @@ def _calibrated(source, sc, model, base):
             "is also drawn from the calibration",
             "remove it from uncertain, or set calibrated_draws: false",
         )
-    keep = [i for i, n in enumerate(names) if n not in sc.overrides]
-    cols = [model.parameter_index(names[i]) for i in keep]
-    mean = np.array([estimates[names[i]] for i in keep])
-    return cols, mean, cov[np.ix_(keep, keep)], bounds[keep]
+    if cal.sample is None:
+        raise ScenarioError(
+            source,
+            "calibrated_draws",
+            f"{sc.calibrated} holds no posterior sample to draw from",
+            "add a posterior: section to the fit file and run sim315 calibrate again",
+        )
+    keep = [i for i, n in enumerate(cal.names) if n in cal.transfer and n not in sc.overrides]
+    cols = [model.parameter_index(cal.names[i]) for i in keep]
+    return cal, (cols, cal.sample[:, keep])
 
 
 def _check_support(source, model, name, dist) -> None:
@@ -232,8 +285,13 @@ def _check_support(source, model, name, dist) -> None:
 
 
 def _outputs(source, sc, model) -> list[str]:
+    """The saved variables: the scenario's (default: the stocks), always with every output
+    that carries a target; checks that each target's years are saved times."""
+    from .targets import missing_years
+
+    measured = [t.element for t in model.ir.targets.values()]
     if sc.outputs is None:
-        names = list(model.ir.stocks) + [n for n in model.ir.targets if n not in model.ir.stocks]
+        names = list(model.ir.stocks)
     else:
         names = []
         for name in sc.outputs:
@@ -243,6 +301,18 @@ def _outputs(source, sc, model) -> list[str]:
                 )
             if name not in names:
                 names.append(name)
+    names += [n for n in dict.fromkeys(measured) if n not in names]
+    grid = model.grid_for(sc.dt, sc.save_every)
+    times = grid.times()
+    for tid, t in model.ir.targets.items():
+        if missing := missing_years(t.spec, times):
+            raise ScenarioError(
+                source,
+                "save_every",
+                f"target {tid} ({t.spec.describe()}) needs time {missing[0]:g}, which is not "
+                f"a saved time (every {grid.save_every:g} from {grid.start:g})",
+                "choose save_every so that every whole year is saved (e.g. 1 or 0.25)",
+            )
     for name in names:
         if name in RESERVED:
             raise ScenarioError(
@@ -308,14 +378,14 @@ def _output_infos(plan: RunPlan) -> list[OutputInfo]:
             "parameter": spec.parameters,
         }[kind]
         el = section[name]
-        target = ir.targets.get(name)
+        target = next((t for t in ir.targets.values() if t.element == name), None)
         infos.append(
             OutputInfo(
                 name,
                 el.units,
                 el.doc.strip(),
                 kind,
-                None if target is None else target.model_dump(mode="json"),
+                None if target is None else target.info(),
             )
         )
     return infos
@@ -361,14 +431,8 @@ def execute(
     if resume:
         writer = ResultWriter.resume(out, plan.fingerprint())
         stored = writer.h5.attrs["seed_entropy"]
-        plan.sampler = ParameterSampler(
-            plan.sampler.base,
-            plan.sampler.columns,
-            plan.sampler.dists,
-            plan.sampler.sampler,
-            plan.runs,
-            int(stored),
-        )
+        # the same sampler (calibrated draws included) under the stored seed
+        plan.sampler = plan.sampler.with_seed(int(stored))
     else:
         g = plan.grid
         writer = ResultWriter.create(

@@ -10,8 +10,13 @@ Layout (readable with ``xarray.open_dataset(path, engine="h5netcdf")``)::
     /<output>          (run, time)            one dataset per saved variable, chunked, gzip
     /summary/percentile (percentile)          5, 25, 50, 75, 95
     /summary/<output>  (percentile, time)     percentiles over the runs that finished
-    /summary/target    (target)               outputs that carry a target
+    /summary/target    (target)               target ids (default: the output's name)
     /summary/p_met     (target)               share of all runs meeting the target
+    /summary/n_met     (target)               runs meeting the target
+    /summary/target_element, _kind, _first, _last, _worst_year, _definition (target)
+                                              the output measured, the kind, the year or
+                                              window, every_year's worst year, the JSON
+    /summary/target_value (target, percentile) the measured value over finished runs
     attributes: versions, model hash, scenario text, seed entropy, method, grid, ...
 
 The file is written as ``<name>.partial`` and renamed to its final name only when complete,
@@ -276,7 +281,7 @@ def write_summary(h5: h5py.File) -> None:
     status = h5["run_status"][:]
     ok = status == 0
     runs = status.shape[0]
-    targets, p_met, n_met = [], [], []
+    rows: list[dict] = []
     n_ok = int(np.count_nonzero(ok))
     buf = np.empty((times.size, n_ok))  # (time, run): each row contiguous for selection
     quantiles = np.array(PERCENTILES) / 100.0
@@ -300,21 +305,81 @@ def write_summary(h5: h5py.File) -> None:
         ds.attrs["units"] = h5[name].attrs["units"]
         ds.dims[0].attach_scale(pct)
         ds.dims[1].attach_scale(tg)
-        target = h5[name].attrs.get("target")
-        if target:
-            from .modelfile import Target
+        raw = h5[name].attrs.get("target")
+        if raw:
+            rows.append(_target_summary(h5, name, raw, times, ok, runs))
+    _write_target_summary(g, pct, rows)
 
-            tgt = Target.model_validate_json(target)
-            k = int(np.argmin(np.abs(times - tgt.year)))
-            column = h5[name][:, k]
-            met = int(np.count_nonzero(tgt.met(column)))
-            targets.append(name)
-            n_met.append(met)
-            p_met.append(met / runs if runs else np.nan)
-    tn = g.create_dataset("target", data=np.array(targets, dtype=h5py.string_dtype()))
+
+def _target_summary(h5: h5py.File, name: str, raw, times, ok, runs: int) -> dict:
+    """One target measured on every run of the output ``name``."""
+    from . import targets as tg
+
+    tgt = tg.load(raw)
+    cols = sorted({tg.time_index(times, y) for y in tgt.years_needed()} - {None})
+    x = h5[name][:, cols] if cols else np.empty((runs, 0))
+    m = tg.measure(tgt, x, times[cols])
+    met = int(np.count_nonzero(m.met & ok))
+    finite = m.value[ok][np.isfinite(m.value[ok])]
+    q = np.percentile(finite, PERCENTILES) if finite.size else np.full(len(PERCENTILES), np.nan)
+    first, last = (tgt.year, tgt.year) if tgt.kind == "level" else tgt.window
+    tid = tgt.id or name
+    return {
+        "id": tid,
+        "element": name,
+        "kind": tgt.kind,
+        "first": first,
+        "last": last,
+        "worst": tg.worst_year(tgt, m, ok),
+        "q": q,
+        "n_met": met,
+        "p_met": met / runs if runs else np.nan,
+        "definition": json.dumps({**tgt.model_dump(mode="json"), "id": tid}),
+    }
+
+
+def _write_target_summary(g: h5py.Group, pct, rows: list[dict]) -> None:
+    text = h5py.string_dtype()
+    tn = g.create_dataset("target", data=np.array([r["id"] for r in rows], dtype=text))
     tn.make_scale("target")
-    pm = g.create_dataset("p_met", data=np.array(p_met, dtype=np.float64))
-    pm.attrs["long_name"] = "share of all runs that meet the target (failed runs do not)"
-    pm.dims[0].attach_scale(tn)
-    nm = g.create_dataset("n_met", data=np.array(n_met, dtype=np.int64))
-    nm.dims[0].attach_scale(tn)
+
+    def put(key, data, long_name, dtype=None):
+        ds = g.create_dataset(key, data=np.array(data, dtype=dtype))
+        ds.attrs["long_name"] = long_name
+        ds.dims[0].attach_scale(tn)
+        return ds
+
+    put(
+        "p_met",
+        [r["p_met"] for r in rows],
+        "share of all runs that meet the target (failed runs do not)",
+        np.float64,
+    )
+    put("n_met", [r["n_met"] for r in rows], "runs that meet the target", np.int64)
+    put("target_element", [r["element"] for r in rows], "the output the target measures", text)
+    put("target_kind", [r["kind"] for r in rows], "level, every_year, cumulative or growth", text)
+    put(
+        "target_first",
+        [r["first"] for r in rows],
+        "first year measured (level: the year)",
+        np.float64,
+    )
+    put(
+        "target_last", [r["last"] for r in rows], "last year measured (level: the year)", np.float64
+    )
+    put(
+        "target_worst_year",
+        [r["worst"] for r in rows],
+        "every_year: the year with the worst median addition (else NaN)",
+        np.float64,
+    )
+    put("target_definition", [r["definition"] for r in rows], "the target as JSON", text)
+    q = np.array([r["q"] for r in rows], dtype=np.float64).reshape(len(rows), len(PERCENTILES))
+    ds = g.create_dataset("target_value", data=q)
+    ds.attrs["long_name"] = (
+        "percentiles over finished runs of the measured value (level: the value; every_year: "
+        "the run's worst addition; cumulative: the addition; growth: the average growth, a "
+        "fraction a year); counts rounded"
+    )
+    ds.dims[0].attach_scale(tn)
+    ds.dims[1].attach_scale(pct)

@@ -35,6 +35,10 @@ class DesignSampler:
 
     n_uncertain = property(lambda self: len(self.columns))
 
+    def with_seed(self, seed) -> DesignSampler:
+        """The same design under another seed of the equations' random draws (resume)."""
+        return DesignSampler(self.base, self.columns, self.design, int(seed))
+
     def chunk(self, a: int, b: int) -> np.ndarray:
         P = np.tile(self.base, (b - a, 1))
         P[:, self.columns] = self.design.values[a:b]
@@ -69,9 +73,22 @@ def plan_sweep(path: str | Path, n: int | None = None, seed: int | None = None) 
     plan = plan_base_scenario(path, sweep.scenario, SweepError, "sweep file")
     model = plan.model
     names = list(model.parameter_names)
+    init_only = set()
+    if plan.start is not None:
+        from .spinup import init_only_parameters
+
+        init_only = init_only_parameters(model)
     for k, spec in sweep.factors.items():
         if k not in names:
             raise SweepError(source, f"factors.{k}", f"unknown parameter '{k}'", suggest(k, names))
+        if k in init_only:
+            raise SweepError(
+                source,
+                f"factors.{k}",
+                "sets only an initial value, which the scenario takes from the history run "
+                "(start_from_history)",
+                "sweep a parameter that acts over time",
+            )
         if (
             isinstance(spec, Range)
             and spec.values is not None
@@ -83,7 +100,7 @@ def plan_sweep(path: str | Path, n: int | None = None, seed: int | None = None) 
                 f"explicit values suit grids, not {sweep.method}",
                 "give low and high, or use method: oat or factorial",
             )
-    outputs = sweep.outputs or list(model.ir.targets)
+    outputs = sweep.outputs or list(dict.fromkeys(t.element for t in model.ir.targets.values()))
     if not outputs:
         raise SweepError(
             source, "outputs", "the model has no targets; name the outputs", "add outputs:"
