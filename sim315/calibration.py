@@ -109,11 +109,19 @@ def _at_time(t: np.ndarray, values: np.ndarray, when: float) -> np.ndarray:
 
 def prepare(path: str | Path) -> FitProblem:
     """Check a fit file against its scenario, model and data; nothing is fitted yet."""
+    path = Path(path)
+    return prepare_fit(load_fit(path), path)
+
+
+def prepare_fit(fit: FitFile, path: Path, series: str = "series") -> FitProblem:
+    """:func:`prepare` for a fit already read (a backtest shortens its window); with
+    ``series="holdout"`` the problem's series are the fit's holdout series instead."""
     from .runner import plan_base_scenario
 
-    path = Path(path)
-    fit = load_fit(path)
     source = str(path)
+    original = fit
+    if series == "holdout":
+        fit = fit.model_copy(update={"series": fit.holdout})
     plan = plan_base_scenario(path, fit.scenario, FitError, "fit file")
     names = list(plan.model.parameter_names)
     base = plan.sampler.base.copy()
@@ -165,14 +173,18 @@ def prepare(path: str | Path) -> FitProblem:
                 continue
             if fit.window.start <= o.time <= fit.window.stop:
                 obs.append((s, o))
-    if not obs:
+    if series == "holdout":  # figures the fit does not use; none is fine
+        fitted = prepare_fit(original, path).obs
+        used = {(o.indicator, o.scope, o.time, o.value) for _, o in fitted}
+        obs = [(s, o) for s, o in obs if (o.indicator, o.scope, o.time, o.value) not in used]
+    elif not obs:
         raise FitError(
             source,
             "window",
             f"no observation of the series falls in {fit.window.start:g}..{fit.window.stop:g}",
             "widen the window or check the series",
         )
-    if len(obs) < len(free):
+    if series != "holdout" and len(obs) < len(free):
         raise FitError(
             source,
             "free",
@@ -198,6 +210,10 @@ class FitResult:
     warnings: list[str]
     stats: dict
     seconds: float
+    posterior: object = None
+    """A :class:`sim315.posterior.Posterior` when the fit file asks for one."""
+    check: dict | None = None
+    """Its posterior predictive check."""
 
 
 def _fd_jacobian(problem: FitProblem, x: np.ndarray, f0: np.ndarray | None = None) -> np.ndarray:
@@ -263,10 +279,14 @@ def _starting_points(problem: FitProblem) -> np.ndarray:
 
 def calibrate(path: str | Path, method: str | None = None, starts: int | None = None) -> FitResult:
     """Fit a fit file; see the module docstring."""
+    return fit_problem(prepare(path), method, starts)
+
+
+def fit_problem(problem: FitProblem, method: str | None = None, starts: int | None = None):
+    """Fit a prepared problem (and sample its posterior when the fit file asks)."""
     import time
 
     t0 = time.perf_counter()
-    problem = prepare(path)
     if starts is not None:
         problem.fit = problem.fit.model_copy(update={"starts": starts})
     method = method or problem.fit.method
@@ -325,7 +345,8 @@ def calibrate(path: str | Path, method: str | None = None, starts: int | None = 
                 f"{name}: the 95 % interval reaches a bound [{problem.low[j]:g}, "
                 f"{problem.high[j]:g}] - not identifiable from these data"
             )
-    corr = cov / np.outer(np.maximum(se, 1e-300), np.maximum(se, 1e-300))
+    with np.errstate(divide="ignore", invalid="ignore"):  # a parameter with no effect
+        corr = np.nan_to_num(cov / np.outer(se, se), nan=0.0, posinf=0.0, neginf=0.0)
     for i in range(n):
         for j in range(i + 1, n):
             if abs(corr[i, j]) > 0.95:
@@ -334,8 +355,27 @@ def calibrate(path: str | Path, method: str | None = None, starts: int | None = 
                     f"({corr[i, j]:+.2f}): the data fix a combination, not each"
                 )
     stats = series_statistics(problem, x)
+    post = check = None
+    if problem.fit.posterior is not None:
+        from .posterior import predictive_check, sample_posterior
+
+        settings = problem.fit.posterior
+        post = sample_posterior(problem, x, settings, problem.fit.seed)
+        check = predictive_check(problem, post, settings.check_draws, problem.fit.seed)
     return FitResult(
-        problem, x, cost, runs, J, cov, ci, ci_method, warnings, stats, time.perf_counter() - t0
+        problem,
+        x,
+        cost,
+        runs,
+        J,
+        cov,
+        ci,
+        ci_method,
+        warnings,
+        stats,
+        time.perf_counter() - t0,
+        post,
+        check,
     )
 
 
@@ -414,13 +454,22 @@ def series_statistics(problem: FitProblem, x: np.ndarray) -> dict:
     return out
 
 
-def result_document(result: FitResult) -> dict:
-    """The fitted-parameter file's content (YAML-ready)."""
+def sample_path(out: str | Path) -> Path:
+    """Where the posterior sample of the fitted-parameter file ``out`` is written."""
+    out = Path(out)
+    return out.with_name(out.stem + "-posterior.csv")
+
+
+def result_document(result: FitResult, out: str | Path | None = None) -> dict:
+    """The fitted-parameter file's content (YAML-ready); paths relative to ``out``."""
+    import os
+
     p = result.problem
+    where = Path(out).resolve().parent if out is not None else Path.cwd()
     se = np.sqrt(np.maximum(np.diag(result.cov), 0.0))
     spread = max(r["cost"] for r in result.starts) - min(r["cost"] for r in result.starts)
     return {
-        "fit": str(p.path),
+        "fit": os.path.relpath(p.path.resolve(), where),
         "method": p.fit.method,
         "window": {"start": p.fit.window.start, "stop": p.fit.window.stop},
         "observations": p.n_obs,
@@ -443,7 +492,17 @@ def result_document(result: FitResult) -> dict:
         "starts": result.starts,
         "starts_agree": bool(spread <= 1e-6 * max(1.0, result.cost)),
         "warnings": result.warnings,
+        **_posterior_section(result, out),
     }
+
+
+def _posterior_section(result: FitResult, out) -> dict:
+    if result.posterior is None:
+        return {}
+    from .posterior import document
+
+    name = sample_path(out).name if out is not None else "posterior.csv"
+    return {"posterior": document(result.posterior, result.check, name)}
 
 
 def write_result(result: FitResult, out: str | Path) -> Path:
@@ -454,11 +513,16 @@ def write_result(result: FitResult, out: str | Path) -> Path:
     import yaml
 
     out = Path(out)
-    text = yaml.safe_dump(result_document(result), sort_keys=False, allow_unicode=True)
+    if result.posterior is not None:
+        from .posterior import write_sample
+
+        write_sample(result.posterior, sample_path(out))
+    text = yaml.safe_dump(result_document(result, out), sort_keys=False, allow_unicode=True)
     fd, tmp = tempfile.mkstemp(dir=out.parent if str(out.parent) else ".", suffix=".tmp")
     with os.fdopen(fd, "w") as fh:
         fh.write("# Written by sim315 calibrate: estimates, 95 % intervals, covariance, fit.\n")
         fh.write(text)
+    os.chmod(tmp, 0o644)  # mkstemp makes it private; a result is for readers
     os.replace(tmp, out)
     return out
 
@@ -474,8 +538,14 @@ def plot_series(result: FitResult, folder: str | Path, draws: int = 200) -> list
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(p.fit.seed)
-    X = rng.multivariate_normal(result.x, result.cov, size=draws, method="eigh")
-    X = np.clip(X, p.low, p.high)
+    if result.posterior is not None:  # the posterior sample, when there is one
+        sample = result.posterior.sample
+        X = sample[rng.integers(0, sample.shape[0], size=draws)]
+        band_label = "90 % band (posterior draws)"
+    else:
+        X = rng.multivariate_normal(result.x, result.cov, size=draws, method="eigh")
+        X = np.clip(X, p.low, p.high)
+        band_label = "90 % band (parameter uncertainty)"
     band = p.trajectories(np.vstack([result.x, X]))
     written = []
     for s, ser in enumerate(p.fit.series):
@@ -483,7 +553,7 @@ def plot_series(result: FitResult, folder: str | Path, draws: int = 200) -> list
         t = band.time
         vals = band.values[:, :, s]
         lo, hi = np.percentile(vals[1:], [5, 95], axis=0)
-        ax.fill_between(t, lo, hi, alpha=0.3, color="C0", label="90 % band (parameter uncertainty)")
+        ax.fill_between(t, lo, hi, alpha=0.3, color="C0", label=band_label)
         ax.plot(t, vals[0], color="C0", lw=2, label="fitted")
         for k, o in p.obs:
             if k != s:
@@ -528,6 +598,10 @@ def summary_text(result: FitResult) -> str:
         lines.append(f"{ind[:44]:44s} {n:3d} {mape:>7s} {r2:>6s}  {theil_}")
     for w in result.warnings:
         lines.append(f"warning: {w}")
+    if result.posterior is not None:
+        from .posterior import summary_lines
+
+        lines += summary_lines(result.posterior, result.check)
     agree = result_document(result)["starts_agree"]
     costs = ", ".join(f"{r['cost']:.4g}" for r in result.starts)
     lines.append(
@@ -537,29 +611,48 @@ def summary_text(result: FitResult) -> str:
     return "\n".join(lines)
 
 
-def calibrated_values(
-    path: str | Path,
-) -> tuple[dict[str, float], list[str], np.ndarray, np.ndarray]:
-    """Estimates, names, covariance and bounds from a fitted-parameter file."""
+@dataclass(frozen=True)
+class Calibrated:
+    """A fitted-parameter file as scenarios use it."""
+
+    path: Path
+    estimates: dict[str, float]
+    """Point estimates of every free parameter."""
+    transfer: list[str]
+    """The free parameters that carry into scenarios (the others belong to the fit's window,
+    e.g. an initial value of its start)."""
+    fit: Path
+    """The fit file it came from."""
+    names: list[str]
+    """Columns of ``sample``: every free parameter."""
+    sample: np.ndarray | None
+    """The stored posterior sample, or None when the fit sampled none."""
+
+
+def read_calibrated(path: str | Path) -> Calibrated:
+    """Read a fitted-parameter file and its posterior sample (if any)."""
     import yaml
 
     from .errors import Sim315Error
+    from .posterior import read_sample
 
     path = Path(path)
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
         params = doc["parameters"]
-        every = doc["covariance"]["names"]
-        keep = [i for i, n in enumerate(every) if params[n].get("transfer", True)]
-        names = [every[i] for i in keep]
-        cov = np.array(doc["covariance"]["matrix"], dtype=float)[np.ix_(keep, keep)]
-        bounds = np.array([params[n]["bounds"] for n in names], dtype=float).reshape(-1, 2)
+        names = list(params)
+        estimates = {n: float(params[n]["estimate"]) for n in names}
+        transfer = [n for n in names if params[n].get("transfer", True)]
+        fit = (path.parent / doc["fit"]).resolve()
+        post = doc.get("posterior")
+        sample_file = None if post is None else path.parent / post["sample"]
     except FileNotFoundError:
         raise Sim315Error(
             str(path), "calibrated", "no such fitted-parameter file", "run sim315 calibrate"
         ) from None
-    except (KeyError, TypeError, ValueError, yaml.YAMLError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, yaml.YAMLError) as exc:
         raise Sim315Error(
             str(path), "calibrated", f"not a fitted-parameter file ({exc})", "run sim315 calibrate"
         ) from None
-    return {n: float(params[n]["estimate"]) for n in names}, names, cov, bounds
+    sample = None if sample_file is None else read_sample(sample_file, names)
+    return Calibrated(path, estimates, transfer, fit, names, sample)

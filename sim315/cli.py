@@ -229,6 +229,35 @@ def calibrate_cmd(fit, out, method, starts, plots) -> None:
         click.echo(f"wrote {len(written)} figures to {plots}/")
 
 
+@main.command("backtest")
+@click.argument("fit", type=click.Path(path_type=Path))
+@click.option("--until", type=float, required=True, help="Fit the figures up to this year only.")
+@click.option("-o", "--out", type=click.Path(path_type=Path), help="Report file (.yaml).")
+def backtest_cmd(fit, until, out) -> None:
+    """Out-of-sample evidence: refit up to --until and predict the later figures; predict the
+    fit file's holdout figures from the full fit. Prints a Markdown table."""
+    import yaml
+
+    from .backtest import backtest, markdown
+
+    report = backtest(fit, until)
+    click.echo(markdown(report), nl=False)
+    for key in ("backtest", "held_out"):
+        if key in report:
+            r = report[key]
+            err = r["max_abs_rel_error"]
+            click.echo(
+                f"{key}: {r['covered']}/{r['n']} figures inside the 90 % band; largest error "
+                + ("-" if err is None else f"{100 * err:.1f} %")
+            )
+    if out is not None:
+        try:
+            out.write_text(yaml.safe_dump(report, sort_keys=False, allow_unicode=True))
+        except OSError as exc:
+            raise Sim315Error(str(out), "--out", f"cannot write ({exc.strerror})") from None
+        click.echo(f"wrote {out}")
+
+
 @main.command("sweep")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("-o", "--out", type=click.Path(path_type=Path), help="Result file (.h5).")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import ast
 
 from . import __version__
-from .compiler import ModelIR
+from .compiler import ModelIR, start_parameter
 from .expressions import binop_symbol, cmpop_symbol
 from .kernels.driver import CUDA_ENSEMBLE_SOURCE, ENSEMBLE_SOURCE, STATUS_NONFINITE, STATUS_OK
 from .kernels.tableaus import METHODS, Tableau
@@ -229,7 +229,12 @@ def _run_function(ir: ModelIR, tab: Tableau, target: str = "cpu") -> str:
                 name if kind == "stock" else next(h.origin for h in ir.hidden if h.name == name)
             )
             expr = ir.initial[name] if kind == "stock" else ir.hidden[i - len(ir.stocks)].init
-            w(f"s_{i} = {init.value(expr)}  # {origin}")
+            start = start_parameter(name)
+            if start in ir.kernel_params:  # a warm start: the given value unless it is NaN
+                k = ir.kernel_params.index(start)
+                w(f"s_{i} = p_{k} if p_{k} == p_{k} else {init.value(expr)}  # {origin}")
+            else:
+                w(f"s_{i} = {init.value(expr)}  # {origin}")
         elif kind == "aux":
             w(f"v_{name} = {init.value(ir.equations[name])}")
         else:

@@ -22,7 +22,7 @@ SCHEDULER_ENV = "SIM315_SCHEDULER"
 
 
 def _sample(plan, a: int) -> np.ndarray:
-    return plan.sampler.chunk(a, min(plan.runs, a + plan.chunk))
+    return plan.rows(a, min(plan.runs, a + plan.chunk))
 
 
 class LocalExecutor:

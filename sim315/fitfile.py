@@ -74,6 +74,31 @@ class Series(_Strict):
     exclude: list[str] = []
     """Rows whose year text starts with one of these are left out (with the reason in a
     comment of the fit file)."""
+    rel_error: float = Field(default=0.05, gt=0, allow_inf_nan=False)
+    """Observation error of its figures, a relative standard deviation (the posterior's
+    observation model: rounding, snapshot dates, revisions; state why in a comment)."""
+
+
+class PosteriorSettings(_Strict):
+    """Posterior sampling after the fit (emcee ensemble sampler, see
+    :mod:`sim315.posterior`)."""
+
+    walkers: int = Field(default=32, ge=4)
+    """Walkers (at least twice the free parameters plus two are used)."""
+    steps: int = Field(default=3000, ge=10)
+    """Steps of every walker."""
+    burn: int = Field(default=1000, ge=0)
+    """Steps discarded at the start."""
+    thin: int = Field(default=10, ge=1)
+    """Keep every thin-th step after the burn-in."""
+    check_draws: int = Field(default=1000, ge=10)
+    """Posterior draws simulated for the posterior predictive check."""
+
+    @model_validator(mode="after")
+    def _burn(self):
+        if self.burn >= self.steps:
+            raise ValueError(f"burn ({self.burn}) must be below steps ({self.steps})")
+        return self
 
 
 class FitFile(_Strict):
@@ -92,12 +117,17 @@ class FitFile(_Strict):
     """Parameters to estimate."""
     series: list[Series] = Field(min_length=1)
     """Data series and the outputs they measure."""
+    holdout: list[Series] = []
+    """Series compared with the model but never fitted (``sim315 backtest`` checks them):
+    their figures in the window that the fit does not use."""
     method: Literal["least_squares", "differential_evolution"] = "least_squares"
     """Multi-start bounded least squares, or differential evolution then least squares."""
     starts: int = Field(default=5, ge=1)
     """Starting points (Latin hypercube in the bounds, plus the given starts)."""
     seed: int = Field(default=0, ge=0)
     """Seed of the starting points and of differential evolution."""
+    posterior: PosteriorSettings | None = None
+    """Sample the posterior after the fit; scenarios with ``calibrated_draws`` draw from it."""
 
 
 def load_fit(path: str | Path) -> FitFile:
@@ -108,6 +138,12 @@ def load_fit(path: str | Path) -> FitFile:
 def _fields_at(loc: tuple) -> set[str]:
     if not loc:
         return set(FitFile.model_fields)
-    kinds = {"window": Window, "free": FreeParameter, "series": Series}
+    kinds = {
+        "window": Window,
+        "free": FreeParameter,
+        "series": Series,
+        "holdout": Series,
+        "posterior": PosteriorSettings,
+    }
     cls = kinds.get(loc[0])
     return set(cls.model_fields) if cls else set()

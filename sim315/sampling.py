@@ -20,8 +20,8 @@ from .kernels.rng import PARAMETER_SITE, uniform_matrix
 from .seeds import seed_key
 
 SAMPLERS = ("random", "lhs", "sobol")
-#: Counter sites of calibrated (joint) draws, one per rejection try.
-JOINT_SITE = PARAMETER_SITE + (1 << 20)
+#: Counter site of the choice of a posterior draw per run.
+POSTERIOR_SITE = PARAMETER_SITE + (1 << 20)
 
 
 class ParameterSampler:
@@ -39,6 +39,10 @@ class ParameterSampler:
     runs : int
         Ensemble size.
     seed : int, SeedSequence or None
+    posterior : (columns, sample), optional
+        Calibrated parameters drawn from a stored posterior sample: run *i* takes the row
+        chosen by a counter-based uniform keyed by (seed, i), so its values depend on *i*
+        only.
     """
 
     def __init__(
@@ -49,7 +53,7 @@ class ParameterSampler:
         sampler: str,
         runs: int,
         seed=None,
-        joint=None,
+        posterior=None,
     ):
         if sampler not in SAMPLERS:
             raise ValueError(f"unknown sampler {sampler!r}")
@@ -60,13 +64,16 @@ class ParameterSampler:
         self.runs = int(runs)
         self.key, self.entropy = seed_key(seed)
         self._design: np.ndarray | None = None
-        self.joint = None
-        if joint is not None:
-            cols, mean, cov, bounds = joint
-            # a factor of the covariance that tolerates a singular one (profiled parameters)
-            w, v = np.linalg.eigh(np.asarray(cov, dtype=float))
-            factor = v * np.sqrt(np.clip(w, 0.0, None))
-            self.joint = (list(cols), np.asarray(mean), factor, np.asarray(bounds, dtype=float))
+        self.posterior = None
+        if posterior is not None:
+            cols, sample = posterior
+            self.posterior = (list(cols), np.ascontiguousarray(sample, dtype=np.float64))
+
+    def with_seed(self, seed) -> ParameterSampler:
+        """The same sampler under another seed (a resumed run's stored entropy)."""
+        return ParameterSampler(
+            self.base, self.columns, self.dists, self.sampler, self.runs, seed, self.posterior
+        )
 
     @property
     def n_uncertain(self) -> int:
@@ -103,32 +110,17 @@ class ParameterSampler:
             u = self.unit(a, b)
             for j, (col, dist) in enumerate(zip(self.columns, self.dists, strict=True)):
                 P[:, col] = dist.ppf(u[:, j])
-        if self.joint is not None:
-            cols, _, _, _ = self.joint
-            P[:, cols] = self.joint_draws(a, b)
+        if self.posterior is not None:
+            cols, sample = self.posterior
+            P[:, cols] = sample[self.posterior_rows(a, b)]
         return P
 
-    def joint_draws(self, a: int, b: int, tries: int = 64) -> np.ndarray:
-        """Calibrated parameters of runs ``[a, b)``: multivariate normal, truncated to the
-        fit's bounds by rejection (each try a counter-based draw, so run i's values depend
-        on i only); after ``tries`` rejections the last draw is clipped."""
-        from scipy.special import ndtri
-
-        cols, mean, factor, bounds = self.joint
-        d = len(cols)
-        out = np.empty((b - a, d))
-        todo = np.ones(b - a, dtype=bool)
-        for k in range(tries):
-            u = np.empty((b - a, d))
-            uniform_matrix(self.key, np.int64(a), np.int64(JOINT_SITE + k), u)
-            x = mean + ndtri(u) @ factor.T
-            ok = np.all((x >= bounds[:, 0]) & (x <= bounds[:, 1]), axis=1)
-            take = todo & (ok | (k == tries - 1))
-            out[take] = np.clip(x[take], bounds[:, 0], bounds[:, 1])
-            todo &= ~take
-            if not todo.any():
-                break
-        return out
+    def posterior_rows(self, a: int, b: int) -> np.ndarray:
+        """Which row of the posterior sample runs ``[a, b)`` take."""
+        n = self.posterior[1].shape[0]
+        u = np.empty((b - a, 1))
+        uniform_matrix(self.key, np.int64(a), np.int64(POSTERIOR_SITE), u)
+        return np.minimum((u[:, 0] * n).astype(np.int64), n - 1)
 
     def design_warning(self) -> str | None:
         """A note when the run count does not suit the design, else None."""

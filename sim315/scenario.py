@@ -77,8 +77,13 @@ class Scenario(_Strict):
     """A fitted-parameter file (``sim315 calibrate``, relative to this file): its estimates
     set those parameters (``overrides`` and ``uncertain`` still win)."""
     calibrated_draws: bool = False
-    """Draw the calibrated parameters per run from their fitted distribution (multivariate
-    normal from the covariance, truncated to the fit's bounds) instead of the estimates."""
+    """Draw the calibrated parameters per run from the fit's stored posterior sample (run
+    *i*'s row is chosen by (seed, i)) instead of taking the estimates; the fit must have
+    sampled its posterior (``posterior:`` in the fit file)."""
+    start_from_history: bool = False
+    """Start each run from the state its own calibrated history run reaches at the end of the
+    fit's window (every stock and SMOOTH/DELAY state), instead of the model's initial
+    values; needs ``calibrated``. See :mod:`sim315.spinup`."""
     runs: int = Field(default=1, ge=1)
     """Number of runs in the ensemble."""
     seed: int | None = Field(default=None, ge=0)
