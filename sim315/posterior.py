@@ -318,6 +318,17 @@ def document(post: Posterior, check: dict, sample_file: str) -> dict:
             "inside": check["inside"],
             "total": check["total"],
             "share": round(check["share"], 4),
+            "figures": [
+                {
+                    "indicator": r["indicator"],
+                    "year": r["year"],
+                    "figure": f"{'' if r['kind'] == '=' else r['kind'] + ' '}{r['value']:.6g}",
+                    "median": float(f"{r['median']:.6g}"),
+                    "band": [float(f"{r['band'][0]:.6g}"), float(f"{r['band'][1]:.6g}")],
+                    "inside": r["inside"],
+                }
+                for r in check["observations"]
+            ],
         },
     }
 

@@ -450,32 +450,7 @@ def compare_text(a: str | Path, b: str | Path, markdown: bool = False) -> str:
     names = [n for n in ra if n in rb] + [n for n in rb if n not in ra]
     head = ["output", "target", "median A", "median B", "B-A", "P(met) A", "P(met) B", "B-A"]
     if markdown:
-        head = [
-            "output",
-            "target",
-            "A: median",
-            "A: 5-95 %",
-            "A: P(met)",
-            "B: median",
-            "B: 5-95 %",
-            "B: P(met)",
-        ]
-        out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-        for n in names:
-            x, y = ra.get(n), rb.get(n)
-            cells = [n, (x or y).target]
-            for r in (x, y):
-                cells += (
-                    ["-", "-", "-"]
-                    if r is None
-                    else [
-                        r.value_text(r.median),
-                        f"{r.value_text(r.p5)} – {r.value_text(r.p95)}",
-                        _fmt(r.p_met, True),
-                    ]
-                )
-            out.append("| " + " | ".join(cells) + " |")
-        return "\n".join([f"A: {a}, B: {b}", "", *out]) + "\n"
+        return _compare_markdown(a, b, ra, rb, names)
     body = []
     for n in names:
         x, y = ra.get(n), rb.get(n)
@@ -502,3 +477,57 @@ def compare_text(a: str | Path, b: str | Path, markdown: bool = False) -> str:
     return "\n".join(
         [f"A: {a}", f"B: {b}", line(head), line(["-" * w for w in widths]), *map(line, body)]
     )
+
+
+_KINDS = ("level", "every_year", "cumulative", "growth")
+_KIND_NAMES = {
+    "level": "level in a year",
+    "every_year": "every year",
+    "cumulative": "cumulative",
+    "growth": "realised growth",
+}
+
+
+def _compare_markdown(a, b, ra: dict, rb: dict, names: list[str]) -> str:
+    """Rows grouped by target kind (median, 90 % interval, P(met) of each file), then
+    P(met) by kind: the mean over the kind's targets and how many are met in most runs."""
+    head = ["output", "kind", "target", "A: median", "A: 5-95 %", "A: P(met)"]
+    head += ["B: median", "B: 5-95 %", "B: P(met)"]
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    order = {k: i for i, k in enumerate(_KINDS)}
+    names = sorted(names, key=lambda n: order.get((ra.get(n) or rb.get(n)).kind, len(_KINDS)))
+    for n in names:
+        x, y = ra.get(n), rb.get(n)
+        first = x or y
+        cells = [n, _KIND_NAMES.get(first.kind, first.kind), first.target]
+        for r in (x, y):
+            cells += (
+                ["-", "-", "-"]
+                if r is None
+                else [
+                    r.value_text(r.median),
+                    f"{r.value_text(r.p5)} – {r.value_text(r.p95)}",
+                    _fmt(r.p_met, True),
+                ]
+            )
+        out.append("| " + " | ".join(cells) + " |")
+    out += [
+        "",
+        "| kind | targets | A: mean P(met) | A: met in ≥ 50 % of runs | "
+        "B: mean P(met) | B: met in ≥ 50 % of runs |",
+        "|---|---|---|---|---|---|",
+    ]
+    for kind in _KINDS:
+        cells = [_KIND_NAMES[kind]]
+        groups = [[r for r in rows.values() if r.kind == kind] for rows in (ra, rb)]
+        if not any(groups):
+            continue
+        cells.append(str(max(len(g) for g in groups)))
+        for g in groups:
+            p = [r.p_met for r in g if r.p_met is not None]
+            cells += [
+                _fmt(float(np.mean(p)), True) if p else "-",
+                f"{sum(v >= 0.5 for v in p)} of {len(p)}",
+            ]
+        out.append("| " + " | ".join(cells) + " |")
+    return "\n".join([f"A: {a}, B: {b}", "", *out]) + "\n"

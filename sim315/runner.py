@@ -17,10 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .compiler import compile_file_with
+from .compiler import compile_spec
 from .errors import suggest
 from .executors import LocalExecutor
 from .model import CompiledModel
+from .modelfile import load_model_file
 from .progress import Progress
 from .sampling import ParameterSampler
 from .scenario import LoadedScenario, ScenarioError, TimeTable, load_scenario
@@ -101,7 +102,9 @@ def plan_run(
         for name, o in sc.overrides.items()
         if isinstance(o, TimeTable)
     }
-    probe = compile_file_with(loaded.model_path)
+    spec, raw = load_model_file(loaded.model_path)  # parsed once, compiled as needed
+    model_source = str(loaded.model_path)
+    probe = compile_spec(spec, model_source, raw)
     _check_names(source, sc, probe, tables)
     if sc.start_from_history and sc.calibrated is None:
         raise ScenarioError(
@@ -110,7 +113,7 @@ def plan_run(
             "needs the fitted history it starts from",
             "add calibrated: <fit result>.yaml",
         )
-    ir = compile_file_with(loaded.model_path, time_tables=tables, warm_start=sc.start_from_history)
+    ir = compile_spec(spec, model_source, raw, tables, warm_start=sc.start_from_history)
     model = CompiledModel(ir)
     base = model.defaults
     joint = calibrated = None
@@ -132,7 +135,7 @@ def plan_run(
     if sc.start_from_history:
         from .spinup import plan_history_start
 
-        start = plan_history_start(source, sc, model, calibrated)
+        start = plan_history_start(source, sc, model, calibrated, raw)
     outputs = _outputs(source, sc, model)
     model.grid_for(sc.dt, sc.save_every)  # checks the grid
     n_saved = model.grid_for(sc.dt, sc.save_every).n_saved

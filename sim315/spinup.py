@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .compiler import compile_file_with, start_parameter
+from .compiler import compile_spec, start_parameter
 from .errors import suggest
 from .expressions import names_in
 from .model import CompiledModel
@@ -98,8 +98,9 @@ def init_only_parameters(model: CompiledModel) -> set[str]:
     return {p for p in ir.spec.parameters if p not in used}
 
 
-def plan_history_start(source: str, sc, model: CompiledModel, calibrated) -> HistoryStart:
-    """Check a scenario's ``start_from_history`` and prepare the history runs."""
+def plan_history_start(source: str, sc, model: CompiledModel, calibrated, raw=None) -> HistoryStart:
+    """Check a scenario's ``start_from_history`` and prepare the history runs (``raw``: the
+    model file's parsed tree, for line numbers)."""
     from .fitfile import load_fit
     from .scenario import load_scenario
 
@@ -135,7 +136,7 @@ def plan_history_start(source: str, sc, model: CompiledModel, calibrated) -> His
         for n, o in history.scenario.overrides.items()
         if isinstance(o, TimeTable)
     }
-    hist_model = CompiledModel(compile_file_with(ir.source, time_tables=tables, warm_start=True))
+    hist_model = CompiledModel(compile_spec(ir.spec, ir.source, raw, tables, warm_start=True))
     names = list(model.parameter_names)
     fixed = {n: v for n, v in history.scenario.overrides.items() if not isinstance(v, TimeTable)}
     fixed.update(fit.fixed)

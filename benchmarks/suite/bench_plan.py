@@ -1,0 +1,50 @@
+"""The main job: ``sim315 run scenarios/plan.yaml`` (4,000 runs of the flagship, each first
+simulating its own 2015-2022 history), in process with a warm kernel cache."""
+
+import tempfile
+import time
+from pathlib import Path
+
+from sim315.runner import execute, plan_run
+
+from .common import ROOT
+
+SCENARIO = ROOT / "scenarios" / "plan.yaml"
+
+
+class PlanScenario:
+    timeout = 300
+    number = 1
+    repeat = 5
+
+    def setup(self):
+        plan = plan_run(SCENARIO)
+        plan.model.warm_up()
+        plan.start.model.warm_up()
+        self.tmp = tempfile.TemporaryDirectory()
+        self.n = 0
+
+    def teardown(self):
+        self.tmp.cleanup()
+
+    def _out(self) -> Path:
+        self.n += 1
+        return Path(self.tmp.name) / f"plan{self.n}.h5"
+
+    def time_plan_and_run(self):
+        """Reading and checking the scenario, model, calibration and posterior, then the run."""
+        execute(plan_run(SCENARIO), self._out(), progress=False)
+
+    def track_share_in_history_runs(self):
+        """Share of the run's wall time spent simulating each run's 2015-2022 history."""
+        plan = plan_run(SCENARIO)
+        t0 = time.perf_counter()
+        for a in range(0, plan.runs, plan.chunk):
+            P = plan.sampler.chunk(a, min(plan.runs, a + plan.chunk))
+            plan.start.apply(P, a, plan.sampler, threads=1)
+        history = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        execute(plan, self._out(), progress=False)
+        return history / (time.perf_counter() - t0)
+
+    track_share_in_history_runs.unit = "share"
