@@ -507,24 +507,18 @@ def _posterior_section(result: FitResult, out) -> dict:
 
 def write_result(result: FitResult, out: str | Path) -> Path:
     """Write the fitted-parameter file (atomically)."""
-    import os
-    import tempfile
-
     import yaml
 
-    out = Path(out)
+    from .textfile import check_writable, write_atomic
+
+    out = check_writable(out)
     if result.posterior is not None:
         from .posterior import write_sample
 
         write_sample(result.posterior, sample_path(out))
     text = yaml.safe_dump(result_document(result, out), sort_keys=False, allow_unicode=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent if str(out.parent) else ".", suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        fh.write("# Written by sim315 calibrate: estimates, 95 % intervals, covariance, fit.\n")
-        fh.write(text)
-    os.chmod(tmp, 0o644)  # mkstemp makes it private; a result is for readers
-    os.replace(tmp, out)
-    return out
+    head = "# Written by sim315 calibrate: estimates, 95 % intervals, covariance, fit.\n"
+    return write_atomic(out, head + text)
 
 
 def plot_series(result: FitResult, folder: str | Path, draws: int = 200) -> list[Path]:
@@ -638,7 +632,9 @@ def read_calibrated(path: str | Path) -> Calibrated:
 
     path = Path(path)
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        from .textfile import read_text
+
+        doc = yaml.safe_load(read_text(path, "fitted-parameter file"))
         params = doc["parameters"]
         names = list(params)
         estimates = {n: float(params[n]["estimate"]) for n in names}

@@ -15,7 +15,11 @@ from scipy import stats
 
 class _Dist(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", frozen=True, strict=True, use_attribute_docstrings=True
+        extra="forbid",
+        frozen=True,
+        strict=True,
+        use_attribute_docstrings=True,
+        allow_inf_nan=False,  # NaN or inf in any number is an error naming the field
     )
 
     def frozen(self):  # pragma: no cover - every subclass overrides

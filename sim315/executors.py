@@ -19,6 +19,8 @@ import numpy as np
 from .errors import Sim315Error
 
 SCHEDULER_ENV = "SIM315_SCHEDULER"
+#: Seconds to wait for a first worker before a Dask run is refused.
+WORKER_WAIT = 10
 
 
 def _sample(plan, a: int) -> np.ndarray:
@@ -37,6 +39,17 @@ class LocalExecutor:
         self.name = "cuda" if target == "cuda" else "local"
 
     def check(self, plan) -> None:
+        """Refuse a bad setting before anything is created."""
+        import numba
+
+        most = numba.config.NUMBA_NUM_THREADS
+        if self.threads is not None and not 1 <= self.threads <= most:
+            raise Sim315Error(
+                "executor",
+                "--threads",
+                f"threads must be 1..{most}, not {self.threads}",
+                f"give a number from 1 to {most}",
+            )
         if self.target == "cuda":
             plan.model.kernel_module(plan.method, "cuda")  # compiles, or says why not
 
@@ -118,14 +131,38 @@ class DaskExecutor:
                     f"pass --scheduler tcp://HOST:8786 or set {SCHEDULER_ENV}",
                 )
             try:
+                self._distributed.comm.parse_address(self.address, strict=True)
+                host = self._distributed.comm.get_address_host_port(self.address)
+            except (ValueError, TypeError):
+                raise Sim315Error(
+                    "executor",
+                    "--scheduler",
+                    f"'{self.address}' is not a scheduler address",
+                    "write it as tcp://HOST:PORT",
+                ) from None
+            if not host[0] or not host[1]:
+                raise Sim315Error(
+                    "executor", "--scheduler", f"'{self.address}' has no host or port"
+                )
+            try:
                 self.client = self._distributed.Client(self.address, timeout="10s")
-            except (OSError, TimeoutError) as exc:
+            except (OSError, TimeoutError, ValueError) as exc:
                 raise Sim315Error(
                     "executor",
                     "--scheduler",
                     f"cannot reach the Dask scheduler at {self.address} ({type(exc).__name__})",
                     "start one with 'dask scheduler' and workers with 'dask worker ADDRESS'",
                 ) from None
+        try:
+            self.client.wait_for_workers(1, timeout=WORKER_WAIT)
+        except (TimeoutError, OSError):
+            raise Sim315Error(
+                "executor",
+                "--scheduler",
+                f"the Dask scheduler at {self.address or 'the client'} has no workers "
+                f"(waited {WORKER_WAIT} s)",
+                "start workers with 'dask worker ADDRESS'",
+            ) from None
 
     def compute(self, plan, starts: list[int]) -> Iterator[tuple]:
         model = plan.model

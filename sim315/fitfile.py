@@ -17,7 +17,11 @@ class FitError(Sim315Error):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", frozen=True, strict=True, use_attribute_docstrings=True
+        extra="forbid",
+        frozen=True,
+        strict=True,
+        use_attribute_docstrings=True,
+        allow_inf_nan=False,  # NaN or inf in any number is an error naming the field
     )
 
 

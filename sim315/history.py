@@ -16,11 +16,13 @@ quote``. Years and values are written as the sources wrote them, so they are rea
 from __future__ import annotations
 
 import csv
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import Sim315Error
+from .textfile import CSV_LIMIT, read_text
 
 _YEAR = re.compile(r"^\s*(\d{4})(?:-(\d{2}))?\b(.*)$")
 _VALUE = re.compile(r"^\s*(>=|<=|>|<|≥|≤)?\s*([-+]?\d[\d,]*(?:\.\d+)?)")
@@ -65,18 +67,35 @@ def parse_value(text: str) -> tuple[str, float] | None:
 def read_history(path: str | Path) -> list[Observation]:
     """Every row that is a point in time with a readable value."""
     path = Path(path)
-    try:
-        with path.open(encoding="utf-8", newline="") as fh:
-            rows = list(csv.DictReader(fh))
-    except FileNotFoundError:
-        raise Sim315Error(str(path), "data", "no such data file", "check the path") from None
+    text = read_text(path, "data file", CSV_LIMIT)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     need = {"indicator", "year", "value", "scope"}
-    if rows and not need <= set(rows[0]):
+    if not need <= set(reader.fieldnames or ()):
         raise Sim315Error(
-            str(path), "data", f"needs columns {sorted(need)}", "use the calibration/data format"
+            str(path),
+            "header",
+            f"needs columns {sorted(need)}",
+            "use the calibration/data format",
+            line=1,
         )
+    try:
+        rows = list(reader)
+    except csv.Error as exc:
+        raise Sim315Error(
+            str(path), "data", f"unreadable CSV ({exc})", "fix the row", line=reader.line_num
+        ) from None
+    width = len(reader.fieldnames)
     out = []
-    for row in rows:
+    for k, row in enumerate(rows):
+        if None in row.values() or None in row:
+            got = width + len(row.get(None) or ()) - sum(v is None for v in row.values())
+            raise Sim315Error(
+                str(path),
+                f"row {k + 1}",
+                f"has {got} fields where the header has {width}",
+                "quote values that hold commas, and fill every column",
+                line=k + 2 if "\n" not in "".join(v or "" for v in row.values()) else None,
+            )
         t = parse_time(row["year"])
         v = parse_value(row["value"])
         if t is None or v is None:

@@ -242,17 +242,14 @@ def predictive_check(problem, post: Posterior, draws: int = 1000, seed: int = 0)
 
 def write_sample(post: Posterior, path: str | Path) -> Path:
     """The kept draws as CSV (one column per parameter, walker by walker), atomically."""
-    import os
-    import tempfile
+    import io
 
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(",".join(post.names) + "\n")
-        np.savetxt(fh, post.sample, delimiter=",", fmt="%.12g")
-    os.chmod(tmp, 0o644)  # mkstemp makes it private; a result is for readers
-    os.replace(tmp, path)
-    return path
+    from .textfile import write_atomic
+
+    buf = io.StringIO()
+    buf.write(",".join(post.names) + "\n")
+    np.savetxt(buf, post.sample, delimiter=",", fmt="%.12g")
+    return write_atomic(path, buf.getvalue())
 
 
 def read_sample(path: str | Path, names: list[str]) -> np.ndarray:
@@ -261,9 +258,13 @@ def read_sample(path: str | Path, names: list[str]) -> np.ndarray:
 
     path = Path(path)
     try:
-        with path.open(encoding="utf-8") as fh:
-            head = fh.readline().strip().split(",")
-            data = np.loadtxt(fh, delimiter=",", ndmin=2)
+        import io
+
+        from .textfile import CSV_LIMIT, read_text
+
+        fh = io.StringIO(read_text(path, "posterior sample", CSV_LIMIT))
+        head = fh.readline().strip().split(",")
+        data = np.loadtxt(fh, delimiter=",", ndmin=2)
     except FileNotFoundError:
         raise Sim315Error(
             str(path), "posterior", "no such posterior sample", "run sim315 calibrate again"

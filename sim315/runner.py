@@ -8,6 +8,8 @@ the result file while the next chunk computes.
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -24,8 +26,15 @@ from .model import CompiledModel
 from .modelfile import load_model_file
 from .progress import Progress
 from .sampling import ParameterSampler
-from .scenario import LoadedScenario, ScenarioError, TimeTable, load_scenario
-from .store import RESERVED, OutputInfo, ResultWriter
+from .scenario import (
+    MAX_RUNS,
+    MAX_SEED,
+    LoadedScenario,
+    ScenarioError,
+    TimeTable,
+    load_scenario,
+)
+from .store import RESERVED, OutputInfo, ResultWriter, check_output
 
 #: Target bytes of saved output per chunk: bounds memory whatever the ensemble size.
 CHUNK_BYTES = 32 << 20
@@ -51,8 +60,10 @@ class RunPlan:
     start: object = None
     """A :class:`sim315.spinup.HistoryStart` when runs start where history ends."""
 
-    inputs: str = ""
-    """Digest of the files behind the numbers (model, calibration, posterior sample)."""
+    levers: dict = field(default_factory=dict)
+    """Time-tabled levers: name -> (interpolate, (times, values)), stored as tables."""
+    inputs: dict[str, str] = field(default_factory=dict)
+    """Digests of the files behind the numbers (model, calibration, posterior sample)."""
 
     def rows(self, a: int, b: int) -> np.ndarray:
         """The parameter matrix of runs ``[a, b)``, start states included (the history runs
@@ -66,18 +77,41 @@ class RunPlan:
     def grid(self):
         return self.model.grid_for(self.dt, self.save_every)
 
+    def fingerprint_parts(self) -> dict[str, str]:
+        """Everything that decides the numbers, each under the name a resume refusal gives
+        it: the scenario and every file of its ``extends`` chain, the model file (text and
+        parameter values), the kernel, the calibrated file, its fit and posterior sample,
+        seed, sampler, run count, method, dt, save grid, outputs and a sweep's design."""
+        g = self.grid
+
+        def digest(text: str | bytes) -> str:
+            data = text.encode() if isinstance(text, str) else text
+            return hashlib.sha256(data).hexdigest()
+
+        files = list(self.loaded.texts.items())  # the scenario first, then what it extends
+        parts = {"scenario file": digest(files[0][1])}
+        parts.update({f"extended file {Path(n).name}": digest(t) for n, t in files[1:]})
+        parts.update(
+            {
+                "scenario (resolved)": digest(self.loaded.resolved_yaml()),
+                "kernel": self.model.hash,
+                "seed": repr(self.seed_setting),
+                "sampler": self.sampler.sampler,
+                "runs": str(self.runs),
+                "method": self.method,
+                "dt": repr(g.dt),
+                "save grid": f"{g.start!r}..{g.stop!r} every {g.save_every!r}",
+                "outputs": ",".join(self.outputs),
+                "sweep design": digest(self.extra),
+            }
+        )
+        parts.update(self.inputs)
+        return parts
+
     def fingerprint(self) -> str:
         """What makes two runs the same run (for ``--resume``)."""
-        parts = [
-            self.loaded.resolved_yaml(),
-            self.model.hash,
-            str(self.runs),
-            repr(self.seed_setting),
-            ",".join(self.outputs),
-            self.extra,
-            self.inputs,
-        ]
-        return hashlib.sha256("|".join(parts).encode()).hexdigest()
+        text = json.dumps(self.fingerprint_parts(), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
 
 
 def plan_run(
@@ -97,6 +131,12 @@ def plan_run(
         raise ScenarioError(source, "--chunk", f"chunk must be at least 1, not {chunk}")
     if seed is not None and seed < 0:
         raise ScenarioError(source, "--seed", f"seed must be non-negative, not {seed}")
+    if seed is not None and seed > MAX_SEED:
+        raise ScenarioError(source, "--seed", f"seed must be at most 2**63 - 1, not {seed}")
+    if runs is not None and runs > MAX_RUNS:
+        raise ScenarioError(
+            source, "--runs", f"runs must be at most {MAX_RUNS:,} (2**40), not {runs:,}"
+        )
     tables = {
         name: (o.interpolate, o.points())
         for name, o in sc.overrides.items()
@@ -119,6 +159,7 @@ def plan_run(
     joint = calibrated = None
     if sc.calibrated is not None:
         calibrated, joint = _calibrated(source, sc, model, base)
+    _check_bounds(source, sc, model)
     for name, value in sc.overrides.items():
         if not isinstance(value, TimeTable):
             base[model.parameter_index(name)] = value
@@ -142,6 +183,7 @@ def plan_run(
     per_run = max(1, n_saved * len(outputs) * 8)
     auto = max(64, CHUNK_BYTES // per_run)
     n_chunk = min(n_runs, chunk or sc.chunk or auto)
+    _check_memory(source, n_runs, n_chunk, n_saved, len(outputs), len(base), sampler)
     notes = [w for w in (sampler.design_warning(),) if w]
     return RunPlan(
         loaded,
@@ -157,25 +199,112 @@ def plan_run(
         notes,
         start=start,
         inputs=_inputs_digest(loaded, calibrated),
+        levers=tables,
     )
 
 
-def _inputs_digest(loaded, calibrated) -> str:
-    """What decides the numbers besides the scenario text: the model file's numbers, the
-    fitted-parameter file and its posterior sample, the fit and its scenario."""
-    h = hashlib.sha256()
-    paths = [Path(loaded.model_path)]
-    if calibrated is not None:
-        paths.append(calibrated.path)
-        paths.append(calibrated.fit)
-        if calibrated.sample is not None:
-            h.update(calibrated.sample.tobytes())
-    for p in paths:
+def _inputs_digest(loaded, calibrated) -> dict[str, str]:
+    """What decides the numbers besides the scenario text, by name: the model file's text
+    and numbers, the fitted-parameter file, its fit and its posterior sample."""
+
+    def digest(path) -> str:
         try:
-            h.update(Path(p).read_bytes())
+            return hashlib.sha256(Path(path).read_bytes()).hexdigest()
         except OSError:
-            h.update(str(p).encode())
-    return h.hexdigest()
+            return f"unreadable {path}"
+
+    parts = {"model file": digest(loaded.model_path)}
+    if calibrated is not None:
+        parts["calibrated file"] = digest(calibrated.path)
+        parts["fit file"] = digest(calibrated.fit)
+        if calibrated.sample is not None:
+            parts["posterior sample"] = hashlib.sha256(calibrated.sample.tobytes()).hexdigest()
+    return parts
+
+
+def _size(n: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+        if n < 1024 or unit == "EiB":
+            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return f"{n:.3g}"  # pragma: no cover
+
+
+def _memory_available() -> int:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return 1 << 62
+
+
+def _check_memory(source, runs, chunk, n_saved, n_out, n_params, sampler) -> None:
+    """Refuse an ensemble whose working memory cannot fit, before anything is allocated:
+    three chunks of outputs and parameters (computing, writing, sampling ahead) and a Latin
+    hypercube design (built whole)."""
+    need = 3 * chunk * (n_saved * n_out + 2 * n_params) * 8
+    if sampler.sampler == "lhs":
+        need += runs * sampler.n_uncertain * 8 * 2
+    have = _memory_available()
+    if need > have:
+        raise ScenarioError(
+            source,
+            "runs" if sampler.sampler == "lhs" and runs * sampler.n_uncertain > chunk else "chunk",
+            f"the run would need {_size(need)} of memory ({runs:,} runs, {n_saved:,} saved "
+            f"times, {n_out} outputs); this machine has {_size(have)}",
+            "use fewer runs, a smaller chunk, a coarser save_every or fewer outputs",
+        )
+
+
+def check_space(plan: RunPlan, out: Path, compression: str) -> None:
+    """Refuse a result file larger than the free space of its folder (uncompressed size;
+    a third of it when compressed), before the file is created."""
+    import shutil
+
+    per_run = (plan.grid.n_saved * len(plan.outputs) + len(plan.model.parameter_names) + 2) * 8
+    need = plan.runs * per_run
+    if compression != "none":
+        need //= 3
+    folder = out.parent if str(out.parent) else Path(".")
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return
+    if need > free:
+        raise ScenarioError(
+            str(out),
+            "output",
+            f"the result file would need about {_size(need)} ({plan.runs:,} runs); its folder "
+            f"has {_size(free)} free",
+            "free space, use fewer runs or outputs, or --compress gzip",
+        )
+
+
+def _check_bounds(source, sc, model) -> None:
+    """Overrides (constants and every value of a time table) must lie within the bounds the
+    model declares, unless the scenario names them in ``allow_out_of_bounds``."""
+    allowed = set(sc.allow_out_of_bounds)
+    for name in allowed:
+        if name not in sc.overrides:
+            raise ScenarioError(
+                source,
+                "allow_out_of_bounds",
+                f"'{name}' is not overridden",
+                suggest(name, sc.overrides) if sc.overrides else "remove it",
+            )
+    params = model.ir.spec.parameters
+    for name, value in sc.overrides.items():
+        if name in allowed or name not in params or params[name].bounds is None:
+            continue
+        lo, hi = params[name].bounds
+        values = value.points()[1] if isinstance(value, TimeTable) else [value]
+        for v in values:
+            if (lo is not None and v < lo) or (hi is not None and v > hi):
+                raise ScenarioError(
+                    source,
+                    f"overrides.{name}",
+                    f"{v:g} is outside the parameter's bounds [{lo}, {hi}] in the model",
+                    f"use a value within them, or add it to allow_out_of_bounds: [{name}]",
+                )
 
 
 def plan_base_scenario(path: Path, relative: str, error_cls, what: str, runs: int = 1) -> RunPlan:
@@ -241,6 +370,21 @@ def _calibrated(source, sc, model, base):
                 f"'{name}' in {sc.calibrated} is not a model parameter",
                 "calibrate against this scenario's model",
             )
+    for name in cal.names:
+        if not np.isfinite(cal.estimates[name]):
+            raise ScenarioError(
+                str(cal.path),
+                f"parameters.{name}.estimate",
+                f"is {cal.estimates[name]}, not a finite number",
+                "run sim315 calibrate again",
+            )
+    if cal.sample is not None and not np.all(np.isfinite(cal.sample)):
+        raise ScenarioError(
+            str(cal.path),
+            "posterior.sample",
+            "the posterior sample holds NaN or inf",
+            "run sim315 calibrate again",
+        )
     skip = set(sc.overrides) | set(sc.uncertain)
     for name in cal.transfer:
         if name not in skip:
@@ -359,12 +503,11 @@ def _provenance(plan: RunPlan) -> dict:
         "time_units": g.units,
         "groups": _json(plan.model.ir.groups),
         "fingerprint": plan.fingerprint(),
+        "fingerprint_parts": json.dumps(plan.fingerprint_parts(), sort_keys=True),
     }
 
 
 def _json(obj) -> str:
-    import json
-
     return json.dumps(obj)
 
 
@@ -429,10 +572,13 @@ def execute(
 
     out = Path(out)
     t0 = time.perf_counter()
-    if executor is not None:
-        executor.check(plan)
+    executor = executor or LocalExecutor(threads)
+    executor.check(plan)  # every option is checked before anything is created
+    check_output(out)
+    if not resume:
+        check_space(plan, out, compression)
     if resume:
-        writer = ResultWriter.resume(out, plan.fingerprint())
+        writer = ResultWriter.resume(out, plan.fingerprint_parts())
         stored = writer.h5.attrs["seed_entropy"]
         # the same sampler (calibrated draws included) under the stored seed
         plan.sampler = plan.sampler.with_seed(int(stored))
@@ -449,13 +595,17 @@ def execute(
             rows_per_chunk=plan.chunk,
             compression=compression,
         )
+    try:
+        writer.write_levers(plan.levers, [plan.model.parameter_index(n) for n in plan.levers])
+    except BaseException:
+        writer.close()
+        raise
     start = writer.runs_done
     timings = {"kernel": 0.0, "write_wait": 0.0, "summary": 0.0}
     bar = Progress(plan.runs, enabled=progress)
     bar.resume_from(start)
     try:
         starts = list(range(start, plan.runs, plan.chunk))
-        executor = executor or LocalExecutor(threads)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sim315-writer") as writing:
             # chunk k is written while chunk k+1 computes (the kernel releases the GIL)
             pending = None

@@ -21,7 +21,7 @@ from .seeds import seed_key
 
 SAMPLERS = ("random", "lhs", "sobol")
 #: Counter site of the choice of a posterior draw per run.
-POSTERIOR_SITE = PARAMETER_SITE + (1 << 20)
+POSTERIOR_SITE = PARAMETER_SITE + 1
 
 
 class ParameterSampler:

@@ -18,8 +18,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .distributions import Distribution
 from .errors import Sim315Error
 from .modelfile import validation_error
-from .yamlio import LineDict, read_yaml
+from .textfile import read_text
+from .yamlio import LineDict, parse_yaml, read_yaml
 
+#: Most runs an ensemble may have (the run counter of the random generator is 64-bit; the
+#: result file's size is checked against the disk before anything is written).
+MAX_RUNS = 2**40
+#: Largest seed: it is stored as a 64-bit signed attribute of the result file.
+MAX_SEED = 2**63 - 1
 #: Models shipped inside the package, usable as ``model: NAME``.
 PACKAGED_MODELS = ("plan315",)
 
@@ -30,7 +36,11 @@ class ScenarioError(Sim315Error):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", frozen=True, strict=True, use_attribute_docstrings=True
+        extra="forbid",
+        frozen=True,
+        strict=True,
+        use_attribute_docstrings=True,
+        allow_inf_nan=False,  # NaN or inf in any number is an error naming the field
     )
 
 
@@ -70,7 +80,11 @@ class Scenario(_Strict):
     description: str = ""
     """What the scenario represents."""
     overrides: dict[str, float | TimeTable] = {}
-    """Parameter -> constant value, or a time table for a policy lever."""
+    """Parameter -> constant value, or a time table for a policy lever; each value within
+    the parameter's bounds in the model, unless the name is in ``allow_out_of_bounds``."""
+    allow_out_of_bounds: list[str] = []
+    """Parameters whose overrides may leave the bounds the model declares (a deliberate
+    stress test; recorded in the result file with the scenario)."""
     uncertain: dict[str, Distribution] = {}
     """Parameter -> distribution, sampled once per run."""
     calibrated: str | None = None
@@ -84,9 +98,9 @@ class Scenario(_Strict):
     """Start each run from the state its own calibrated history run reaches at the end of the
     fit's window (every stock and SMOOTH/DELAY state), instead of the model's initial
     values; needs ``calibrated``. See :mod:`sim315.spinup`."""
-    runs: int = Field(default=1, ge=1)
+    runs: int = Field(default=1, ge=1, le=MAX_RUNS)
     """Number of runs in the ensemble."""
-    seed: int | None = Field(default=None, ge=0)
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
     """Seed of the sampler and of random draws in equations; none: fresh, recorded."""
     sampler: Literal["random", "lhs", "sobol"] = "random"
     """How uncertain parameters are sampled: independent draws, Latin hypercube, Sobol'."""
@@ -180,10 +194,11 @@ def _read_chain(path: Path, seen: tuple[Path, ...]) -> tuple[dict, dict[str, str
     if path.resolve() in seen:
         chain = " -> ".join(p.name for p in (*seen, path.resolve()))
         raise ScenarioError(source, "extends", f"scenarios extend each other in a loop: {chain}")
-    raw = read_yaml(path, what="scenario file")
+    text = read_text(path, "scenario file")
+    raw = parse_yaml(text, source)
     if not isinstance(raw, dict):
         raise ScenarioError(source, "", "a scenario file must be a YAML mapping", "see README")
-    texts = {source: path.read_text(encoding="utf-8")}
+    texts = {source: text}
     base = path.parent
     model_path = None
     if isinstance(raw.get("model"), str):
@@ -228,8 +243,11 @@ def _read_chain(path: Path, seen: tuple[Path, ...]) -> tuple[dict, dict[str, str
 
 
 def load_scenario(path: str | Path) -> LoadedScenario:
-    """Read, merge (``extends``) and shape-check a scenario file."""
-    path = Path(path)
+    """Read, merge (``extends``) and shape-check a scenario file (or a packaged scenario by
+    name, ``plan``)."""
+    from .packaged import scenario_file
+
+    path = scenario_file(path)
     source = str(path)
     merged, texts, model_path = _read_chain(path, ())
     if isinstance(merged, dict) and "extends" in merged:

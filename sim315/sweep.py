@@ -238,8 +238,20 @@ def ranked_table(sp: SweepPlan, res: dict, top: int = 5) -> str:
         for i in range(vals.shape[0]):
             cells = [f"{v:14.4g}" for v in sp.design.values[i]] + [f"{v:14.4g}" for v in vals[i]]
             lines.append("  ".join(cells))
-    lines += [f"warning: {w}" for w in res["warnings"]]
     return "\n".join(lines)
+
+
+def warning_summary(res: dict, limit: int = 3) -> list[str]:
+    """The sweep's warnings for stderr: the first few, then how many more (all of them are
+    in the result file's ``indices`` attribute ``warnings``)."""
+    w = res["warnings"]
+    lines = [f"warning: {x}" for x in w[:limit]]
+    if len(w) > limit:
+        lines.append(
+            f"warning: {len(w) - limit} more like these (all {len(w)} are in the result "
+            "file, group indices, attribute warnings)"
+        )
+    return lines
 
 
 def figures(sp: SweepPlan, res: dict, folder: str | Path) -> list[Path]:

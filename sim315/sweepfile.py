@@ -18,7 +18,11 @@ class SweepError(Sim315Error):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", frozen=True, strict=True, use_attribute_docstrings=True
+        extra="forbid",
+        frozen=True,
+        strict=True,
+        use_attribute_docstrings=True,
+        allow_inf_nan=False,  # NaN or inf in any number is an error naming the field
     )
 
 
@@ -62,7 +66,7 @@ class SweepFile(_Strict):
     """Parameter -> range (uniform) or distribution."""
     outputs: list[str] | None = None
     """Outputs of interest (default: every output carrying a target)."""
-    years: list[float] | None = None
+    years: list[float] | None = Field(default=None, min_length=1)
     """Times of interest (default: each whole year from the start to the last target year)."""
     bootstrap: int = Field(default=200, ge=10)
     """Bootstrap resamples for the indices' 95 % intervals."""

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from .errors import Sim315Error
+from .textfile import read_text
 
 
 class LineDict(dict):
@@ -47,20 +48,11 @@ _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _c
 
 
 def read_yaml(path: str | Path, what: str = "file") -> Any:
-    """Parse a YAML file, turning every failure into a one-line :class:`Sim315Error`."""
+    """Parse a YAML file, turning every failure into a one-line :class:`Sim315Error`.
+
+    Only a regular file of at most :data:`sim315.textfile.YAML_LIMIT` bytes is read."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise Sim315Error(str(path), "", f"no such {what}", "check the path") from None
-    except IsADirectoryError:
-        raise Sim315Error(str(path), "", "is a folder, not a file", f"name the {what}") from None
-    except PermissionError:
-        raise Sim315Error(str(path), "", "cannot be read (permission denied)") from None
-    except UnicodeDecodeError as exc:
-        raise Sim315Error(
-            str(path), "", f"is not UTF-8 text ({exc.reason})", f"save the {what} as UTF-8"
-        ) from None
+    text = read_text(path, what)
     return parse_yaml(text, str(path))
 
 
@@ -82,6 +74,10 @@ def parse_yaml(text: str, source: str) -> Any:
         ) from None
     except yaml.YAMLError as exc:
         raise Sim315Error(source, "", f"YAML error: {exc}", "fix the YAML syntax") from None
+    except RecursionError:
+        raise Sim315Error(
+            source, "", "the YAML is nested too deeply to read", "flatten the file"
+        ) from None
 
 
 def line_of(raw: Any, loc: tuple) -> int | None:

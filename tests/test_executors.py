@@ -34,6 +34,7 @@ def client():
         n_workers=2,
         threads_per_worker=1,
         processes=True,
+        scheduler_port=0,  # a free port: never the fixed 8786/8787 another process holds
         dashboard_address=None,
         timeout="120s",  # worker processes import numba: slow on a loaded 2-core machine
     )

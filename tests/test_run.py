@@ -170,7 +170,8 @@ def test_resume_refuses_a_partial_file_of_another_scenario(reference, tmp_path, 
     other = scenario(tmp_path, "other.yaml", seed=12)
     res = run_cli("run", other, "-o", out, "-q", "--resume")
     assert res.exit_code == 2
-    assert "another scenario" in res.output
+    assert "the inputs changed since the partial file was made: " in res.output
+    assert "scenario file, seed;" in res.output  # named, nothing else
 
 
 def _interrupt(self, *args):

@@ -126,6 +126,89 @@ def test_convergence_check_flags_indices_that_moved():
     assert warnings[0].startswith("S1 of x for y in 2027 moved 0.300")
 
 
+def test_convergence_check_ignores_moves_within_the_absolute_tolerance():
+    idx = {
+        "S1": np.array([[0.011]]),
+        "S1_half": np.array([[-0.004]]),  # moved 0.015 < CONVERGENCE_ATOL with a tiny interval
+        "S1_conf": np.array([[0.001]]),
+        "ST": np.array([[0.2]]),
+        "ST_half": np.array([[0.2]]),
+        "ST_conf": np.array([[0.001]]),
+    }
+    assert convergence_warnings(idx, ["x"], ["y in 1"]) == []
+
+
+def _salib_on_the_same_runs(sp, path):
+    """SALib's analyze.sobol on the outputs stored in the sweep's result file."""
+    from SALib.analyze import sobol as salib_sobol
+
+    from sim315.sweep import _at_years
+
+    problem = {
+        "num_vars": len(sp.design.names),
+        "names": sp.design.names,
+        "bounds": [[0.0, 1.0]] * len(sp.design.names),
+    }
+    with h5py.File(path) as h5:
+        Y, _ = _at_years(h5, sp.outputs, sp.years)
+    return salib_sobol.analyze(problem, Y[:, 0], calc_second_order=False, num_resamples=10, seed=1)
+
+
+def test_sobol_indices_equal_salibs_on_the_same_runs(tmp_path):
+    sp = plan_sweep(SA / "ishigami-sweep.yaml")
+    _, res = run_sweep(sp, tmp_path / "ish.h5", progress=False)
+    ref = _salib_on_the_same_runs(sp, tmp_path / "ish.h5")
+    np.testing.assert_allclose(res["S1"][0, 0], ref["S1"], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(res["ST"][0, 0], ref["ST"], rtol=1e-9, atol=1e-12)
+
+
+def test_near_zero_first_order_indices_stay_near_zero(tmp_path):
+    """G-function with a = (0, 99, 99, 99): x2..x4 have S1 = 1.0e-4, far below what Jansen's
+    first-order estimator resolves at this N (it gave -0.067 for factors without effect)."""
+    scen = tmp_path / "g-dummies.yaml"
+    scen.write_text(
+        yaml.safe_dump(
+            {
+                "model": str(SA / "gfunction.yaml"),
+                "overrides": {"a2": 99.0, "a3": 99.0, "a4": 99.0},
+            }
+        )
+    )
+    path = tmp_path / "sweep.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "scenario": str(scen),
+                "method": "sobol",
+                "n": 1024,
+                "seed": 5,
+                "factors": {f"x{i + 1}": {"low": 0.0, "high": 1.0} for i in range(4)},
+                "outputs": ["g"],
+                "years": [1],
+            }
+        )
+    )
+    sp = plan_sweep(path)
+    _, res = run_sweep(sp, tmp_path / "g.h5", progress=False)
+    a = [0.0, 99.0, 99.0, 99.0]
+    vi = [1 / (3 * (1 + ai) ** 2) for ai in a]
+    v = np.prod([1 + x for x in vi]) - 1
+    for j in range(1, 4):
+        assert abs(res["S1"][0, 0, j] - vi[j] / v) < 0.005, j
+    assert abs(res["S1"][0, 0, 0] - vi[0] / v) < res["S1_conf"][0, 0, 0] + 0.005
+    ref = _salib_on_the_same_runs(sp, tmp_path / "g.h5")
+    np.testing.assert_allclose(res["S1"][0, 0], ref["S1"], rtol=1e-9, atol=1e-12)
+
+
+def test_sweep_warnings_go_to_stderr_summarised(tmp_path):
+    from sim315.sweep import warning_summary
+
+    lines = warning_summary({"warnings": [f"w{i}" for i in range(145)]})
+    assert lines[:3] == ["warning: w0", "warning: w1", "warning: w2"]
+    assert len(lines) == 4
+    assert lines[3].startswith("warning: 142 more like these")
+
+
 HEADLINE = [
     "rd_intensity",
     "firm_rd_ratio",
