@@ -5,6 +5,8 @@ Time arguments are compared with a tolerance of a millionth of ``dt`` so that an
 scheduled on the dt grid fires on that grid point even when ``t0 + k*dt`` rounds.
 """
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -103,3 +105,123 @@ def lookup_hold(xs, ys, start, stop, x):
         else:
             hi = mid
     return ys[lo]
+
+
+@njit(cache=True)
+def lookup_extrapolate(xs, ys, start, stop, x):
+    """LOOKUP EXTRAPOLATE: like :func:`lookup`, but outside the range the first or last
+    segment is extended linearly (a one-point table is constant)."""
+    if x != x:
+        return np.nan
+    last = stop - 1
+    if last == start:
+        return ys[start]
+    if x < xs[start]:
+        lo = start
+    elif x > xs[last]:
+        lo = last - 1
+    else:
+        return lookup(xs, ys, start, stop, x)
+    w = (x - xs[lo]) / (xs[lo + 1] - xs[lo])
+    return ys[lo] + w * (ys[lo + 1] - ys[lo])
+
+
+@njit(cache=True)
+def lookup_backward(xs, ys, start, stop, x):
+    """LOOKUP BACKWARD: the y of the last point with ``xs <= x`` (the first y before the
+    range). Same arguments as :func:`lookup`."""
+    if x != x:
+        return np.nan
+    if x < xs[start]:
+        return ys[start]
+    lo = start
+    hi = stop
+    while hi - lo > 1:  # largest lo with xs[lo] <= x
+        mid = (lo + hi) // 2
+        if xs[mid] <= x:
+            lo = mid
+        else:
+            hi = mid
+    return ys[lo]
+
+
+@njit(cache=True)
+def lookup_forward(xs, ys, start, stop, x):
+    """LOOKUP FORWARD: the y of the first point with ``xs >= x`` (the last y after the
+    range). Same arguments as :func:`lookup`."""
+    if x != x:
+        return np.nan
+    last = stop - 1
+    if x > xs[last]:
+        return ys[last]
+    lo = start - 1
+    hi = last
+    while hi - lo > 1:  # smallest hi with xs[hi] >= x
+        mid = (lo + hi) // 2
+        if xs[mid] >= x:
+            hi = mid
+        else:
+            lo = mid
+    return ys[hi]
+
+
+@njit(cache=True)
+def pulse_train(start, width, interval, end, t, dt):
+    """Vensim PULSE TRAIN: 1 for ``width`` from ``start``, again every ``interval``, while
+    ``t < end``; a width below dt lasts one dt; an interval of 0 or less gives one pulse."""
+    if t < start - _EPS * dt or t >= end - _EPS * dt:
+        return 0.0
+    w = width if width >= dt else dt
+    since = t - start
+    if interval > 0.0:
+        since = since - interval * math.floor((since + _EPS * dt) / interval)
+    if since < w - _EPS * dt:
+        return 1.0
+    return 0.0
+
+
+@njit(cache=True)
+def integer(x):
+    """Vensim INTEGER: ``x`` truncated toward zero (INTEGER(-3.7) = -3).
+
+    Notes
+    -----
+    ``x - fmod(x, 1)`` is exact and stays a float (``math.trunc`` gives an integer, which
+    overflows past 2**63); floats of 2**52 and more are whole already, infinities included.
+    """
+    if abs(x) >= 4503599627370496.0:
+        return x
+    return x - np.fmod(x, 1.0)
+
+
+@njit(cache=True)
+def modulo(a, b):
+    """Vensim MODULO: the remainder of ``a / b`` with the sign of ``a`` (MODULO(-10, 3) = -1,
+    as Vensim's output shows); NaN when ``b`` is 0."""
+    if b == 0.0:
+        return np.nan
+    return np.fmod(a, b)
+
+
+@njit(cache=True)
+def quantum(x, q):
+    """Vensim QUANTUM: ``q * INTEGER(x / q)``; ``x`` itself when ``q <= 0``."""
+    if q <= 0.0:
+        return x
+    return q * integer(x / q)
+
+
+@njit(cache=True)
+def xidz(a, b, x):
+    """Vensim XIDZ: ``a / b``, or ``x`` when ``b`` is 0."""
+    if b == 0.0:
+        return x
+    return a / b
+
+
+@njit(cache=True)
+def zidz(a, b):
+    """Vensim ZIDZ: ``a / b``, or 0 when ``b`` is 0."""
+    if b == 0.0:
+        return 0.0
+    return a / b

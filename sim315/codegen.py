@@ -15,7 +15,7 @@ import ast
 
 from . import __version__
 from .compiler import ModelIR, start_parameter
-from .expressions import binop_symbol, cmpop_symbol
+from .expressions import TABLE_FUNCTIONS, binop_symbol, cmpop_symbol
 from .kernels.driver import CUDA_ENSEMBLE_SOURCE, ENSEMBLE_SOURCE, STATUS_NONFINITE, STATUS_OK
 from .kernels.tableaus import METHODS, Tableau
 
@@ -28,11 +28,20 @@ import numpy as np
 from numba import njit, prange
 
 from sim315.kernels.builtins import fill_nan as _fill_nan
+from sim315.kernels.builtins import integer as _integer
 from sim315.kernels.builtins import lookup as _lookup
+from sim315.kernels.builtins import lookup_backward as _lookup_backward
+from sim315.kernels.builtins import lookup_extrapolate as _lookup_extrapolate
+from sim315.kernels.builtins import lookup_forward as _lookup_forward
 from sim315.kernels.builtins import lookup_hold as _lookup_hold
+from sim315.kernels.builtins import modulo as _modulo
 from sim315.kernels.builtins import pulse as _pulse
+from sim315.kernels.builtins import pulse_train as _pulse_train
+from sim315.kernels.builtins import quantum as _quantum
 from sim315.kernels.builtins import ramp as _ramp
 from sim315.kernels.builtins import step as _step
+from sim315.kernels.builtins import xidz as _xidz
+from sim315.kernels.builtins import zidz as _zidz
 from sim315.kernels.rng import random_normal as _rnorm
 from sim315.kernels.rng import random_uniform as _runif
 
@@ -50,7 +59,14 @@ _MATH = {
     "abs": "abs",
     "sin": "math.sin",
     "cos": "math.cos",
+    "tan": "math.tan",
+    "arcsin": "math.asin",
+    "arccos": "math.acos",
+    "arctan": "math.atan",
 }
+
+#: Builtins emitted as a call of the kernel function of the same name, arguments as given.
+_KERNEL_CALLS = ("integer", "modulo", "quantum", "xidz", "zidz")
 
 
 class _Emitter:
@@ -81,6 +97,7 @@ class _Emitter:
         ref["dt"] = "dt"
         self.ref = ref
         self.time = time
+        self.initialising = False
 
     def value(self, node: ast.expr) -> str:
         if isinstance(node, ast.Constant):
@@ -107,10 +124,12 @@ class _Emitter:
 
     def call(self, node: ast.Call) -> str:
         fn = node.func.id
-        if fn in ("lookup", "_lookup_hold"):
+        if fn in TABLE_FUNCTIONS:
             i = self.lookup_index[node.args[0].id]
-            helper = "_lookup" if fn == "lookup" else "_lookup_hold"
+            helper = "_" + fn.lstrip("_")
             return f"{helper}(lx, ly, lo_{i}, lo_{i + 1}, {self.value(node.args[1])})"
+        if fn == "_active_initial":  # the initial value while initialising, then the value
+            return self.value(node.args[1] if self.initialising else node.args[0])
         if fn == "if_then_else":  # the condition is emitted once: nesting stays linear
             a, b = self.value(node.args[1]), self.value(node.args[2])
             return f"({a} if {self.cond(node.args[0])} else {b})"
@@ -119,6 +138,16 @@ class _Emitter:
             return f"{fn}({', '.join(args)})"
         if fn in _MATH:
             return f"{_MATH[fn]}({args[0]})"
+        if fn in _KERNEL_CALLS:
+            return f"_{fn}({', '.join(args)})"
+        if fn in ("logical_and", "logical_or"):
+            joiner = " and " if fn == "logical_and" else " or "
+            conds = joiner.join(f"({a} != 0.0)" for a in args)
+            return f"(1.0 if ({conds}) else 0.0)"
+        if fn == "logical_not":
+            return f"(1.0 if ({args[0]} == 0.0) else 0.0)"
+        if fn == "pulse_train":
+            return f"_pulse_train({', '.join(args)}, {self.time}, dt)"
         if fn in ("_rand_uniform", "_rand_normal"):
             site = node.args[2].value
             short = "_runif" if fn == "_rand_uniform" else "_rnorm"
@@ -206,6 +235,7 @@ def _stage_code(w: _Writer, ir: ModelIR, tab: Tableau, n_state: int) -> None:
 def _run_function(ir: ModelIR, tab: Tableau, target: str = "cpu") -> str:
     n_state = len(ir.state_names)
     init = _Emitter(ir, "s", "t")
+    init.initialising = True
     w = _Writer()
     if target == "cuda":
         w("@cuda.jit(device=True)")
@@ -317,6 +347,9 @@ def _device_builtins() -> str:
         parts.append(src)
     parts.append(
         "_lookup = lookup\n_lookup_hold = lookup_hold\n_step = step\n_pulse = pulse\n"
+        "_lookup_extrapolate = lookup_extrapolate\n_lookup_forward = lookup_forward\n"
+        "_lookup_backward = lookup_backward\n_pulse_train = pulse_train\n_integer = integer\n"
+        "_modulo = modulo\n_quantum = quantum\n_xidz = xidz\n_zidz = zidz\n"
         "_ramp = ramp\n_fill_nan = fill_nan\n_runif = random_uniform\n_rnorm = random_normal\n"
     )
     return "\n".join(parts)

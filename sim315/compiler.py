@@ -11,19 +11,27 @@ import ast
 import keyword
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .errors import ModelError, suggest
-from .expressions import FUNCTIONS, SPECIAL_NAMES, names_in, parse_equation, tables_in
+from .expressions import (
+    FUNCTIONS,
+    SPECIAL_NAMES,
+    TABLE_FUNCTIONS,
+    names_in,
+    parse_equation,
+    tables_in,
+)
 from .modelfile import ModelFile, load_model_file
 from .unitcheck import UnitChecker
 from .units import Dim, UnitError, parse_units
 from .yamlio import line_of
 
-_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")  # used with fullmatch: no trailing newline
 _SECTIONS = ("parameters", "stocks", "flows", "auxiliaries", "lookups")
 _KIND = {
     "parameters": "parameter",
@@ -115,6 +123,10 @@ class ModelIR:
         return self.stocks + [h.name for h in self.hidden]
 
 
+#: Most time steps a run may take (the random generator's step counter is 32-bit).
+MAX_STEPS = 2**31
+
+
 def time_grid(start, stop, dt, save_every, units, source: str, raw=None) -> TimeGrid:
     """Check the clock and express it in integer steps."""
 
@@ -130,7 +142,15 @@ def time_grid(start, stop, dt, save_every, units, source: str, raw=None) -> Time
     if dt <= 0:
         raise fail("dt", f"dt must be positive, not {dt}", "use e.g. 0.25")
     horizon = stop - start
-    n_steps = round(horizon / dt)
+    steps = horizon / dt
+    if not steps <= MAX_STEPS:
+        raise fail(
+            "dt",
+            f"dt={dt:g} over {start:g}..{stop:g} makes {steps:.3g} steps, more than the "
+            f"{MAX_STEPS:,} a run may take",
+            "use a larger dt or a shorter horizon",
+        )
+    n_steps = round(steps)
     if n_steps < 1 or abs(n_steps * dt - horizon) > 1e-9 * max(horizon, 1.0):
         raise fail(
             "dt",
@@ -180,13 +200,24 @@ class _Compiler:
     # -- names and units -----------------------------------------------------------------
     def check_names(self) -> None:
         seen: dict[str, str] = {}
+        folded: dict[str, str] = {}  # NFKC form -> name: Python reads identifiers as NFKC
         for section in _SECTIONS:
             for name in getattr(self.spec, section):
                 loc = (section, name)
-                if not isinstance(name, str) or not _NAME.match(name):
+                if isinstance(name, str):
+                    other = folded.setdefault(unicodedata.normalize("NFKC", name), name)
+                    if other != name:
+                        raise self.fail(
+                            loc,
+                            f"'{ascii(name)[1:-1]}' is the same name as '{other}' once Unicode "
+                            "is normalised",
+                            "give each a unique name in plain letters",
+                        )
+                if not isinstance(name, str) or not _NAME.fullmatch(name):
                     raise self.fail(
                         loc,
-                        f"'{name}' is not a valid name",
+                        f"'{ascii(name)[1:-1] if isinstance(name, str) else name}' is not a "
+                        "valid name",
                         "use letters, digits and '_', starting with a letter",
                     )
                 if keyword.iskeyword(name) or name in SPECIAL_NAMES or name in FUNCTIONS:
@@ -197,6 +228,9 @@ class _Compiler:
                     )
                 seen[name] = section
         self.section_of = seen
+        for name in self.spec.names:  # original names of an imported model
+            if name not in seen:
+                raise self.fail(("names", name), f"'{name}' names no element", suggest(name, seen))
 
     def parse_all_units(self) -> None:
         self.units: dict[str, Dim] = {}
@@ -391,7 +425,10 @@ class _Compiler:
 
     def order(self) -> None:
         aux_names = list(self.lowered)
-        deps = {n: [d for d in names_in(self.lowered[n]) if d in self.lowered] for n in aux_names}
+        deps = {
+            n: [d for d in names_in(_branch(self.lowered[n], False)) if d in self.lowered]
+            for n in aux_names
+        }
         self.aux_order = _toposort(aux_names, deps, self._loop_error("algebraic loop"))
         # what the derivatives need
         needed: set[str] = set()
@@ -414,7 +451,7 @@ class _Compiler:
             tree = self.init_trees.get(s)
             nodes[s] = names_in(tree) if tree is not None else []
         for n in aux_names:
-            nodes[n] = names_in(self.lowered[n])
+            nodes[n] = names_in(_branch(self.lowered[n], True))
         for h in self.hidden:
             nodes[h.name] = names_in(h.init)
         for d in self.dfix:
@@ -596,6 +633,48 @@ def _bin(a: ast.expr, op: ast.operator, b: ast.expr) -> ast.BinOp:
     return ast.BinOp(left=a, op=op, right=b)
 
 
+def _call(fn: str, *args: ast.expr) -> ast.Call:
+    return ast.Call(func=ast.Name(id=fn), args=list(args), keywords=[])
+
+
+_DT = ast.Name(id="dt")
+
+#: Stateful Vensim/XMILE builtins lowered by ``_Lowerer._<name>``.
+_VENSIM_STATEFUL = (
+    "delay1i",
+    "delay3i",
+    "delayn",
+    "smoothi",
+    "smooth3i",
+    "smoothn",
+    "trend",
+    "forecast",
+    "initial",
+    "sample_if_true",
+)
+
+
+def _branch(node: ast.expr, initialising: bool) -> ast.expr:
+    """``node`` as evaluated at initialisation (``active_initial``'s second argument) or
+    during the run (its first): what each ordering must follow."""
+
+    class _Pick(ast.NodeTransformer):
+        def visit_Call(self, call):
+            self.generic_visit(call)
+            if isinstance(call.func, ast.Name) and call.func.id == "_active_initial":
+                return call.args[1 if initialising else 0]
+            return call
+
+    if not any(
+        isinstance(n, ast.Call) and getattr(n.func, "id", "") == "_active_initial"
+        for n in ast.walk(node)
+    ):
+        return node
+    import copy
+
+    return _Pick().visit(copy.deepcopy(node))
+
+
 class _Lowerer:
     """Replaces SMOOTH/DELAY calls by hidden stocks and DELAY FIXED by pipelines."""
 
@@ -613,6 +692,79 @@ class _Lowerer:
         name = f"_h{len(self.hidden)}"
         self.hidden.append(Hidden(name, deriv, init, origin))
         return ast.Name(id=name)
+
+    # -- Vensim/XMILE stateful builtins (issue 12) ------------------------------------------
+    def _chain(self, x, tau, init, n: int, where: str, material: bool, lag: bool = False):
+        """n first-order stages of ``tau/n``. Smooths: each stage moves toward the one before
+        and starts at ``init``. Material delays: stage k holds material, drains at
+        ``stage/(tau/n)`` and starts at ``init*tau/n``. ``lag``: stage k sees the delay time
+        of k steps ago, as Vensim's DELAY N passes it down its chain one step per stage."""
+        cur = x
+        for k in range(n):
+            tk = tau
+            if lag and k:
+                name = f"_d{len(self.dfix)}"
+                self.dfix.append(DelayFixed(name, tau, _bin(_num(k), ast.Mult(), _DT), tau, where))
+                tk = ast.Name(id=name)
+            tn = tk if n == 1 else _bin(tk, ast.Div(), _num(n))
+            stage = ast.Name(id=f"_h{len(self.hidden)}")
+            if material:
+                outflow = _bin(stage, ast.Div(), tn)
+                self._stock(_bin(cur, ast.Sub(), outflow), _bin(init, ast.Mult(), tn), where)
+                cur = outflow
+            else:
+                self._stock(_bin(_bin(cur, ast.Sub(), stage), ast.Div(), tn), init, where)
+                cur = stage
+        return cur
+
+    def _delay1i(self, args, where):
+        return self._chain(*args, 1, where, material=True)
+
+    def _delay3i(self, args, where):
+        return self._chain(*args, 3, where, material=True)
+
+    def _delayn(self, args, where):
+        x, tau, init, n = args
+        return self._chain(x, tau, init, int(n.value), where, material=True, lag=True)
+
+    def _smoothi(self, args, where):
+        return self._chain(*args, 1, where, material=False)
+
+    def _smooth3i(self, args, where):
+        return self._chain(*args, 3, where, material=False)
+
+    def _smoothn(self, args, where):
+        x, tau, init, n = args
+        return self._chain(x, tau, init, int(n.value), where, material=False)
+
+    def _average(self, x, tau, init_trend, where):
+        """TREND's state: x smoothed over tau, starting at x/(1 + init_trend*tau); and the
+        trend itself, (x - average)/(tau*|average|), 0 where the average is 0."""
+        init = _bin(x, ast.Div(), _bin(_num(1), ast.Add(), _bin(init_trend, ast.Mult(), tau)))
+        avg = ast.Name(id=f"_h{len(self.hidden)}")
+        self._stock(_bin(_bin(x, ast.Sub(), avg), ast.Div(), tau), init, where)
+        scale = _bin(tau, ast.Mult(), _call("abs", avg))
+        return _call("zidz", _bin(x, ast.Sub(), avg), scale)
+
+    def _trend(self, args, where):
+        return self._average(*args, where)
+
+    def _forecast(self, args, where):
+        x, tau, horizon, init_trend = args
+        trend = self._average(x, tau, init_trend, where)
+        return _bin(x, ast.Mult(), _bin(_num(1), ast.Add(), _bin(trend, ast.Mult(), horizon)))
+
+    def _initial(self, args, where):
+        return self._stock(_num(0), args[0], where)  # a state that never changes
+
+    def _sample_if_true(self, args, where):
+        # a one-step pipeline that feeds itself: it holds the last sample, updated once per
+        # step (at the step's start, as Vensim's Euler does)
+        cond, x, init = args
+        name = f"_d{len(self.dfix)}"
+        value = _call("if_then_else", cond, x, ast.Name(id=name))
+        self.dfix.append(DelayFixed(name, value, _DT, init, where))
+        return value
 
     def lower(self, node: ast.expr, origin: str) -> ast.expr:
         if isinstance(node, ast.Call):
@@ -669,6 +821,10 @@ class _Lowerer:
                 name = f"_d{len(self.dfix)}"
                 self.dfix.append(DelayFixed(name, x, tau, init, where))
                 return ast.Name(id=name)
+            if fn in _VENSIM_STATEFUL:
+                return getattr(self, "_" + fn)(args, where)
+            if fn == "active_initial":
+                return ast.Call(func=ast.Name(id="_active_initial"), args=args, keywords=[])
             return ast.Call(func=node.func, args=args, keywords=[])
         if isinstance(node, ast.BinOp):
             return _bin(self.lower(node.left, origin), node.op, self.lower(node.right, origin))
@@ -700,7 +856,7 @@ class _TimeTableSwap(ast.NodeTransformer):
 
     def visit_Call(self, node: ast.Call) -> ast.Call:
         args = list(node.args)
-        first = 1 if node.func.id in ("lookup", "_lookup_hold") else 0
+        first = 1 if node.func.id in TABLE_FUNCTIONS else 0
         args[first:] = [self.visit(a) for a in args[first:]]
         return ast.Call(func=node.func, args=args, keywords=[])
 

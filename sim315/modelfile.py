@@ -346,6 +346,10 @@ class ModelFile(_Strict):
     """Auxiliary variables, by name."""
     lookups: dict[str, Lookup] = {}
     """Graphical functions, by name, used as ``lookup(name, x)``."""
+    names: dict[str, str] = {}
+    """Original names of imported elements (Vensim/XMILE), by their sim315 identifier: the
+    headers of ``model simulate``'s table, and accepted by ``--outputs``; written by
+    ``sim315 import``, so it round-trips."""
 
 
 _KNOWN_FIELDS = {
@@ -475,5 +479,16 @@ def load_validated(path: str | Path, schema, error_cls, fields_at, what: str):
 
 
 def load_model_file(path: str | Path) -> tuple[ModelFile, object]:
-    """Read and shape-check a model file; returns the model and the raw YAML tree."""
-    return load_validated(path, ModelFile, ModelError, _fields_at, "model file")
+    """Read and shape-check a model file (or a packaged model by name, ``plan315``); returns
+    the model and the raw YAML tree."""
+    from .imports import is_foreign
+    from .packaged import model_file
+
+    if is_foreign(path):  # Vensim/XMILE: translated on load (cached), see sim315.imports
+        from .imports import translated
+
+        try:
+            return ModelFile.model_validate(translated(path)), None
+        except ValidationError as exc:
+            raise validation_error(exc, None, str(path)) from None
+    return load_validated(model_file(path), ModelFile, ModelError, _fields_at, "model file")

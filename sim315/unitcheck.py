@@ -12,7 +12,7 @@ import ast
 from fractions import Fraction
 
 from .errors import ModelError
-from .expressions import binop_symbol
+from .expressions import TABLE_FUNCTIONS, binop_symbol
 from .units import DIMENSIONLESS, Dim
 
 #: Units of a number literal: free to match anything.
@@ -116,7 +116,7 @@ class UnitChecker:
     def _call(self, node: ast.Call) -> Dim | None:
         name = node.func.id
         args = node.args
-        if name == "lookup":
+        if name in TABLE_FUNCTIONS:
             x_units, y_units = self.tables[args[0].id]
             self._want(node, self._infer(args[1]), x_units, f"the input of table '{args[0].id}'")
             return y_units
@@ -130,7 +130,7 @@ class UnitChecker:
             return out
         if name == "abs":
             return dims[0]
-        if name in ("exp", "log", "sin", "cos"):
+        if name in ("exp", "log", "sin", "cos", "tan"):
             self._want(node, dims[0], DIMENSIONLESS, f"the argument of {name}()")
             return DIMENSIONLESS
         if name == "sqrt":
@@ -159,6 +159,48 @@ class UnitChecker:
         if name == "delay_fixed":
             self._want(node, dims[1], self.time, "the delay of delay_fixed()")
             return self._same(node, dims[0], dims[2], "delaying")
+        return self._vensim_call(node, name, dims)
+
+    def _vensim_call(self, node: ast.Call, name: str, dims: list) -> Dim | None:
+        """Units of the Vensim/XMILE builtins (issue 12)."""
+        if name in ("arcsin", "arccos", "arctan"):
+            self._want(node, dims[0], DIMENSIONLESS, f"the argument of {name}()")
+            return DIMENSIONLESS
+        if name in ("integer", "quantum", "modulo"):
+            out = dims[0]
+            for d in dims[1:]:
+                out = self._same(node, out, d, f"taking {name}() of")
+            return out
+        if name in ("xidz", "zidz"):
+            a, b = dims[0], dims[1]
+            if a is FREE and b is FREE:
+                ratio = FREE
+            else:
+                ratio = (DIMENSIONLESS if a is FREE else a) / (DIMENSIONLESS if b is FREE else b)
+            if name == "xidz":
+                return self._same(node, ratio, dims[2], "choosing between")
+            return ratio
+        if name in ("logical_and", "logical_or", "logical_not"):
+            return DIMENSIONLESS
+        if name == "pulse_train":
+            for d, what in zip(dims, ("start", "width", "interval", "end"), strict=True):
+                self._want(node, d, self.time, f"the {what} of pulse_train()")
+            return DIMENSIONLESS
+        if name in ("delay1i", "delay3i", "delayn", "smoothi", "smooth3i", "smoothn"):
+            self._want(node, dims[1], self.time, f"the time constant of {name}()")
+            return self._same(node, dims[0], dims[2], "starting")
+        if name in ("trend", "forecast"):
+            self._want(node, dims[1], self.time, f"the averaging time of {name}()")
+            if name == "trend":
+                return DIMENSIONLESS / self.time
+            self._want(node, dims[2], self.time, "the horizon of forecast()")
+            return dims[0]
+        if name == "initial":
+            return dims[0]
+        if name == "active_initial":
+            return self._same(node, dims[0], dims[1], "starting")
+        if name == "sample_if_true":
+            return self._same(node, dims[1], dims[2], "sampling")
         raise AssertionError(name)
 
 

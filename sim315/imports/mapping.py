@@ -1,0 +1,501 @@
+"""PySD's abstract model -> a sim315 model file (as a YAML-ready dict).
+
+Elements are sorted by what they are: Vensim's control variables become ``time``, numbers
+become parameters, INTEG elements stocks, tables lookups, the rest auxiliaries. The
+auxiliaries that are whole terms of a stock's net flow (``INTEG(in - out, ...)``) become its
+inflows and outflows, so the stock-and-flow structure survives; the other terms (constants,
+expressions) go into one more flow, ``<stock>_net_flow``. Macros are expanded per call.
+Names are made safe (:mod:`.names`) and the originals kept under ``names:``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from ..errors import ModelError
+from .equations import TABLE_READER, EquationWriter, Scope, UnsupportedError, error
+from .names import NameTable, key
+from .reader import abstract_expressions
+
+ae = abstract_expressions()
+
+_CONTROL = {"initial time": "start", "final time": "stop", "time step": "dt", "saveper": "save"}
+
+
+class ModelMapping:
+    """Maps one abstract model; :meth:`build` gives the model file as a dict.
+
+    Parameters
+    ----------
+    model : pysd AbstractModel
+    source : str
+        The original file, for errors.
+    with_units : bool
+        Carry the model's units (made into sim315 unit expressions); otherwise every
+        element is dimensionless and the original units are kept in its doc.
+    """
+
+    def __init__(self, model, source: str, name: str, with_units: bool = True):
+        self.source = source
+        self.name = name
+        self.with_units = with_units
+        mains = [s for s in model.sections if s.name == "__main__"]
+        self.section = mains[0] if mains else model.sections[0]
+        self.macros = {key(s.name): s for s in model.sections if s is not self.section}
+        self.elements = {}
+        for el in self.section.elements:
+            self.elements[key(el.name)] = el
+        self.names = NameTable()
+        for el in self.section.elements:
+            if key(el.name) not in _CONTROL:
+                self.names.add(el.name)
+        self.inline: dict[str, dict] = {}
+        self._evaluating: set[str] = set()
+        self.macro_calls: dict[str, int] = {}
+        self.macro_stocks: dict[str, dict] = {}
+        self.macro_flows: dict[str, dict] = {}
+        self.macro_aux: dict[str, dict] = {}
+        # an XMILE variable with a graphical function is a value (the table read at its
+        # equation) and also a table that LOOKUP(name, x) reads
+        self.gf_tables: dict[str, tuple[object, str]] = {}
+        for el in self.section.elements:
+            comps = el.components
+            if len(comps) == 1 and isinstance(comps[0].ast, ae.InlineLookupsStructure):
+                table = comps[0].ast.lookups
+                ident = self._table_ident(el.name)
+                self.inline[ident] = self.table(table)
+                self.gf_tables[key(el.name)] = (table, ident)
+
+    # -- helpers -----------------------------------------------------------------------
+    def fail(self, element: str, problem: str, fix: str | None = None) -> ModelError:
+        return ModelError(self.source, element, problem, fix)
+
+    def component(self, el):
+        comps = el.components
+        if len(comps) != 1 or comps[0].subscripts[0]:
+            raise self.fail(
+                el.name, "subscripts are not supported", "subscripted models come in a later issue"
+            )
+        return comps[0]
+
+    def kind(self, el) -> str:
+        c = self.component(el)
+        if c.type == "Lookup":
+            if not isinstance(c.ast, ae.LookupsStructure):
+                raise self.fail(el.name, "a lookup read from a file is not supported")
+            return "lookup"
+        if c.type not in ("Auxiliary", "Constant"):
+            raise error(self.source, el.name, UnsupportedError(f"a {c.type.lower()} element"))
+        if isinstance(c.ast, ae.IntegStructure):
+            return "stock"
+        if isinstance(c.ast, int | float) and not isinstance(c.ast, bool):
+            return "parameter" if math.isfinite(c.ast) else "auxiliary"
+        return "auxiliary"
+
+    def resolve(self, reference: str) -> str:
+        k = key(reference)
+        if k == "time":
+            return "time"
+        if k == "time step":
+            return "dt"
+        if k in _CONTROL:
+            return EquationWriter.number(self.time[_CONTROL[k]])
+        if k in self.macros:
+            raise UnsupportedError(f"the macro {reference} used as a value", "call it")
+        ident = self.names.get(reference)
+        if ident is None or k not in self.elements:
+            raise UnsupportedError(f"the unknown name '{reference}'", "define it in the model")
+        return ident
+
+    def table_reader(self, reference: str) -> tuple[str, str] | None:
+        k = key(reference)
+        if k in self.gf_tables:
+            table, ident = self.gf_tables[k]
+            return TABLE_READER.get(table.type, "lookup"), ident
+        el = self.elements.get(k)
+        if el is None or self.kind(el) != "lookup":
+            return None
+        return TABLE_READER.get(self.component(el).ast.type, "lookup"), self.names.get(reference)
+
+    def _table_ident(self, owner: str) -> str:
+        ident = self.names.add(f"{owner} table")
+        self.names.original.pop(ident, None)  # made here, not a name of the model
+        return ident
+
+    def constant(self, node) -> float:
+        """The value of ``node`` at the initial time, from numbers and constants only."""
+        if isinstance(node, int | float):
+            return float(node)
+        if isinstance(node, ae.ReferenceStructure) and node.subscripts is None:
+            k = key(node.reference)
+            if k == "time":
+                return self.time["start"]
+            if k in _CONTROL and hasattr(self, "time"):
+                return self.time[_CONTROL[k]]
+            el = self.elements.get(k)
+            if el is None or k in self._evaluating:
+                raise UnsupportedError("a non-constant value")
+            self._evaluating.add(k)
+            try:
+                ast = self.component(el).ast
+                if isinstance(ast, ae.IntegStructure):
+                    ast = ast.initial
+                return self.constant(ast)
+            finally:
+                self._evaluating.discard(k)
+        if isinstance(node, ae.ArithmeticStructure):
+            vals = [self.constant(a) for a in node.arguments]
+            if len(vals) == 1:
+                return -vals[0] if node.operators[0] in ("negative", "-") else vals[0]
+            out = vals[0]
+            for op, v in zip(node.operators, vals[1:], strict=True):
+                out = {
+                    "+": out + v,
+                    "-": out - v,
+                    "*": out * v,
+                    "/": out / v if v else math.nan,
+                    "^": out**v,
+                }[op]
+            return out
+        if isinstance(node, ae.CallStructure) and node.function.reference == "step":
+            height, at = (self.constant(a) for a in node.arguments)
+            return height if self.time["start"] >= at else 0.0
+        if isinstance(node, ae.CallStructure) and node.function.reference in ("min", "max"):
+            fn = min if node.function.reference == "min" else max
+            return fn(self.constant(a) for a in node.arguments)
+        raise UnsupportedError("a non-constant value")
+
+    def inline_table(self, owner: str):
+        def register(table: ae.LookupsStructure) -> str:
+            own = self.gf_tables.get(key(owner))
+            if own is not None and own[0] is table:
+                return own[1]
+            ident = self._table_ident(owner)
+            self.inline[ident] = self.table(table)
+            return ident
+
+        return register
+
+    @staticmethod
+    def table(t: ae.LookupsStructure) -> dict:
+        return {"x": [float(v) for v in t.x], "y": [float(v) for v in t.y]}
+
+    def units(self, text: str | None) -> str:
+        if not self.with_units:
+            return "1"
+        return sim_units(text)
+
+    def doc(self, el) -> str:
+        doc = " ".join((el.documentation or "").split())
+        if not self.with_units and el.units and el.units.strip():
+            doc = (doc + f" (units: {el.units.strip()})").strip()
+        return doc
+
+    def writer(self, el, resolve=None) -> EquationWriter:
+        return EquationWriter(
+            Scope(
+                resolve=resolve or self.resolve,
+                table_reader=self.table_reader,
+                inline_table=self.inline_table(el.name),
+                constant=self.constant,
+                final_time=self.time["stop"],
+                dt=self.time["dt"],
+                macro=self.expand_macro,
+            )
+        )
+
+    # -- macros, expanded at import --------------------------------------------------------
+    def expand_macro(self, name: str, args: list[str]) -> str | None:
+        """Copy the elements of macro ``name`` into the model for one call: each call gets
+        its own elements (``<macro>_<n>_<element>``, so its stocks are its own), the macro's
+        parameters replaced by the call's arguments. Returns the macro's output."""
+        macro = self.macros.get(key(name))
+        if macro is None:
+            return None
+        params = [key(p) for p in macro.params]
+        if len(params) != len(args):
+            raise UnsupportedError(
+                f"a call of the macro {name} with {len(args)} arguments ({len(params)} defined)",
+                "pass every argument",
+            )
+        if macro.returns:
+            raise UnsupportedError(f"the macro {name}'s extra outputs", "use its main output")
+        self.macro_calls[key(name)] = n = self.macro_calls.get(key(name), 0) + 1
+        local = {}
+        for el in macro.elements:
+            ident = self.names.add(f"{macro.name} {n} {el.name}")
+            self.names.original.pop(ident, None)
+            local[key(el.name)] = ident
+        bound = dict(zip(params, args, strict=True))
+
+        def resolve(reference: str) -> str:
+            k = key(reference)
+            if k in bound:
+                return f"({bound[k]})"
+            if k in local:
+                return local[k]
+            if k in ("time", "time step") or k in _CONTROL:
+                return self.resolve(reference)
+            raise UnsupportedError(f"the name '{reference}' inside the macro {name}")
+
+        for el in macro.elements:
+            ast = self.component(el).ast
+            ident = local[key(el.name)]
+            write = self.writer(el, resolve)
+            try:
+                if isinstance(ast, ae.IntegStructure):
+                    flow = self.names.add(f"{macro.name} {n} {el.name} net flow")
+                    self.names.original.pop(flow, None)
+                    self.macro_stocks[ident] = {
+                        "initial": write.write(ast.initial),
+                        "units": "1",
+                        "inflows": [flow],
+                        "doc": f"from the macro {macro.name}",
+                    }
+                    self.macro_flows[flow] = {"equation": write.write(ast.flow), "units": "1"}
+                else:
+                    self.macro_aux[ident] = {
+                        "equation": write.write(ast),
+                        "units": "1",
+                        "doc": f"from the macro {macro.name}",
+                    }
+            except UnsupportedError as exc:
+                raise UnsupportedError(f"{exc.construct} (in the macro {name})", exc.fix) from None
+        out = local.get(key(macro.name))
+        if out is None:
+            raise UnsupportedError(f"the macro {name} without an output named after it")
+        return out
+
+    def equation(self, el, node) -> str:
+        try:
+            return self.writer(el).write(node)
+        except UnsupportedError as exc:
+            raise error(self.source, el.name, exc) from None
+
+    # -- the model ---------------------------------------------------------------------
+    def read_time(self) -> dict:
+        self.time = {}
+        found = {}
+        for k, fld in _CONTROL.items():
+            el = self.elements.get(k)
+            if el is not None:
+                found[fld] = el
+        for fld in ("start", "stop", "dt", "save"):
+            el = found.get(fld)
+            if el is None:
+                if fld == "save":
+                    self.time["save"] = self.time["dt"]
+                    continue
+                raise self.fail(
+                    {"start": "INITIAL TIME", "stop": "FINAL TIME", "dt": "TIME STEP"}[fld],
+                    "the control variable is missing",
+                    "define it as a number",
+                )
+            try:
+                self.time[fld] = self.constant(self.component(el).ast)
+            except UnsupportedError:
+                raise self.fail(
+                    el.name,
+                    "a control variable that is not constant at the initial time is not supported",
+                    "give it a number (sim315 fixes the time grid before the run)",
+                ) from None
+        units = next((e.units for e in found.values() if e.units and e.units.strip()), None)
+        spec = {
+            "start": self.time["start"],
+            "stop": self.time["stop"],
+            "dt": self.time["dt"],
+            "units": self.units(units) if units else "1",
+        }
+        if self.time["save"] != self.time["dt"]:
+            spec["save_every"] = self.time["save"]
+        if not self.with_units:
+            spec["units"] = "1"
+        return spec
+
+    def build(self) -> dict:
+        if all(key(el.name) in _CONTROL for el in self.section.elements):
+            # PySD reads a pre-XMILE (legacy) Stella file as an empty model instead of failing
+            raise self.fail(
+                "",
+                "PySD finds no model variables in it (a legacy, pre-XMILE Stella file?): a "
+                "model without variables is not supported",
+                "save it from Stella 10 or later as XMILE",
+            )
+        if self.section.subscripts:
+            ranges = ", ".join(str(sub.name) for sub in self.section.subscripts[:3])
+            raise self.fail(
+                "",
+                f"subscripts are not supported (the model defines the ranges {ranges})",
+                "subscripted models come in a later issue",
+            )
+        time = self.read_time()
+        parameters, stocks, auxiliaries, lookups, nets = {}, {}, {}, {}, {}
+        for el in self.section.elements:
+            k = key(el.name)
+            if k in _CONTROL:
+                continue
+            ident = self.names.get(el.name)
+            kind = self.kind(el)
+            ast = self.component(el).ast
+            doc = self.doc(el)
+            if kind == "lookup":
+                lookups[ident] = {**self.table(ast), **_opt("doc", doc)}
+            elif kind == "parameter":
+                par = {"value": float(ast), "units": self.units(el.units)}
+                lo, hi = el.limits if el.limits else (None, None)
+                lo = None if lo is None or math.isnan(lo) else float(lo)
+                hi = None if hi is None or math.isnan(hi) else float(hi)
+                inside = (lo is None or lo <= ast) and (hi is None or ast <= hi)
+                if (lo is not None or hi is not None) and inside and lo != hi:
+                    par["bounds"] = [lo, hi]
+                parameters[ident] = {**par, **_opt("doc", doc)}
+            elif kind == "stock":
+                init = ast.initial
+                initial = (
+                    float(init)
+                    if isinstance(init, int | float) and math.isfinite(init)
+                    else self.equation(el, init)
+                )
+                stocks[ident] = {"initial": initial, "units": self.units(el.units)}
+                if ast.non_negative:
+                    stocks[ident]["non_negative"] = True
+                if doc:
+                    stocks[ident]["doc"] = doc
+                nets[ident] = (el, ast.flow)
+            else:
+                auxiliaries[ident] = {
+                    "equation": self.equation(el, ast),
+                    "units": self.units(el.units),
+                    **_opt("doc", doc),
+                }
+        flows = self.attach_flows(stocks, auxiliaries, nets)
+        if self.macro_stocks or self.macro_aux:
+            if self.with_units:  # macro copies are dimensionless: import the model so
+                raise ModelError(self.source, "", "units of macro copies")
+            stocks.update(self.macro_stocks)
+            flows.update(self.macro_flows)
+            auxiliaries.update(self.macro_aux)
+        lookups.update(self.inline)
+        model = {"name": self.name, "time": time}
+        renamed = self.names.renamed()
+        if renamed:
+            model["names"] = renamed
+        model.update(
+            parameters=parameters,
+            stocks=stocks,
+            flows=flows,
+            auxiliaries=auxiliaries,
+            lookups=lookups,
+        )
+        self.add_groups(stocks)
+        return model
+
+    def attach_flows(self, stocks: dict, auxiliaries: dict, nets: dict) -> dict:
+        """Auxiliaries that are whole terms of a stock's net flow become its inflows and
+        outflows; the other terms (constants, expressions) one more flow,
+        ``<stock>_net_flow``."""
+        plans: dict[str, tuple[list, list]] = {}
+        uses: dict[str, int] = {}
+        for s, (_el, net) in nets.items():
+            terms = _signed_terms(net)
+            named, rest = [], []
+            for sign, term in terms if terms is not None else [(1, net)]:
+                ident = None
+                if isinstance(term, ae.ReferenceStructure) and term.subscripts is None:
+                    ident = self.names.get(term.reference)
+                if ident in auxiliaries and all(i != ident for _, i in named):
+                    named.append((sign, ident))
+                    uses[ident] = uses.get(ident, 0) + 1
+                else:
+                    rest.append((sign, term))
+            plans[s] = (named, rest)
+        flows: dict[str, dict] = {}
+        for s, (named, rest) in plans.items():
+            el = nets[s][0]
+            for sign, ident in named:
+                if uses[ident] > 2:  # a flow joins at most two stocks: keep it a term
+                    rest.append((sign, ae.ReferenceStructure(self.names.original[ident])))
+                    continue
+                if ident not in flows:
+                    aux = auxiliaries.pop(ident)
+                    aux["units"] = self.flow_units(stocks[s]["units"])
+                    flows[ident] = aux
+                stocks[s].setdefault("inflows" if sign > 0 else "outflows", []).append(ident)
+            if not rest:
+                continue
+            parts = []
+            for sign, term in rest:
+                part = self.equation(el, term)
+                if not parts:
+                    parts.append(part if sign > 0 else f"-{part}")
+                else:
+                    parts.append(f"{'+' if sign > 0 else '-'} {part}")
+            text = " ".join(parts)
+            ident = self.names.add(f"{s} net flow")
+            self.names.original.pop(ident, None)
+            flows[ident] = {
+                "equation": text,
+                "units": self.flow_units(stocks[s]["units"]),
+                "doc": f"the rest of the net flow of {el.name}",
+            }
+            stocks[s].setdefault("inflows", []).append(ident)
+        return flows
+
+    def flow_units(self, stock_units: str) -> str:
+        if not self.with_units:
+            return "1"
+        return f"({stock_units})/({sim_units(self._time_units())})"
+
+    def _time_units(self) -> str | None:
+        for k in ("time step", "final time", "initial time"):
+            el = self.elements.get(k)
+            if el is not None and el.units and el.units.strip():
+                return el.units
+        return None
+
+    def add_groups(self, stocks: dict) -> None:
+        views = getattr(self.section, "views_dict", None) or {}
+        for view, members in views.items():
+            for member in members or ():
+                ident = self.names.get(str(member))
+                if ident in stocks and "group" not in stocks[ident]:
+                    stocks[ident]["group"] = " ".join(str(view).split())
+
+
+def _opt(field: str, value) -> dict:
+    return {field: value} if value else {}
+
+
+def _signed_terms(node, sign: int = 1):
+    """``a - b + c`` -> [(1, a), (-1, b), (1, c)]; None when ``node`` is no such sum."""
+    if isinstance(node, ae.ArithmeticStructure):
+        ops, args = list(node.operators), list(node.arguments)
+        if len(args) == 1 and ops[0] in ("negative", "-"):
+            return _signed_terms(args[0], -sign)
+        if len(args) > 1 and all(op in "+-" for op in ops):
+            out = _signed_terms(args[0], sign)
+            for op, arg in zip(ops, args[1:], strict=True):
+                more = _signed_terms(arg, sign if op == "+" else -sign)
+                if out is None or more is None:
+                    return None
+                out += more
+            return out
+        return None
+    return [(sign, node)]
+
+
+_UNIT_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_ ]*[A-Za-z0-9_]|[A-Za-z_]")
+
+
+def sim_units(text: str | None) -> str:
+    """A Vensim/XMILE unit string as a sim315 unit expression: words with spaces joined by
+    ``_``, ``Dmnl``/empty as ``1``, ``^`` as a power. The importer checks the result and falls
+    back to dimensionless when it does not parse or balance."""
+    if text is None or not text.strip():
+        return "1"
+    t = text.strip()
+    if t.lower() in ("dmnl", "dimensionless", "unitless", "1"):
+        return "1"
+    t = _UNIT_WORD.sub(lambda m: "_".join(m.group(0).split()), t)
+    return t.replace("$", "dollar")

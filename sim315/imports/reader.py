@@ -1,0 +1,144 @@
+"""Reading Vensim and XMILE files through PySD's translators (the optional ``import`` extra).
+
+PySD parses the file into its abstract model; sim315 never parses Vensim or XMILE itself.
+Every failure becomes one line naming the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import tempfile
+import warnings
+from pathlib import Path
+
+from ..errors import ModelError
+
+#: File suffixes the importer reads, lower case.
+SUFFIXES = (".mdl", ".xmile", ".stmx", ".xml")
+
+
+def abstract_expressions():
+    """PySD's abstract syntax module, imported without its dependencies' deprecation
+    warnings (chardet's, raised on import)."""
+    pysd_version()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from pysd.translators.structures import abstract_expressions as ae
+    return ae
+
+
+def pysd_version() -> str:
+    """The installed PySD's version; a one-line error when it is missing."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import pysd
+    except ImportError:
+        raise ModelError(
+            "sim315", "import", "reading Vensim/XMILE needs PySD", "pip install 'sim315[import]'"
+        ) from None
+    return pysd.__version__
+
+
+@contextlib.contextmanager
+def _xmile_lookup_call():
+    """Work around PySD 3.14's XMILE translator: it builds the standard function
+    ``LOOKUP(table, x)`` with the constructor of a table (``structures["lookup"]``, which
+    needs x, y, limits and type), so any XMILE file that calls LOOKUP fails to parse
+    (corpus: tests/lookups/test_lookups.stmx; tested in tests/test_import.py). While
+    parsing, that entry builds a table when given a table's fields and a call of the named
+    table otherwise."""
+    from pysd.translators.structures import abstract_expressions as ae
+    from pysd.translators.xmile import xmile_structures
+
+    table = xmile_structures.structures["lookup"]
+
+    def lookup(*args, **kwargs):
+        if kwargs or len(args) != 2 or not isinstance(args[0], ae.ReferenceStructure):
+            return table(*args, **kwargs)
+        return ae.CallStructure(args[0], (args[1],))
+
+    xmile_structures.structures["lookup"] = lookup
+    try:
+        yield
+    finally:
+        xmile_structures.structures["lookup"] = table
+
+
+_FLOW_NAME = re.compile(r"<(inflow|outflow)>\s*([^<\"]*?[^A-Za-z0-9_\s.<][^<\"]*?)\s*</\1>")
+
+
+@contextlib.contextmanager
+def _quoted_flow_names(path: Path):
+    """Work around two gaps of PySD 3.14's XMILE translator. It parses a stock's ``<inflow>`` and
+    ``<outflow>`` names as expressions, so an unquoted name with punctuation (Stella writes
+    ``<inflow>Flow_w/_division</inflow>``) fails to parse (corpus:
+    tests/special_characters_xmile/test_special_variable_names.stmx). Names are names, so
+    this parses a copy with such names quoted, as XMILE equations quote them."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    fixed = _FLOW_NAME.sub(lambda m: f'<{m.group(1)}>"{m.group(2)}"</{m.group(1)}>', text)
+    if "<variables" not in fixed and fixed.count("<model>") == 1:
+        # Stella 10.0.x wrote the variables straight under <model>, without the XMILE
+        # <variables> element; PySD then reads an empty model without a word (corpus:
+        # samples/teacup/teacup_legacy.stmx). Wrap them as XMILE 1.0 does.
+        fixed = fixed.replace("<model>", "<model><variables>").replace(
+            "</model>", "</variables></model>"
+        )
+    if fixed == text:
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="sim315-import-") as tmp:
+        copy = Path(tmp) / path.name
+        copy.write_text(fixed, encoding="utf-8")
+        yield copy
+
+
+def _read_views(parsed) -> None:
+    """Vensim views -> the first section's ``views_dict`` (view name -> variable names),
+    from the sketch; a sketch PySD cannot read only costs the groups."""
+    try:
+        parsed.parse_sketch([])
+    except Exception:
+        return
+
+
+def read_abstract_model(path: Path):
+    """PySD's abstract model of ``path`` (a ``.mdl``, ``.xmile`` or ``.stmx`` file)."""
+    pysd_version()
+    from pysd.translators.vensim.vensim_file import VensimFile
+    from pysd.translators.xmile.xmile_file import XmileFile
+
+    source = str(path)
+    if not path.is_file():
+        raise ModelError(source, "", "no such model file", "check the path")
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise ModelError(
+            source, "", f"unknown model format '{suffix}'", "use .mdl, .xmile or .stmx"
+        )
+    try:
+        with (
+            warnings.catch_warnings(),
+            contextlib.redirect_stdout(io.StringIO()),
+            _xmile_lookup_call(),
+        ):
+            warnings.simplefilter("ignore")
+            if suffix == ".mdl":
+                parsed = VensimFile(path)
+                parsed.parse()
+                _read_views(parsed)
+                return parsed.get_abstract_model()
+            with _quoted_flow_names(path) as readable:
+                parsed = XmileFile(readable)
+                parsed.parse()
+                return parsed.get_abstract_model()
+    except Exception as exc:  # PySD raises parsimonious, lxml, KeyError... on bad input
+        first = " ".join(str(exc).split())[:160]
+        raise ModelError(
+            source,
+            "",
+            f"PySD cannot parse it ({type(exc).__name__}: {first})",
+            "check the file opens in Vensim/Stella; see docs/conformance.md",
+        ) from None

@@ -1,0 +1,216 @@
+"""The SD conformance tier: every model of the corpus through the importer, against its
+canonical output. ``python tests/conformance.py`` rewrites ``docs/conformance.md``;
+``tests/test_import_conformance.py`` fails when that table is stale or a case fails.
+
+Tolerance, per reference file: references printed with 12 or more significant digits are
+double precision and are compared with rtol 1e-6. Vensim and Stella mostly print 6 (or 7)
+significant digits: a printed value is off by up to half a unit in its last digit, so those
+are compared with rtol 5e-6 (6 digits) or 5e-7 (7 digits) plus the same relative amount of
+the column's largest value as atol (a value crossing zero keeps the rounding of the terms
+that made it). No case needs more.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "sd-test-models"
+TABLE = ROOT / "docs" / "conformance.md"
+SUFFIXES = (".mdl", ".xmile", ".stmx")
+CONTROL = {"final time", "initial time", "saveper", "time step", "time", "dt"}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    case: str
+    status: str  # pass | fail | unsupported | checked
+    detail: str
+    reference: str = ""
+    tolerance: str = ""
+
+
+def model_files() -> list[str]:
+    """Every model file of the corpus, relative to it, sorted."""
+    found = [p for p in CORPUS.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file()]
+    return sorted(str(p.relative_to(CORPUS)) for p in found)
+
+
+def reference_of(model: Path) -> Path | None:
+    for name in ("output.csv", "output.tab"):
+        if (model.parent / name).is_file():
+            return model.parent / name
+    return None
+
+
+def read_reference(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray], int]:
+    """Time, the columns by original header, and the most significant digits printed."""
+    text = path.read_bytes().decode("utf-8-sig", errors="replace")
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    sep = "\t" if path.suffix == ".tab" else ","
+    header = [h.strip().strip('"') for h in lines[0].split(sep)]
+    rows, digits = [], 0
+    for ln in lines[1:]:
+        cells = [c.strip() for c in ln.split(sep)]
+        cells += [""] * (len(header) - len(cells))
+        row = []
+        for c in cells[: len(header)]:
+            try:
+                row.append(float(c) if c else math.nan)
+            except ValueError:
+                row.append(math.nan)
+            mant = c.lower().split("e")[0].replace("-", "").replace(".", "").lstrip("0")
+            digits = max(digits, len(mant.rstrip("0")) if "." in c else len(mant))
+        rows.append(row)
+    data = np.array(rows, dtype=np.float64)
+    for j in range(data.shape[1]):  # Vensim writes constants once: carry them down
+        col = data[:, j]
+        for i in range(1, col.size):
+            if math.isnan(col[i]):
+                col[i] = col[i - 1]
+    return data[:, 0], {h: data[:, j] for j, h in enumerate(header) if j}, digits
+
+
+def run_case(case: str) -> Outcome:
+    """Import, compile and run one corpus model; compare it with its canonical output."""
+    import sim315
+    from sim315.compiler import compile_spec
+    from sim315.errors import Sim315Error
+    from sim315.imports import translated
+    from sim315.imports.names import key
+    from sim315.model import CompiledModel
+    from sim315.modelfile import ModelFile
+
+    path = CORPUS / case
+    try:
+        model = translated(path)
+        spec = ModelFile.model_validate(model)
+        ir = compile_spec(spec, str(path))
+    except Sim315Error as exc:
+        problem = exc.problem
+        if "PySD cannot parse" in problem:
+            why = problem.removeprefix("PySD cannot parse it (").removesuffix(")")
+            text = path.read_text(encoding="utf-8", errors="replace")
+            subs = "subscripts (XMILE dimensions), and " if "<dimensions" in text else ""
+            return Outcome(case, "unsupported", f"{subs}PySD's parser fails: {why}")
+        if "not supported" in problem:
+            where = f"{exc.where}: " if exc.where else ""
+            return Outcome(case, "unsupported", f"{where}{problem}")
+        return Outcome(case, "fail", f"{exc.where}: {problem}")
+    ref_path = reference_of(path)
+    if ref_path is None:
+        return Outcome(case, "checked", "imports and compiles; the case has no canonical output")
+    ref_time, columns, digits = read_reference(ref_path)
+    result = CompiledModel(ir).simulate(method="euler")
+    _ = sim315
+    if result.n_failed:
+        return Outcome(case, "fail", "the run stopped (NaN/inf)", ref_path.name)
+    by_key = {key(n): n for n in result.names}
+    for ident, original in spec.names.items():
+        by_key[key(original)] = ident
+    if digits >= 12:
+        rtol, kind = 1e-6, "double precision"
+    else:
+        rtol, kind = 5.0 * 10.0 ** (-digits), f"{digits} digits printed"
+    tolerance = f"rtol {rtol:.0e} ({kind})"
+    grid = ir.grid
+    idx = np.rint((ref_time - grid.start) / grid.save_every).astype(np.int64)
+    if idx.min() < 0 or idx.max() >= result.time.size:
+        return Outcome(case, "fail", "reference times outside the run", ref_path.name, tolerance)
+    if not np.allclose(result.time[idx], ref_time, rtol=1e-5, atol=1e-9):
+        return Outcome(case, "fail", "reference times are not saved times", ref_path.name)
+    missing, bad = [], []
+    compared = 0
+    for col, want in columns.items():
+        k = key(col)
+        if k in CONTROL:
+            continue
+        ident = by_key.get(k)
+        if ident is None:
+            missing.append(col)
+            continue
+        got = result[ident][0, idx]
+        atol = rtol * float(np.nanmax(np.abs(want))) if want.size else 0.0
+        ok = np.isclose(got, want, rtol=rtol, atol=atol) | (np.isnan(want))
+        compared += 1
+        if not ok.all():
+            i = int(np.argmax(~ok))
+            bad.append(f"{col} at t={ref_time[i]:g}: {got[i]:.7g} vs {want[i]:.7g}")
+    # a folder's output may come from its other model file, with more variables: those not
+    # in this file are listed, the shared ones compared
+    extra = f"; not in this model file: {', '.join(missing)}" if missing else ""
+    if bad or not compared:
+        why = "; ".join(bad[:2]) or "no variable in common with the reference"
+        return Outcome(case, "fail", why + extra, ref_path.name, tolerance)
+    return Outcome(case, "pass", f"{compared} variables match{extra}", ref_path.name, tolerance)
+
+
+def folders_without_models() -> list[str]:
+    out = []
+    for folder in sorted(p for p in (CORPUS / "tests").iterdir() if p.is_dir()):
+        if not any(f.suffix.lower() in SUFFIXES for f in folder.iterdir()):
+            out.append(str(folder.relative_to(CORPUS)))
+    return out
+
+
+def render(outcomes: list[Outcome]) -> str:
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("pass", "fail", "unsupported")}
+    counts["checked"] = sum(o.status == "checked" for o in outcomes)
+    unsupported = [o.detail for o in outcomes if o.status == "unsupported"]
+    subs = sum("subscripts" in d for d in unsupported)
+    data = sum(("data element" in d or "from a file" in d) for d in unsupported)
+    pysd = sum("PySD" in d and "subscripts" not in d for d in unsupported)
+    double = sum("double precision" in o.tolerance for o in outcomes)
+    lines = [
+        "# Conformance: the SD test-models corpus through the importer",
+        "",
+        "Generated by `python tests/conformance.py` (do not edit); "
+        "`tests/test_import_conformance.py` fails when it is stale.",
+        "Every model file of `../shared/sd-test-models` (SUBSET.md) is imported with "
+        "`sim315 import`, compiled, run with Euler and compared with the case's canonical "
+        "output (`output.csv` / `output.tab`). Tolerances are set per reference from the "
+        "digits it prints (see `tests/conformance.py`).",
+        "",
+        f"**{counts['pass']} pass, {counts['fail']} fail, {counts['unsupported']} unsupported, "
+        f"{counts['checked']} imported without a reference to compare.**",
+        "",
+        f"Unsupported: {subs} subscripted (a later issue; PySD cannot parse some of these "
+        f"either), {data} reading data or constants from spreadsheets, {pysd} that PySD's "
+        f"parser rejects, {len(unsupported) - subs - data - pysd} other.",
+        "",
+        "Tolerance: a reference printed with 12 or more significant digits is double "
+        f"precision and is compared with rtol 1e-6 ({double} of the compared files); the "
+        "Vensim and Stella references print 5 to 7 significant digits, so rtol is half a "
+        "unit in the last digit (5e-5 to 5e-7), and rtol times the column's largest value is "
+        "the absolute tolerance (a value that crosses zero keeps the rounding of the terms "
+        "that made it). Single-precision references (their READMEs and values say so): "
+        "`tests/delay_fixed` (Vensim DSS 7.3.4, single precision, 4 digits printed) and "
+        "`tests/exp` (a float32 running sum that reads -2.52e-6 where it crosses zero); "
+        "both match within the printed digits, no case needs a wider tolerance.",
+        "",
+        "| model file | status | reference | tolerance | detail |",
+        "|---|---|---|---|---|",
+    ]
+    for o in outcomes:
+        detail = o.detail.replace("|", "\\|")
+        lines.append(f"| `{o.case}` | {o.status} | {o.reference} | {o.tolerance} | {detail} |")
+    empty = folders_without_models()
+    if empty:
+        lines += ["", "Case folders with no model file (nothing to import): "]
+        lines.append(", ".join(f"`{f}`" for f in empty) + ".")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    outcomes = [run_case(c) for c in model_files()]
+    TABLE.write_text(render(outcomes), encoding="utf-8")
+    print(f"wrote {TABLE}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
