@@ -4,11 +4,21 @@ runs a whole Monte Carlo ensemble per call.
 >>> import sim315
 >>> model = sim315.load_model("model.yaml")          # doctest: +SKIP
 >>> result = model.simulate(model.parameters(runs=100))  # doctest: +SKIP
+>>> ds = sim315.run("plan", runs=200)                  # doctest: +SKIP
+>>> sim315.to_dataframe(ds, ["tech_smes"])            # doctest: +SKIP
 """
 
 __version__ = "0.1.0"
 
-__all__ = ["CompiledModel", "SimulationResult", "__version__", "load_model"]
+__all__ = [
+    "CompiledModel",
+    "SimulationResult",
+    "__version__",
+    "load_model",
+    "open_results",
+    "run",
+    "to_dataframe",
+]
 
 
 def __getattr__(name):
@@ -17,4 +27,12 @@ def __getattr__(name):
         from . import model
 
         return getattr(model, name)
+    if name in ("open_results", "to_dataframe"):
+        from . import dataset
+
+        return getattr(dataset, name)
+    if name == "run":
+        from .api import run
+
+        return run
     raise AttributeError(f"module 'sim315' has no attribute {name!r}")

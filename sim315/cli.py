@@ -30,6 +30,12 @@ class _Group(click.Group):
             if ctx.find_root().params.get("debug"):
                 raise
             click.echo(f"error: {exc}", err=True)
+            _exit_now_if_files_are_stuck_open()
+            ctx.exit(EXIT_BAD_INPUT)
+        except click.UsageError as exc:
+            if ctx.find_root().params.get("debug"):
+                raise
+            click.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
             ctx.exit(EXIT_BAD_INPUT)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
@@ -51,6 +57,42 @@ class _Group(click.Group):
                 err=True,
             )
             ctx.exit(EXIT_INTERNAL)
+
+
+def _exit_now_if_files_are_stuck_open() -> None:
+    """After a disk failure that left an HDF5 file open, leave without the library's exit
+    handlers (which would flush it again on the full disk and crash): the partial file is
+    already as resumable as it will get."""
+    store = sys.modules.get("sim315.store")
+    if store is not None and store.unclosed_files():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_BAD_INPUT)
+
+
+class _Count(click.ParamType):
+    """A whole number, also written as ``4e3`` or ``1_000``."""
+
+    name = "integer"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().replace("_", "")
+        try:
+            return int(text)
+        except ValueError:
+            pass
+        try:
+            number = float(text)
+            if number.is_integer():
+                return int(number)
+        except (ValueError, OverflowError):
+            pass
+        self.fail(f"'{value}' is not a whole number", param, ctx)
+
+
+COUNT = _Count()
 
 
 @click.group(cls=_Group)
@@ -120,11 +162,13 @@ def model_simulate(file, method, dt, save_every, outputs, csv_path) -> None:
 
     ir = compile_file(file)
     names = [s.strip() for s in outputs.split(",") if s.strip()] if outputs else ir.stocks
+    names = [_identifier(ir.spec.names, n) for n in names]  # imported models' own names too
     mdl = CompiledModel(ir)
     res = mdl.simulate(method=method, dt=dt, save_every=save_every, outputs=names)
     if res.status[0] != 0:
         click.echo(f"warning: run stopped: {mdl.status_message(res.status[0])}", err=True)
-    click.echo(_table(res.time, res.values[0], res.names, ir.grid.units))
+    shown = [ir.spec.names.get(n, n) for n in res.names]  # an imported model's own names
+    click.echo(_table(res.time, res.values[0], shown, ir.grid.units))
     if csv_path is not None:
         _write_csv(csv_path, res.time, res.values[0], res.names)
         click.echo(f"wrote {csv_path}")
@@ -133,10 +177,10 @@ def model_simulate(file, method, dt, save_every, outputs, csv_path) -> None:
 @main.command("run")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("-o", "--out", type=click.Path(path_type=Path), help="Result file (.h5).")
-@click.option("--runs", type=int, help="Override the scenario's number of runs.")
-@click.option("--seed", type=int, help="Override the scenario's seed.")
-@click.option("--threads", type=int, help="CPU threads (results do not depend on it).")
-@click.option("--chunk", type=int, help="Runs per chunk (results do not depend on it).")
+@click.option("--runs", type=COUNT, help="Override the scenario's number of runs.")
+@click.option("--seed", type=COUNT, help="Override the scenario's seed.")
+@click.option("--threads", type=COUNT, help="CPU threads (results do not depend on it).")
+@click.option("--chunk", type=COUNT, help="Runs per chunk (results do not depend on it).")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run's partial file.")
 @click.option(
     "--compress",
@@ -174,6 +218,7 @@ def run(
         out.parent.mkdir(parents=True, exist_ok=True)
     for note in plan.notes:
         click.echo(f"note: {note}", err=True)
+    previous = _interrupt_once()
     try:
         outcome = execute(
             plan,
@@ -194,6 +239,8 @@ def run(
             err=True,
         )
         ctx.exit(130)
+    finally:
+        _restore_interrupt(previous)
     failed = f", {outcome.failed} failed (status 1: NaN/inf)" if outcome.failed else ""
     resumed = f", resumed at run {outcome.resumed_from:,}" if outcome.resumed_from else ""
     click.echo(
@@ -219,8 +266,10 @@ def calibrate_cmd(fit, out, method, starts, plots) -> None:
 
     if starts is not None and starts < 1:
         raise Sim315Error(str(fit), "--starts", f"starts must be at least 1, not {starts}")
+    from .textfile import check_writable
+
+    out = check_writable(out or fit.with_name(fit.stem + "-result.yaml"))  # before the fit
     result = calibrate(fit, method=method, starts=starts)
-    out = out or fit.with_name(fit.stem + "-result.yaml")
     write_result(result, out)
     click.echo(summary_text(result))
     click.echo(f"wrote {out}")
@@ -273,7 +322,7 @@ def sweep_cmd(file, out, n, seed, threads, figures, quiet) -> None:
     figures go to results/<sweep name>/ unless --figures says otherwise.
     """
     from .sweep import figures as draw
-    from .sweep import plan_sweep, ranked_table, run_sweep
+    from .sweep import plan_sweep, ranked_table, run_sweep, warning_summary
 
     sp = plan_sweep(file, n=n, seed=seed)
     if out is None:
@@ -285,9 +334,64 @@ def sweep_cmd(file, out, n, seed, threads, figures, quiet) -> None:
         f"{len(sp.design.names)} factors in {outcome.seconds:.1f} s"
     )
     click.echo(ranked_table(sp, res))
+    for line in warning_summary(res):
+        click.echo(line, err=True)
     written = draw(sp, res, figures or out.with_suffix(""))
     if written:
         click.echo(f"wrote {len(written)} figures to {written[0].parent}/")
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option(
+    "-o", "--out", type=click.Path(dir_okay=False, path_type=Path), help="Model file to write."
+)
+def import_cmd(file, out) -> None:
+    """Translate a Vensim (.mdl) or XMILE (.xmile, .stmx) model into a sim315 model file.
+
+    Default output: <model name>.yaml beside it. Needs the import extra (PySD):
+    pip install 'sim315[import]'.
+    """
+    from .imports import import_model, model_text
+
+    model = import_model(file)
+    out = out or file.with_suffix(".yaml")
+    try:
+        out.write_text(model_text(model, file), encoding="utf-8")
+    except OSError as exc:
+        raise Sim315Error(str(out), "--out", f"cannot write ({exc.strerror})") from None
+    counts = ", ".join(
+        f"{len(model[s])} {s}" for s in ("stocks", "flows", "auxiliaries", "parameters", "lookups")
+    )
+    click.echo(f"wrote {out}: {counts}")
+
+
+@model.command("export")
+@_MODEL_FILE
+@click.option("--xmile", "xmile", is_flag=True, required=True, help="Write XMILE 1.0.")
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), help="File to write.")
+def model_export(file, xmile, out) -> None:
+    """Write a model as XMILE, for Stella and other XMILE tools (default: <name>.xmile)."""
+    from .compiler import compile_file
+    from .imports.xmile_writer import xmile_text
+
+    ir = compile_file(file)
+    out = out or Path(file).with_suffix(".xmile")
+    try:
+        out.write_text(xmile_text(ir), encoding="utf-8")
+    except OSError as exc:
+        raise Sim315Error(str(out), "--out", f"cannot write ({exc.strerror})") from None
+    click.echo(f"wrote {out}")
+
+
+def _identifier(names: dict[str, str], name: str) -> str:
+    """An element's identifier from its identifier or its original (imported) name."""
+    if name in names or not names:
+        return name
+    from .imports.names import key
+
+    by_original = {key(o): i for i, o in names.items()}
+    return by_original.get(key(name), name)
 
 
 @main.command("validate")
@@ -318,29 +422,115 @@ def schema() -> None:
 
 
 @main.command("report")
-@click.argument("result", type=click.Path(path_type=Path))
+@click.argument("results", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", "outdir", type=click.Path(path_type=Path), help="Folder for the report.")
 @click.option("--group", help="Only this group of stocks on the stocks figure.")
-def report(result, outdir, group) -> None:
-    """Target table as CSV and Markdown, fan charts and stock figures as PNG."""
+@click.option(
+    "--html",
+    "html_out",
+    type=click.Path(path_type=Path),
+    help="Write one self-contained HTML explorer of all the files here instead.",
+)
+@click.option("--sweep", type=click.Path(path_type=Path), help="A Sobol' sweep file (--html).")
+@click.option("--baseline", type=click.Path(path_type=Path), help="The baseline file (--html).")
+def report(results, outdir, group, html_out, sweep, baseline) -> None:
+    """Target table as CSV and Markdown, fan charts and stock figures as PNG and SVG; with
+    --html, one explorer page for several result files."""
+    if html_out is not None:
+        from .html_report import write_html
+
+        click.echo(f"wrote {write_html(list(results), html_out, sweep, baseline)}")
+        if outdir is None:
+            return
     from .report import write_report
 
-    outdir = outdir or result.with_suffix("")
-    written = write_report(result, outdir, group)
-    click.echo(f"wrote {len(written)} files to {outdir}/")
-    for p in written:
-        click.echo(f"  {p.name}")
+    if outdir is not None and len(results) > 1:
+        raise Sim315Error(str(outdir), "--out", "one folder for several files", "drop --out")
+    for result in results:
+        folder = outdir or result.with_suffix("")
+        written = write_report(result, folder, group)
+        click.echo(f"wrote {len(written)} files to {folder}/")
+        for p in written:
+            click.echo(f"  {p.name}")
+
+
+@main.command("export")
+@click.argument("result", type=click.Path(path_type=Path))
+@click.option("--csv", "fmt", flag_value="csv", help="Write CSV (the default).")
+@click.option("--xlsx", "fmt", flag_value="xlsx", help="Write an Excel workbook.")
+@click.option("-o", "--out", type=click.Path(path_type=Path), help="Output file.")
+@click.option("--vars", "variables", help="Comma-separated variables (default: all).")
+@click.option("--percentiles", is_flag=True, help="The summary percentiles, not the runs.")
+@click.option("--wide", is_flag=True, help="One column per variable (or percentile).")
+def export_cmd(result, fmt, out, variables, percentiles, wide) -> None:
+    """A result file's runs or percentiles as CSV or Excel, long (tidy) or wide."""
+    from .export import export
+
+    fmt = fmt or "csv"
+    out = out or result.with_suffix(f".{fmt}")
+    names = [v.strip() for v in variables.split(",") if v.strip()] if variables else None
+    export(result, out, fmt=fmt, variables=names, percentiles=percentiles, wide=wide)
+    click.echo(f"wrote {out}")
+
+
+@main.command("discover")
+@click.argument("result", type=click.Path(path_type=Path))
+@click.option("--target", required=True, help="The target id.")
+@click.option("--missed/--met", default=True, help="Find where the target is missed (default).")
+@click.option("--density", default=0.8, show_default=True, help="Least density of the box.")
+@click.option("--out", "outdir", type=click.Path(path_type=Path), help="Folder for the figure.")
+def discover_cmd(result, target, missed, density, outdir) -> None:
+    """Scenario discovery (PRIM): the box of uncertain inputs where a target is missed or met,
+    its coverage, density and the significance of each restriction; the peeling trajectory."""
+    from .discovery import discover, trajectory_figure
+
+    found, _ = discover(result, target, missed=missed, min_density=density)
+    click.echo(found.text())
+    for p in trajectory_figure(found, outdir or result.with_suffix("")):
+        click.echo(f"wrote {p}")
 
 
 @main.command("compare")
 @click.argument("a", type=click.Path(path_type=Path))
 @click.argument("b", type=click.Path(path_type=Path))
 @click.option("--markdown", is_flag=True, help="A Markdown table (for documents).")
-def compare(a, b, markdown) -> None:
-    """Two result files' target tables side by side, with the differences."""
+@click.option("--force", is_flag=True, help="Compare files of different models or targets.")
+def compare(a, b, markdown, force) -> None:
+    """Two result files' target tables side by side, with the differences A - B (A the
+    policy, B the baseline); run by run too when both share seed and sampler."""
     from .report import compare_text
 
-    click.echo(compare_text(a, b, markdown=markdown))
+    click.echo(compare_text(a, b, markdown=markdown, force=force))
+
+
+def _interrupt_once():
+    """The first Ctrl-C stops the run; a burst after it is ignored while the partial file is
+    closed and the resume hint printed (only the main thread may set a handler)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    fired: list[int] = []
+
+    def handler(signum, frame):
+        if not fired:
+            fired.append(signum)
+            raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGINT, handler), fired
+
+
+def _restore_interrupt(state) -> None:
+    """Put the previous handler back, unless a Ctrl-C came: then the process is on its way
+    out, and later ones must stay ignored until it is gone."""
+    import signal
+
+    if state is None:
+        return
+    # after a real Ctrl-C, ignore the rest of the burst for good: the interpreter puts the
+    # default handler back while it shuts down, and a late one would kill it there
+    signal.signal(signal.SIGINT, signal.SIG_IGN if state[1] else state[0])
 
 
 def _table(time, values, names, time_units, max_rows: int = 12) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from . import labels
 from .errors import Sim315Error
 from .store import PERCENTILES
 
@@ -223,7 +224,7 @@ def csv_table(rows: list[Row]) -> str:
                 r.output,
                 r.units,
                 r.target,
-                r.year,
+                labels.year(r.year),
                 r.median,
                 r.p5,
                 r.p95,
@@ -233,13 +234,68 @@ def csv_table(rows: list[Row]) -> str:
     return buf.getvalue()
 
 
+def run_header(path: str | Path) -> dict[str, str]:
+    """What a table or chart says it shows: scenario, seed, runs, model hash."""
+    with _open(path) as h5:
+        a = h5.attrs
+        failed = int(a.get("n_failed", 0))
+        return {
+            "scenario": Path(str(a.get("scenario_file", path))).stem,
+            "seed": str(a.get("seed", "-")),
+            "runs": f"{int(a['runs']):,}" + (f" ({failed:,} failed)" if failed else ""),
+            "model hash": str(a.get("model_hash", "-"))[:12],
+        }
+
+
+def header_block(info: dict[str, str]) -> str:
+    """The Markdown lines above a table."""
+    return "\n".join(f"- **{k}**: {v}" for k, v in info.items()) + "\n\n"
+
+
+def _thousands(ax) -> None:
+    """Numbers on the y axis with thousands separators; years on the x axis as 2027."""
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: labels.number(v)))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: labels.year(v)))
+
+
+def _save(fig, outdir: Path, stem: str) -> list[Path]:
+    import matplotlib.pyplot as plt
+
+    out = []
+    for ext in ("png", "svg"):
+        p = outdir / f"{stem}.{ext}"
+        fig.savefig(p, dpi=110)
+        out.append(p)
+    plt.close(fig)
+    return out
+
+
+def _scale_panels(members: list[str], scale: dict[str, float], units: dict[str, str]):
+    """Members grouped so that each panel's largest value is at most 5x its smallest's
+    (a 45,000-firm stock never flattens a 20-firm one), and each panel has one unit."""
+    panels: list[list[str]] = []
+    for m in sorted(members, key=lambda m: (units[m], -scale[m])):
+        last = panels[-1] if panels else None
+        if last and units[last[0]] == units[m] and scale[m] * 5 >= scale[last[0]] > 0:
+            last.append(m)
+        else:
+            panels.append([m])
+    return panels
+
+
 def write_report(path: str | Path, outdir: str | Path, group: str | None = None) -> list[Path]:
-    """Tables (CSV, Markdown) and figures (PNG) of a result file into ``outdir``."""
+    """Tables (CSV, Markdown) and figures (PNG and SVG) of a result file into ``outdir``."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from .fonts import use_cjk_fonts
+
+    use_cjk_fonts()
     outdir = Path(outdir)
     try:
         outdir.mkdir(parents=True, exist_ok=True)
@@ -248,18 +304,21 @@ def write_report(path: str | Path, outdir: str | Path, group: str | None = None)
             str(outdir), "--out", f"cannot create the folder ({exc.strerror})"
         ) from None
     rows = target_rows(path)
+    info = run_header(path)
     written = []
-    for name, text in (("targets.csv", csv_table(rows)), ("targets.md", markdown_table(rows))):
+    md = header_block(info) + markdown_table(rows)
+    for name, text in (("targets.csv", csv_table(rows)), ("targets.md", md)):
         p = outdir / name
         p.write_text(text, encoding="utf-8")
         written.append(p)
+    about = f"{info['scenario']}, {info['runs']} runs, seed {info['seed']}"
     with _open(path) as h5:
         times = h5["time"][:]
-        units = h5.attrs.get("time_units", "")
         ok = h5["run_status"][:] == 0
         for r in rows:
-            fig, ax = plt.subplots(figsize=(7.5, 4.4))
-            raw = h5[r.element or r.output].attrs.get("target")
+            fig, ax = plt.subplots(figsize=(7.5, 4.6))
+            el = r.element or r.output
+            raw = h5[el].attrs.get("target")
             tgt = None
             if raw and r.target != "-":
                 from .targets import load
@@ -268,23 +327,25 @@ def write_report(path: str | Path, outdir: str | Path, group: str | None = None)
             if tgt is not None and tgt.kind == "every_year":
                 _additions_chart(ax, h5, r, tgt, times, ok)
             else:
-                q = h5["summary"][r.element or r.output][:]
+                q = h5["summary"][el][:]
                 ax.fill_between(times, q[0], q[4], alpha=0.25, color="C0", label="90% of runs")
                 ax.fill_between(times, q[1], q[3], alpha=0.45, color="C0", label="50% of runs")
                 ax.plot(times, q[2], color="C0", lw=2, label="median")
                 if tgt is not None:
                     _mark_target(ax, tgt, times, q[2])
-                ax.set_xlabel(f"time ({units})")
-                ax.set_ylabel(r.units)
-            name = r.output if r.element in ("", r.output) else f"{r.output} ({r.element})"
-            ax.set_title(name + (f"\ntarget {r.target}" if tgt is not None else ""), fontsize=10)
+                ax.set_xlabel("year")
+                ax.set_ylabel(labels.units(r.units))
+            _thousands(ax)
+            title = labels.title(el, str(h5[el].attrs.get("long_name", "")))
+            sub = f"{about}"
+            if tgt is not None:
+                sub = f"target {r.target}: P(met) {labels.percent(r.p_met)}  ·  {about}"
+            fig.suptitle(title, fontsize=12, x=0.01, ha="left")
+            ax.set_title(sub, fontsize=8.5, loc="left", color="#444")
             ax.grid(alpha=0.3)
             ax.legend(loc="best", fontsize=8)
             fig.tight_layout()
-            p = outdir / f"fan_{r.output}.png"
-            fig.savefig(p, dpi=110)
-            plt.close(fig)
-            written.append(p)
+            written += _save(fig, outdir, f"fan_{r.output}")
         groups = json.loads(h5.attrs.get("groups", "{}"))
         saved = json.loads(h5.attrs["outputs"])
         if group is not None and group not in groups:
@@ -299,23 +360,30 @@ def write_report(path: str | Path, outdir: str | Path, group: str | None = None)
             members = [m for m in members if m in saved]
             if not members:
                 continue
-            fig, ax = plt.subplots(figsize=(7, 4.2))
-            for i, m in enumerate(members):
-                q = h5["summary"][m][:]
-                ax.fill_between(times, q[0], q[4], alpha=0.15, color=f"C{i}")
-                ax.plot(times, q[2], color=f"C{i}", lw=2, label=m)
-            ax.set_title(f"stocks: {gname} (median, 90% band)")
-            ax.set_xlabel(f"time ({units})")
-            member_units = {str(h5[m].attrs.get("units", "")) for m in members}
-            if len(member_units) == 1:
-                ax.set_ylabel(member_units.pop())
-            ax.grid(alpha=0.3)
-            ax.legend(loc="best", fontsize=8)
+            q = {m: h5["summary"][m][:] for m in members}
+            scale = {m: float(np.nanmax(np.abs(q[m][2]), initial=0.0)) for m in members}
+            units = {m: str(h5[m].attrs.get("units", "")) for m in members}
+            panels = _scale_panels(members, scale, units)
+            fig, axes = plt.subplots(
+                len(panels), 1, figsize=(7.5, 1.2 + 2.4 * len(panels)), sharex=True, squeeze=False
+            )
+            for ax, panel in zip(axes[:, 0], panels, strict=True):
+                for m in panel:
+                    i = members.index(m)
+                    name = labels.title(m, str(h5[m].attrs.get("long_name", "")))
+                    ax.fill_between(times, q[m][0], q[m][4], alpha=0.15, color=f"C{i}")
+                    ax.plot(times, q[m][2], color=f"C{i}", lw=2, label=name)
+                ax.set_ylabel(labels.units(units[panel[0]]))
+                ax.set_ylim(bottom=min(0.0, float(np.nanmin([q[m][0] for m in panel]))))
+                _thousands(ax)
+                ax.grid(alpha=0.3)
+                ax.legend(loc="best", fontsize=7.5)
+            axes[-1, 0].set_xlabel("year")
+            fig.suptitle(f"Stocks: {gname} (median and 90% of runs)", fontsize=12, x=0.01,
+                         ha="left")  # fmt: skip
+            axes[0, 0].set_title(about, fontsize=8.5, loc="left", color="#444")
             fig.tight_layout()
-            p = outdir / f"stocks_{gname}.png"
-            fig.savefig(p, dpi=110)
-            plt.close(fig)
-            written.append(p)
+            written += _save(fig, outdir, f"stocks_{gname}")
     return written
 
 
@@ -434,7 +502,7 @@ def _additions_chart(ax, h5, r: Row, t, times, ok) -> None:
     ax.set_xticklabels([f"{y:g}" for y in yrs])
     ax.set_xlim(yrs[0] - 0.6, yrs[-1] + 0.9)
     ax.set_xlabel("year of the addition (x(y) - x(y-1))")
-    ax.set_ylabel(f"{r.units} added in the year")
+    ax.set_ylabel(f"{labels.units(r.units)} added in the year")
 
 
 def _diff_text(r: Row, d: float | None) -> str:
@@ -443,14 +511,26 @@ def _diff_text(r: Row, d: float | None) -> str:
     return f"{100 * d:+.2g} pts/yr" if r.kind == "growth" else f"{d:+.4g}"
 
 
-def compare_text(a: str | Path, b: str | Path, markdown: bool = False) -> str:
-    """Two result files' tables side by side, with differences (B - A)."""
+def compare_text(a: str | Path, b: str | Path, markdown: bool = False, force: bool = False) -> str:
+    """Two result files' tables side by side, with differences A - B (A the policy, B the
+    baseline).
+
+    Files made from different model files, or whose targets are defined differently, are
+    refused unless ``force``. When both share the seed and sampler (and run count), run *i*
+    of A and run *i* of B drew the same uncertain inputs, and the differences are also given
+    run by run: the median and 5-95 % of the paired difference, and the share of runs where
+    A meets a target that B misses.
+    """
+    check_comparable(a, b, force)
     ra = {r.output: r for r in target_rows(a)}
     rb = {r.output: r for r in target_rows(b)}
     names = [n for n in ra if n in rb] + [n for n in rb if n not in ra]
-    head = ["output", "target", "median A", "median B", "B-A", "P(met) A", "P(met) B", "B-A"]
+    paired = paired_differences(a, b)
     if markdown:
-        return _compare_markdown(a, b, ra, rb, names)
+        return _compare_markdown(a, b, ra, rb, names, paired)
+    head = ["output", "target", "median A", "median B", "A-B", "P(met) A", "P(met) B", "A-B"]
+    if paired:
+        head += ["paired A-B: median [5-95 %]", "A met, B not"]
     body = []
     for n in names:
         x, y = ra.get(n), rb.get(n)
@@ -458,25 +538,136 @@ def compare_text(a: str | Path, b: str | Path, markdown: bool = False) -> str:
         med_b = y.median if y else None
         pa = x.p_met if x else None
         pb = y.p_met if y else None
-        d_med = med_b - med_a if med_a is not None and med_b is not None else None
-        d_p = pb - pa if pa is not None and pb is not None else None
-        body.append(
-            [
-                n,
-                (x or y).target,
-                (x or y).value_text(med_a),
-                (x or y).value_text(med_b),
-                _diff_text(x or y, d_med),
-                _fmt(pa, True),
-                _fmt(pb, True),
-                "-" if d_p is None else f"{100 * d_p:+.0f} pts",
-            ]
-        )
+        d_med = med_a - med_b if med_a is not None and med_b is not None else None
+        d_p = pa - pb if pa is not None and pb is not None else None
+        row = [
+            n,
+            (x or y).target,
+            (x or y).value_text(med_a),
+            (x or y).value_text(med_b),
+            _diff_text(x or y, d_med),
+            _fmt(pa, True),
+            _fmt(pb, True),
+            "-" if d_p is None else f"{100 * d_p:+.0f} pts",
+        ]
+        if paired:
+            row += _paired_cells(x or y, paired.get(n))
+        body.append(row)
     widths = [max(len(c) for c in col) for col in zip(head, *body, strict=True)]
     line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True))  # noqa: E731
-    return "\n".join(
-        [f"A: {a}", f"B: {b}", line(head), line(["-" * w for w in widths]), *map(line, body)]
+    note = (
+        ["paired: both files share seed, sampler and run count, so run i of A is run i of B"]
+        if paired
+        else []
     )
+    return "\n".join(
+        [
+            f"A: {a}",
+            f"B: {b}",
+            *note,
+            line(head),
+            line(["-" * w for w in widths]),
+            *map(line, body),
+        ]
+    )
+
+
+def _paired_cells(r: Row, d: dict | None) -> list[str]:
+    if d is None:
+        return ["-", "-"]
+    band = f"{_diff_text(r, d['median'])} [{_diff_text(r, d['p5'])}, {_diff_text(r, d['p95'])}]"
+    return [band, _fmt(d["a_only"], True)]
+
+
+def _identity(path: str | Path) -> dict:
+    """What must agree for two files to be compared: the model file and the targets."""
+    import hashlib
+
+    with _open(path) as h5:
+        text = str(h5.attrs.get("model_text", ""))
+        s = h5["summary"]
+        defs = {}
+        if "target_definition" in s:
+            defs = dict(zip(_texts(s["target"]), _texts(s["target_definition"]), strict=True))
+        return {
+            "model": hashlib.sha256(text.encode()).hexdigest()[:12],
+            "model_name": str(h5.attrs.get("model_name", "")),
+            "targets": defs,
+            "pairing": (
+                str(h5.attrs.get("seed_entropy", "")),
+                str(h5.attrs.get("sampler", "")),
+                int(h5.attrs.get("runs", -1)),
+            ),
+        }
+
+
+def check_comparable(a: str | Path, b: str | Path, force: bool = False) -> None:
+    """Refuse two files of different models or target definitions, unless ``force``."""
+    ia, ib = _identity(a), _identity(b)
+    if force:
+        return
+    if ia["model"] != ib["model"]:
+        raise Sim315Error(
+            str(b),
+            "model",
+            f"was made from another model file than {a} ('{ib['model_name']}' "
+            f"{ib['model']} vs '{ia['model_name']}' {ia['model']})",
+            "compare runs of one model, or pass --force",
+        )
+    for tid in sorted(ia["targets"].keys() | ib["targets"].keys()):
+        if ia["targets"].get(tid) != ib["targets"].get(tid):
+            state = "is missing" if tid not in ib["targets"] else "is defined differently"
+            raise Sim315Error(
+                str(b),
+                f"target {tid}",
+                f"{state} than in {a}",
+                "compare runs with the same targets, or pass --force",
+            )
+
+
+def paired_differences(a: str | Path, b: str | Path) -> dict[str, dict]:
+    """Per target, the run-by-run difference A - B of the measured value, when the files
+    share seed, sampler and run count (else empty); runs that failed in either are left out.
+    """
+    from . import targets as tg
+
+    if _identity(a)["pairing"] != _identity(b)["pairing"]:
+        return {}
+    out: dict[str, dict] = {}
+    with _open(a) as ha, _open(b) as hb:
+        sa, sb = ha["summary"], hb["summary"]
+        if "target_definition" not in sa or "target_definition" not in sb:
+            return {}
+        ok = (ha["run_status"][:] == 0) & (hb["run_status"][:] == 0)
+        ids_b = set(_texts(sb["target"]))
+        for tid, el, raw in zip(
+            _texts(sa["target"]),
+            _texts(sa["target_element"]),
+            _texts(sa["target_definition"]),
+            strict=True,
+        ):
+            if tid not in ids_b or el not in hb:
+                continue
+            tgt = tg.load(raw)
+            values = []
+            for h5 in (ha, hb):
+                times = h5["time"][:]
+                cols = sorted({tg.time_index(times, y) for y in tgt.years_needed()} - {None})
+                values.append(tg.measure(tgt, h5[el][:, cols], times[cols]))
+            ma, mb = values
+            d = (ma.value - mb.value)[ok]
+            d = d[np.isfinite(d)]
+            if not d.size:
+                continue
+            p5, med, p95 = np.percentile(d, [5.0, 50.0, 95.0])
+            a_only = np.count_nonzero(ma.met[ok] & ~mb.met[ok]) / max(1, ok.size)
+            out[tid] = {
+                "median": float(med),
+                "p5": float(p5),
+                "p95": float(p95),
+                "a_only": float(a_only),
+            }
+    return out
 
 
 _KINDS = ("level", "every_year", "cumulative", "growth")
@@ -488,7 +679,7 @@ _KIND_NAMES = {
 }
 
 
-def _compare_markdown(a, b, ra: dict, rb: dict, names: list[str]) -> str:
+def _compare_markdown(a, b, ra: dict, rb: dict, names: list[str], paired=None) -> str:
     """Rows grouped by target kind (median, 90 % interval, P(met) of each file), then
     P(met) by kind: the mean over the kind's targets and how many are met in most runs."""
     head = ["output", "kind", "target", "A: median", "A: 5-95 %", "A: P(met)"]
@@ -530,4 +721,20 @@ def _compare_markdown(a, b, ra: dict, rb: dict, names: list[str]) -> str:
                 f"{sum(v >= 0.5 for v in p)} of {len(p)}",
             ]
         out.append("| " + " | ".join(cells) + " |")
+    if paired:
+        out += [
+            "",
+            "Paired differences A - B (run i of A and of B drew the same inputs):",
+            "",
+            "| output | A - B: median | A - B: 5-95 % | A met, B not |",
+            "|---|---|---|---|",
+        ]
+        for n in names:
+            r, d = ra.get(n) or rb.get(n), paired.get(n)
+            if d is None:
+                continue
+            band = f"{_diff_text(r, d['p5'])} – {_diff_text(r, d['p95'])}"
+            out.append(
+                f"| {n} | {_diff_text(r, d['median'])} | {band} | {_fmt(d['a_only'], True)} |"
+            )
     return "\n".join([f"A: {a}, B: {b}", "", *out]) + "\n"

@@ -53,3 +53,24 @@ def datasets(path: Path) -> dict:
 def ladder():
     """The ladder reference model, compiled once."""
     return sim315.load_model(MODELS / "ladder" / "model.yaml")
+
+
+def _small_run(factory, name: str, runs: int = 40) -> Path:
+    """A small run of a packaged scenario (seed 7), written once per test session."""
+    from sim315.runner import execute, plan_run
+
+    out = factory.mktemp("results") / f"{name}.h5"
+    execute(plan_run(name, runs=runs, seed=7), out, progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def plan_h5(tmp_path_factory) -> Path:
+    """results of the packaged plan scenario, 40 runs, seed 7."""
+    return _small_run(tmp_path_factory, "plan")
+
+
+@pytest.fixture(scope="session")
+def baseline_h5(tmp_path_factory) -> Path:
+    """results of the packaged baseline scenario, 40 runs, seed 7."""
+    return _small_run(tmp_path_factory, "baseline")
