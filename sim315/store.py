@@ -48,6 +48,9 @@ from .errors import Sim315Error
 from .kernels.stats import row_percentiles, transpose_into
 
 PERCENTILES = (5.0, 25.0, 50.0, 75.0, 95.0)
+# The result file's layout version: raised when a dataset or attribute changes meaning.
+# 1: first versioned layout (issue 14); files without the attribute are layout 0.
+FORMAT_VERSION = 1
 RESERVED = ("time", "run", "parameter", "parameter_values", "run_status", "summary")
 STATUS_NOT_RUN = -1
 #: Compression of the per-run datasets. ``none`` writes at memory speed (~1.5 GB/s here);
@@ -419,6 +422,7 @@ class ResultWriter:
             ds.dims[1].attach_scale(t)
         for k, v in attrs.items():
             h5.attrs[k] = v
+        h5.attrs["format_version"] = FORMAT_VERSION
         h5.attrs["outputs"] = json.dumps([o.name for o in outputs])
         h5.attrs["runs"] = runs
         h5.attrs["runs_done"] = 0
