@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim315.runner import plan_run
+from sim315.ensembles.runner import plan_run
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,12 +1,11 @@
 """The ensemble loops that every generated model module ends with, and run status codes.
 
-The code generator (:mod:`sim315.codegen`) writes, for each model and integration method, a
-module whose ``_run(p, lx, ly, lo, t0, dt, n_steps, stride, sel, out, key, run)``
-integrates one run
-and returns its status. ``ENSEMBLE_SOURCE`` is appended to that module, so the ensemble, the
-stepper and the model's equations compile into one kernel whose calls LLVM can inline. (A
-closure over a generated ``_run`` would be neater Python, but Numba cannot cache closures
-across processes, and a model must compile once, not once per process.)
+The code generator (:mod:`sim315.compilation.codegen`) writes, for each model and integration
+method, a module whose ``_run(p, lx, ly, lo, t0, dt, n_steps, stride, sel, out, key, run)``
+integrates one run and returns its status. ``ENSEMBLE_SOURCE`` is appended to that module, so
+the ensemble, the stepper and the model's equations compile into one kernel whose calls LLVM
+can inline. (A closure over a generated ``_run`` would be neater Python, but Numba cannot
+cache closures across processes, and a model must compile once, not once per process.)
 
 Two entry points share ``_run``, so a run's numbers are the same whichever is used:
 ``ensemble`` spreads runs over threads with ``prange``; ``ensemble_serial`` loops on the

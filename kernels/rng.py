@@ -6,10 +6,10 @@ thread count, the chunking or the executor (CPU threads, Dask workers or a GPU t
 The generator is Philox4x32-10 (Salmon, Moraes, Dror & Shaw 2011, "Parallel random numbers:
 as easy as 1, 2, 3", doi:10.1145/2063384.2063405), as published in Random123: a 128-bit
 counter ``(run lo, run hi, step, site)`` and a 64-bit key (the seed's, see
-``sim315.seeds``) give four 32-bit words. ``tests/test_random.py`` checks it against the
+``sim315.core.seeds``) give four 32-bit words. ``tests/test_random.py`` checks it against the
 Random123 known-answer vectors (``tests/rng/kat_vectors``) and runs a statistical battery on
-the per-run streams. The same source compiles as CUDA device functions (``sim315.codegen``
-swaps the decorator), so the GPU draws the same numbers.
+the per-run streams. The same source compiles as CUDA device functions
+(``sim315.compilation.codegen`` swaps the decorator), so the GPU draws the same numbers.
 
 Domain: ``run`` any uint64, ``step`` and ``site`` below 2**32 (the run planner refuses
 grids with more steps).
@@ -78,7 +78,7 @@ def counter_uniform(key, run, step, site):
     Parameters
     ----------
     key : uint64
-        The seed's key (see ``sim315.seeds``).
+        The seed's key (see ``sim315.core.seeds``).
     run, step, site : int
         Run index in the ensemble, time step (or parameter column), and call site.
 

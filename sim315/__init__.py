@@ -8,7 +8,7 @@ runs a whole Monte Carlo ensemble per call.
 >>> sim315.to_dataframe(ds, ["tech_smes"])            # doctest: +SKIP
 """
 
-__version__ = "0.1.0"
+from .core.version import __version__
 
 __all__ = [
     "CompiledModel",
@@ -24,11 +24,11 @@ __all__ = [
 def __getattr__(name):
     # Imported on first use so that `import sim315` (and the CLI's checks) need not load Numba.
     if name in ("CompiledModel", "SimulationResult", "load_model"):
-        from . import model
+        from .ensembles import model
 
         return getattr(model, name)
     if name in ("open_results", "to_dataframe"):
-        from . import dataset
+        from .results import reader as dataset
 
         return getattr(dataset, name)
     if name == "run":

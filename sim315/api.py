@@ -32,10 +32,10 @@ def run(
     Returns
     -------
     xarray.Dataset
-        The same content as the result file: see :func:`sim315.dataset.open_results`.
+        The same content as the result file: see :func:`sim315.results.reader.open_results`.
     """
-    from .dataset import open_results
-    from .runner import execute, plan_run
+    from .ensembles.runner import execute, plan_run
+    from .results.reader import open_results
 
     plan = plan_run(scenario, runs=runs, seed=seed)
     if out is not None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from .errors import Sim315Error
+from .core.errors import Sim315Error
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 1
@@ -63,7 +63,7 @@ def _exit_now_if_files_are_stuck_open() -> None:
     """After a disk failure that left an HDF5 file open, leave without the library's exit
     handlers (which would flush it again on the full disk and crash): the partial file is
     already as resumable as it will get."""
-    store = sys.modules.get("sim315.store")
+    store = sys.modules.get("sim315.results.store")
     if store is not None and store.unclosed_files():
         sys.stdout.flush()
         sys.stderr.flush()
@@ -114,8 +114,8 @@ _MODEL_FILE = click.argument("file", type=click.Path(dir_okay=True, path_type=Pa
 @_MODEL_FILE
 def model_check(file: Path) -> None:
     """Check a model file: schema, names, units, loops, time grid. Exit 0 when valid."""
-    from .compiler import compile_file
-    from .describe import summary_line
+    from .imports.loading import compile_file
+    from .reports.describe import summary_line
 
     ir = compile_file(file)
     click.echo(f"ok: {file}: {summary_line(ir)}")
@@ -125,8 +125,8 @@ def model_check(file: Path) -> None:
 @_MODEL_FILE
 def model_show(file: Path) -> None:
     """Show a model's equations, units, docs and evaluation order."""
-    from .compiler import compile_file
-    from .describe import describe
+    from .imports.loading import compile_file
+    from .reports.describe import describe
 
     click.echo(describe(compile_file(file)))
 
@@ -135,8 +135,8 @@ def model_show(file: Path) -> None:
 @_MODEL_FILE
 def model_diagram(file: Path) -> None:
     """Print the model's stock-and-flow diagram as Mermaid text."""
-    from .compiler import compile_file
-    from .diagram import mermaid
+    from .imports.loading import compile_file
+    from .reports.diagram import mermaid
 
     click.echo(mermaid(compile_file(file)), nl=False)
 
@@ -157,8 +157,8 @@ def model_diagram(file: Path) -> None:
 )
 def model_simulate(file, method, dt, save_every, outputs, csv_path) -> None:
     """Simulate a model once with its default parameters and print the trajectories."""
-    from .compiler import compile_file
-    from .model import CompiledModel
+    from .ensembles.model import CompiledModel
+    from .imports.loading import compile_file
 
     ir = compile_file(file)
     names = [s.strip() for s in outputs.split(",") if s.strip()] if outputs else ir.stocks
@@ -206,9 +206,9 @@ def run(
     Default output: results/<scenario name>.h5. The file appears under its final name only
     when complete; an interrupted run keeps <name>.partial for --resume.
     """
-    from .executors import make_executor
-    from .report import target_rows, text_table
-    from .runner import default_output, execute, plan_run
+    from .ensembles.executors import make_executor
+    from .ensembles.runner import default_output, execute, plan_run
+    from .reports.report import target_rows, text_table
 
     plan = plan_run(file, runs=runs, seed=seed, chunk=chunk)
     sc = plan.loaded.scenario
@@ -262,11 +262,11 @@ def calibrate_cmd(fit, out, method, starts, plots) -> None:
 
     Default output: <fit name>-result.yaml beside the fit file.
     """
-    from .calibration import calibrate, plot_series, summary_text, write_result
+    from .analysis.calibration import calibrate, plot_series, summary_text, write_result
 
     if starts is not None and starts < 1:
         raise Sim315Error(str(fit), "--starts", f"starts must be at least 1, not {starts}")
-    from .textfile import check_writable
+    from .core.textfile import check_writable
 
     out = check_writable(out or fit.with_name(fit.stem + "-result.yaml"))  # before the fit
     result = calibrate(fit, method=method, starts=starts)
@@ -287,7 +287,7 @@ def backtest_cmd(fit, until, out) -> None:
     fit file's holdout figures from the full fit. Prints a Markdown table."""
     import yaml
 
-    from .backtest import backtest, markdown
+    from .analysis.backtest import backtest, markdown
 
     report = backtest(fit, until)
     click.echo(markdown(report), nl=False)
@@ -321,8 +321,8 @@ def sweep_cmd(file, out, n, seed, threads, figures, quiet) -> None:
     Default output: results/<sweep name>.h5 (runs as in sim315 run, plus an indices group);
     figures go to results/<sweep name>/ unless --figures says otherwise.
     """
-    from .sweep import figures as draw
-    from .sweep import plan_sweep, ranked_table, run_sweep, warning_summary
+    from .analysis.sweep import figures as draw
+    from .analysis.sweep import plan_sweep, ranked_table, run_sweep, warning_summary
 
     sp = plan_sweep(file, n=n, seed=seed)
     if out is None:
@@ -372,7 +372,7 @@ def import_cmd(file, out) -> None:
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), help="File to write.")
 def model_export(file, xmile, out) -> None:
     """Write a model as XMILE, for Stella and other XMILE tools (default: <name>.xmile)."""
-    from .compiler import compile_file
+    from .imports.loading import compile_file
     from .imports.xmile_writer import xmile_text
 
     ir = compile_file(file)
@@ -398,7 +398,7 @@ def _identifier(names: dict[str, str], name: str) -> str:
 @click.argument("file", type=click.Path(path_type=Path))
 def validate(file) -> None:
     """Check a scenario (and its model) without running it. Exit 0 when valid."""
-    from .runner import plan_run
+    from .ensembles.runner import plan_run
 
     plan = plan_run(file)
     sc = plan.loaded.scenario
@@ -416,7 +416,7 @@ def validate(file) -> None:
 @main.command("schema")
 def schema() -> None:
     """Print the JSON Schema of scenario files."""
-    from .scenario import schema_text
+    from .ensembles.scenario import schema_text
 
     click.echo(schema_text(), nl=False)
 
@@ -437,12 +437,12 @@ def report(results, outdir, group, html_out, sweep, baseline) -> None:
     """Target table as CSV and Markdown, fan charts and stock figures as PNG and SVG; with
     --html, one explorer page for several result files."""
     if html_out is not None:
-        from .html_report import write_html
+        from .reports.html_report import write_html
 
         click.echo(f"wrote {write_html(list(results), html_out, sweep, baseline)}")
         if outdir is None:
             return
-    from .report import write_report
+    from .reports.report import write_report
 
     if outdir is not None and len(results) > 1:
         raise Sim315Error(str(outdir), "--out", "one folder for several files", "drop --out")
@@ -464,7 +464,7 @@ def report(results, outdir, group, html_out, sweep, baseline) -> None:
 @click.option("--wide", is_flag=True, help="One column per variable (or percentile).")
 def export_cmd(result, fmt, out, variables, percentiles, wide) -> None:
     """A result file's runs or percentiles as CSV or Excel, long (tidy) or wide."""
-    from .export import export
+    from .reports.export import export
 
     fmt = fmt or "csv"
     out = out or result.with_suffix(f".{fmt}")
@@ -482,7 +482,7 @@ def export_cmd(result, fmt, out, variables, percentiles, wide) -> None:
 def discover_cmd(result, target, missed, density, outdir) -> None:
     """Scenario discovery (PRIM): the box of uncertain inputs where a target is missed or met,
     its coverage, density and the significance of each restriction; the peeling trajectory."""
-    from .discovery import discover, trajectory_figure
+    from .reports.discovery import discover, trajectory_figure
 
     found, _ = discover(result, target, missed=missed, min_density=density)
     click.echo(found.text())
@@ -498,7 +498,7 @@ def discover_cmd(result, target, missed, density, outdir) -> None:
 def compare(a, b, markdown, force) -> None:
     """Two result files' target tables side by side, with the differences A - B (A the
     policy, B the baseline); run by run too when both share seed and sampler."""
-    from .report import compare_text
+    from .reports.report import compare_text
 
     click.echo(compare_text(a, b, markdown=markdown, force=force))
 

@@ -79,12 +79,12 @@ def read_reference(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray], int]:
 def run_case(case: str) -> Outcome:
     """Import, compile and run one corpus model; compare it with its canonical output."""
     import sim315
-    from sim315.compiler import compile_spec
-    from sim315.errors import Sim315Error
+    from sim315.compilation.compiler import compile_spec
+    from sim315.core.errors import Sim315Error
+    from sim315.ensembles.model import CompiledModel
     from sim315.imports import translated
     from sim315.imports.names import key
-    from sim315.model import CompiledModel
-    from sim315.modelfile import ModelFile
+    from sim315.schemas.modelfile import ModelFile
 
     path = CORPUS / case
     try:

@@ -57,7 +57,7 @@ def ladder():
 
 def _small_run(factory, name: str, runs: int = 40) -> Path:
     """A small run of a packaged scenario (seed 7), written once per test session."""
-    from sim315.runner import execute, plan_run
+    from sim315.ensembles.runner import execute, plan_run
 
     out = factory.mktemp("results") / f"{name}.h5"
     execute(plan_run(name, runs=runs, seed=7), out, progress=False)

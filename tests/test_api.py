@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 import sim315
 from sim315.cli import main
-from sim315.errors import Sim315Error
+from sim315.core.errors import Sim315Error
 
 
 def _same_as_file(ds, path):

@@ -11,9 +11,9 @@ from click.testing import CliRunner
 from test_calibration import _synthetic
 from test_posterior import _with_posterior
 
-from sim315.backtest import backtest, markdown
+from sim315.analysis.backtest import backtest, markdown
 from sim315.cli import main
-from sim315.errors import Sim315Error
+from sim315.core.errors import Sim315Error
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "model.md"

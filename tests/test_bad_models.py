@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from sim315.cli import main
-from sim315.errors import ModelError
+from sim315.core.errors import ModelError
 
 BAD = Path(__file__).resolve().parent / "bad_models"
 

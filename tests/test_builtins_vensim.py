@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import compile_spec
 
-from sim315.errors import ModelError
+from sim315.core.errors import ModelError
 
 DT = 0.25
 TAU = 4.0

@@ -9,9 +9,9 @@ import yaml
 from click.testing import CliRunner
 
 import sim315
-from sim315.calibration import calibrate, result_document, theil, write_result
+from sim315.analysis.calibration import calibrate, result_document, theil, write_result
 from sim315.cli import main
-from sim315.runner import plan_run
+from sim315.ensembles.runner import plan_run
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,9 +7,9 @@ import warnings
 import pytest
 from click.testing import CliRunner
 
-from sim315 import labels
 from sim315.cli import main
-from sim315.report import _scale_panels
+from sim315.reports import labels
+from sim315.reports.report import _scale_panels
 
 
 @pytest.mark.parametrize(
@@ -56,7 +56,7 @@ def test_chinese_titles_render_without_missing_glyphs(tmp_path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from sim315.fonts import use_cjk_fonts
+    from sim315.reports.fonts import use_cjk_fonts
 
     assert use_cjk_fonts() == "Noto Sans CJK SC"
     fig, ax = plt.subplots()

@@ -5,8 +5,8 @@ import yaml
 from click.testing import CliRunner
 
 from sim315.cli import main
-from sim315.discovery import discover
-from sim315.errors import Sim315Error
+from sim315.core.errors import Sim315Error
+from sim315.reports.discovery import discover
 
 
 @pytest.fixture(scope="module")

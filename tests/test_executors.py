@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from conftest import datasets
 
 from sim315.cli import main
-from sim315.runner import execute, plan_run
+from sim315.ensembles.runner import execute, plan_run
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "scenarios" / "examples" / "ladder.yaml"
@@ -45,7 +45,7 @@ def client():
 
 
 def test_dask_gives_the_local_datasets(client, reference, tmp_path):
-    from sim315.executors import DaskExecutor
+    from sim315.ensembles.executors import DaskExecutor
 
     out = tmp_path / "dask.h5"
     execute(
@@ -60,7 +60,7 @@ def test_dask_gives_the_local_datasets(client, reference, tmp_path):
 
 
 def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(client, reference, tmp_path):
-    from sim315.executors import DaskExecutor
+    from sim315.ensembles.executors import DaskExecutor
 
     killed = []
 
@@ -91,7 +91,7 @@ CUDA_CHECK = textwrap.dedent(
     import warnings
     import numpy as np
     import sim315
-    from sim315.runner import plan_run
+    from sim315.ensembles.runner import plan_run
 
     warnings.simplefilter("ignore")  # numpy warns on the generator's uint64 wrap-around
     worst = 0.0
@@ -196,8 +196,8 @@ def test_cuda_without_a_gpu_says_what_to_do(tmp_path):
 def test_missing_dask_says_what_to_install(monkeypatch):
     import builtins
 
-    from sim315.errors import Sim315Error
-    from sim315.executors import DaskExecutor
+    from sim315.core.errors import Sim315Error
+    from sim315.ensembles.executors import DaskExecutor
 
     real = builtins.__import__
 

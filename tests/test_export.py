@@ -44,7 +44,7 @@ def test_xlsx_round_trips_the_percentiles(plan_h5, tmp_path):
 
 
 def test_xlsx_that_cannot_fit_says_what_to_do(plan_h5, tmp_path, monkeypatch):
-    monkeypatch.setattr("sim315.export.EXCEL_ROWS", 100)
+    monkeypatch.setattr("sim315.reports.export.EXCEL_ROWS", 100)
     res = CliRunner().invoke(main, ["export", str(plan_h5), "--xlsx", "-o", str(tmp_path / "x")])
     assert res.exit_code == 2
     assert "do not fit an Excel sheet (100); use --wide" in res.output

@@ -11,11 +11,12 @@ import yaml
 from click.testing import CliRunner
 
 import sim315
-from sim315.calibration import calibrate, read_calibrated, write_result
+from sim315.analysis.calibration import calibrate, write_result
 from sim315.cli import main
-from sim315.compiler import start_parameter
-from sim315.errors import Sim315Error
-from sim315.runner import execute, plan_run
+from sim315.compilation.compiler import start_parameter
+from sim315.core.errors import Sim315Error
+from sim315.ensembles.calibrated import read_calibrated
+from sim315.ensembles.runner import execute, plan_run
 
 ROOT = Path(__file__).resolve().parents[1]
 

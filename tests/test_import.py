@@ -15,7 +15,7 @@ pytest.importorskip("pysd")
 
 import sim315
 from sim315.cli import main
-from sim315.errors import ModelError
+from sim315.core.errors import ModelError
 from sim315.imports import import_model, model_text
 from sim315.imports.names import NameTable, safe_identifier
 

@@ -8,7 +8,7 @@ import pytest
 from conftest import compile_spec
 
 import sim315
-from sim315.errors import Sim315Error
+from sim315.core.errors import Sim315Error
 
 GROWTH = {
     "name": "growth",
@@ -139,8 +139,8 @@ def test_nested_if_then_else_generates_linear_code(tmp_path):
     # each level's condition used to be emitted twice: 2**depth code, minutes of compiling
     from conftest import write_model
 
-    from sim315.codegen import generate_source
-    from sim315.compiler import compile_file
+    from sim315.compilation.codegen import generate_source
+    from sim315.imports.loading import compile_file
 
     eq = "r"
     for _ in range(14):  # the old code: 2**14 copies, several hundred kB

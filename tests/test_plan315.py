@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import sim315
-from sim315.compiler import compile_file
-from sim315.diagram import mermaid
+from sim315.imports.loading import compile_file
+from sim315.reports.diagram import mermaid
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "sim315" / "models" / "plan315.yaml"
@@ -147,7 +147,7 @@ def test_documented_loops_are_chains_of_the_model(ir):
 
 
 def test_loop_diagram_in_docs_is_generated_from_the_loop_list():
-    from sim315.diagram import loops_from_markdown, loops_mermaid
+    from sim315.reports.diagram import loops_from_markdown, loops_mermaid
 
     block = DOC.split("<!-- loopdiagram:begin -->")[1].split("<!-- loopdiagram:end -->")[0]
     assert loops_mermaid(loops_from_markdown(DOC)) in block

@@ -9,10 +9,11 @@ import yaml
 from scipy.stats import norm
 from test_calibration import _synthetic
 
-from sim315.calibration import calibrate, prepare, read_calibrated, write_result
-from sim315.errors import Sim315Error
-from sim315.posterior import RHAT_LIMIT, log_likelihood, model_at_observations
-from sim315.runner import plan_run
+from sim315.analysis.calibration import calibrate, prepare, write_result
+from sim315.analysis.posterior import RHAT_LIMIT, log_likelihood, model_at_observations
+from sim315.core.errors import Sim315Error
+from sim315.ensembles.calibrated import read_calibrated
+from sim315.ensembles.runner import plan_run
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK = {"walkers": 16, "steps": 1500, "burn": 500, "thin": 5, "check_draws": 300}

@@ -185,7 +185,7 @@ def test_per_run_streams_pass_the_nist_battery():
     each, at significance 0.01 (what was run: ``BATTERY`` through nistrng 1.2.3)."""
     from sim315.kernels.rng import uniform_matrix
 
-    from sim315.seeds import seed_key
+    from sim315.core.seeds import seed_key
 
     key, _ = seed_key(315)
     m = 20

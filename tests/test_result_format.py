@@ -15,7 +15,7 @@ import numpy as np
 from click.testing import CliRunner
 
 from sim315.cli import main
-from sim315.store import FORMAT_VERSION
+from sim315.results.store import FORMAT_VERSION
 
 ROOT = Path(__file__).resolve().parents[1]
 STORED = ROOT / "tests" / "data" / "ladder-before-issue14.h5"

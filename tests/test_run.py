@@ -10,10 +10,10 @@ import yaml
 from click.testing import CliRunner
 from conftest import datasets
 
-from sim315 import runner as runner_mod
 from sim315.cli import main
-from sim315.scenario import schema_text
-from sim315.store import PERCENTILES
+from sim315.ensembles import runner as runner_mod
+from sim315.ensembles.scenario import schema_text
+from sim315.results.store import PERCENTILES
 
 ROOT = Path(__file__).resolve().parents[1]
 LADDER = ROOT / "tests" / "models" / "ladder" / "model.yaml"
@@ -95,7 +95,7 @@ def test_sampled_parameters_follow_the_scenario(reference):
 
 
 def test_time_table_changes_the_lever_on_its_dates(tmp_path):
-    from sim315.runner import plan_run
+    from sim315.ensembles.runner import plan_run
 
     plan = plan_run(scenario(tmp_path, outputs=["entry", "pool"]))
     res = plan.model.simulate(plan.sampler.chunk(0, 1), outputs=["entry", "pool"])
@@ -179,7 +179,7 @@ def _interrupt(self, *args):
 
 
 def test_extends_inherits_and_changes(tmp_path):
-    from sim315.runner import plan_run
+    from sim315.ensembles.runner import plan_run
 
     base = scenario(tmp_path, "base.yaml")
     child = tmp_path / "child.yaml"

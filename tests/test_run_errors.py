@@ -199,7 +199,7 @@ def test_bad_scenario(tmp_path, case, text, extra, pattern):
 def test_missing_parent_of_a_calibrated_scenario(tmp_path):
     # the calibrated path is rewritten into a copy of the file's mapping; its line numbers
     # must survive for the next message
-    from sim315.calibration import write_result  # noqa: F401  (the file's format)
+    from sim315.analysis.calibration import write_result  # noqa: F401  (the file's format)
 
     (tmp_path / "fit.yaml").write_text("parameters: {}\ncovariance: {names: [], matrix: []}\n")
     (tmp_path / "s.yaml").write_text(_with(extends="gone.yaml", calibrated="fit.yaml"))
@@ -668,7 +668,7 @@ def test_two_runs_at_once_on_one_output(tmp_path):
 # -- forged, torn and foreign partial files ---------------------------------------------------
 def _interrupted(tmp_path, text, at_chunk=2, name="o.h5"):
     """Run until ``at_chunk`` chunks are written, then interrupt (the partial stays)."""
-    import sim315.runner as runner_mod
+    import sim315.ensembles.runner as runner_mod
 
     sc = tmp_path / "s.yaml"
     sc.write_text(text)
@@ -728,7 +728,7 @@ def test_torn_chunk_status_without_runs_done_is_redone(tmp_path):
 
 
 def test_finish_refuses_a_file_with_unrun_runs(tmp_path):
-    from sim315.store import OutputInfo, ResultWriter
+    from sim315.results.store import OutputInfo, ResultWriter
 
     out = tmp_path / "w.h5"
     w = ResultWriter.create(
@@ -1110,7 +1110,7 @@ def test_compare_refuses_other_target_definitions(tmp_path):
 
 
 def test_compare_pairs_runs_that_share_seed_and_sampler(tmp_path):
-    from sim315.report import paired_differences
+    from sim315.reports.report import paired_differences
 
     a = _run_ok(tmp_path, _with(runs=20, overrides={"entry_rate": 0.1}))
     a.rename(tmp_path / "a.h5")

@@ -11,9 +11,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from sim315.analysis.sensitivity import convergence_warnings
+from sim315.analysis.sweep import plan_sweep, run_sweep
 from sim315.cli import main
-from sim315.sensitivity import convergence_warnings
-from sim315.sweep import plan_sweep, run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 SA = ROOT / "tests" / "sensitivity"
@@ -142,7 +142,7 @@ def _salib_on_the_same_runs(sp, path):
     """SALib's analyze.sobol on the outputs stored in the sweep's result file."""
     from SALib.analyze import sobol as salib_sobol
 
-    from sim315.sweep import _at_years
+    from sim315.analysis.sweep import _at_years
 
     problem = {
         "num_vars": len(sp.design.names),
@@ -201,7 +201,7 @@ def test_near_zero_first_order_indices_stay_near_zero(tmp_path):
 
 
 def test_sweep_warnings_go_to_stderr_summarised(tmp_path):
-    from sim315.sweep import warning_summary
+    from sim315.analysis.sweep import warning_summary
 
     lines = warning_summary({"warnings": [f"w{i}" for i in range(145)]})
     assert lines[:3] == ["warning: w0", "warning: w1", "warning: w2"]

@@ -13,10 +13,10 @@ import yaml
 from click.testing import CliRunner
 
 import sim315
-from sim315 import targets as tg
 from sim315.cli import main
-from sim315.compiler import compile_file
-from sim315.errors import Sim315Error
+from sim315.core.errors import Sim315Error
+from sim315.imports.loading import compile_file
+from sim315.language import targets as tg
 
 
 def model_file(tmp_path, target: dict | None, equation="c", c=3.0, initial=10.0, **time):
@@ -351,7 +351,7 @@ def test_run_writes_the_measured_values_and_prints_the_kinds(tmp_path):
 
 def test_a_target_met_exactly_is_not_decided_by_rounding():
     """Realised growth of a lever compounded per step: 0.17999999999999994 against >= 0.18."""
-    from sim315.modelfile import Target
+    from sim315.schemas.modelfile import Target
 
     t = Target(kind="growth", compare=">=", value=0.18, window=[2023, 2027])
     assert t.met(0.17999999999999994) and t.met(0.18)

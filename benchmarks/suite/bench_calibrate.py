@@ -1,6 +1,6 @@
 """Calibration wall time: the flagship fit (calibration/jiaxing.yaml), 5 starts, 2 cores."""
 
-from sim315.calibration import calibrate
+from sim315.analysis.calibration import calibrate
 
 from .common import ROOT
 

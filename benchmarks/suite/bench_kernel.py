@@ -4,7 +4,7 @@ ns per run-step, and the generated kernel against a hand-written one."""
 import numpy as np
 
 import sim315
-from sim315.model import kernel_args
+from sim315.ensembles.model import kernel_args
 
 from .common import LADDER, OUTPUTS, best_of, handwritten, interleaved_ratio, parameter_matrix
 

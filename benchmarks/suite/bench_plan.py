@@ -5,7 +5,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from sim315.runner import execute, plan_run
+from sim315.ensembles.runner import execute, plan_run
 
 from .common import ROOT
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim315.runner import execute, plan_run
+from sim315.ensembles.runner import execute, plan_run
 
 from .common import ROOT
 

@@ -5,7 +5,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from sim315.sweep import figures, plan_sweep, ranked_table, run_sweep
+from sim315.analysis.sweep import figures, plan_sweep, ranked_table, run_sweep
 
 from .common import ROOT
 

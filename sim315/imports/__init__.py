@@ -16,8 +16,8 @@ from pathlib import Path
 
 import yaml
 
-from .. import __version__
-from ..errors import ModelError
+from ..core.errors import ModelError
+from ..core.version import __version__
 from .reader import SUFFIXES, pysd_version, read_abstract_model
 
 __all__ = ["SUFFIXES", "import_model", "is_foreign", "model_text", "translated"]
@@ -34,8 +34,8 @@ def import_model(path: str | Path) -> dict:
     Units are carried when they parse and balance in sim315's unit algebra; otherwise the
     model is imported dimensionless, each element's original units kept in its doc.
     """
-    from ..compiler import compile_spec
-    from ..modelfile import ModelFile
+    from ..compilation.compiler import compile_spec
+    from ..schemas.modelfile import ModelFile
     from .mapping import ModelMapping
 
     path = Path(path)
@@ -67,7 +67,7 @@ def model_text(model: dict, source: str | Path) -> str:
 
 def translated(path: str | Path) -> dict:
     """:func:`import_model`, cached on disk by the file's content and the versions."""
-    from ..cache import cache_dir
+    from ..compilation.cache import cache_dir
 
     path = Path(path)
     try:

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..errors import ModelError
+from ..core.errors import ModelError
 from .reader import abstract_expressions
 
 #: Vensim's :NA: as a number. PySD turns :NA: into NaN, which would poison every sum that

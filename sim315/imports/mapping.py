@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 
-from ..errors import ModelError
+from ..core.errors import ModelError
 from .equations import TABLE_READER, EquationWriter, Scope, UnsupportedError, error
 from .names import NameTable, key
 from .reader import abstract_expressions

@@ -12,7 +12,7 @@ import keyword
 import re
 import unicodedata
 
-from ..expressions import FUNCTIONS, SPECIAL_NAMES
+from ..language.expressions import FUNCTIONS, SPECIAL_NAMES
 
 _RUN = re.compile(r"[^0-9a-z]+")
 

@@ -13,7 +13,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from ..errors import ModelError
+from ..core.errors import ModelError
 
 #: File suffixes the importer reads, lower case.
 SUFFIXES = (".mdl", ".xmile", ".stmx", ".xml")

@@ -12,10 +12,10 @@ from __future__ import annotations
 import ast
 from xml.sax.saxutils import escape
 
-from .. import __version__
-from ..compiler import ModelIR
-from ..errors import ModelError
-from ..expressions import binop_symbol, cmpop_symbol, parse_equation
+from ..compilation.compiler import ModelIR
+from ..core.errors import ModelError
+from ..core.version import __version__
+from ..language.expressions import binop_symbol, cmpop_symbol, parse_equation
 
 _SAME = {
     "min": "MIN",

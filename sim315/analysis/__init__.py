@@ -1,0 +1,1 @@
+"""What is computed over ensembles: calibration, posterior, backtest, sensitivity, sweeps."""

@@ -1,0 +1,1 @@
+"""Running ensembles: the CompiledModel, scenarios, samplers, executors, the runner, spin-up."""

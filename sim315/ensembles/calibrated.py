@@ -1,0 +1,92 @@
+"""A fitted-parameter file as scenarios read it: point estimates and the posterior sample.
+
+``sim315 calibrate`` (:mod:`sim315.analysis.calibration`) writes the file; the ensembles
+read it here, so that planning a run never imports the calibration that produced it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+def read_sample(path: str | Path, names: list[str]) -> np.ndarray:
+    """A stored posterior sample, columns in the order of ``names``."""
+    from ..core.errors import Sim315Error
+
+    path = Path(path)
+    try:
+        import io
+
+        from ..core.textfile import CSV_LIMIT, read_text
+
+        fh = io.StringIO(read_text(path, "posterior sample", CSV_LIMIT))
+        head = fh.readline().strip().split(",")
+        data = np.loadtxt(fh, delimiter=",", ndmin=2)
+    except FileNotFoundError:
+        raise Sim315Error(
+            str(path), "posterior", "no such posterior sample", "run sim315 calibrate again"
+        ) from None
+    except ValueError as exc:
+        raise Sim315Error(
+            str(path), "posterior", f"not a posterior sample ({exc})", "run sim315 calibrate"
+        ) from None
+    missing = [n for n in names if n not in head]
+    if missing or data.shape[1] != len(head) or not np.all(np.isfinite(data)):
+        raise Sim315Error(
+            str(path),
+            "posterior",
+            f"columns {missing or head} do not match the fit's parameters, or non-finite values",
+            "run sim315 calibrate again",
+        )
+    return np.ascontiguousarray(data[:, [head.index(n) for n in names]])
+
+
+@dataclass(frozen=True)
+class Calibrated:
+    """A fitted-parameter file as scenarios use it."""
+
+    path: Path
+    estimates: dict[str, float]
+    """Point estimates of every free parameter."""
+    transfer: list[str]
+    """The free parameters that carry into scenarios (the others belong to the fit's window,
+    e.g. an initial value of its start)."""
+    fit: Path
+    """The fit file it came from."""
+    names: list[str]
+    """Columns of ``sample``: every free parameter."""
+    sample: np.ndarray | None
+    """The stored posterior sample, or None when the fit sampled none."""
+
+
+def read_calibrated(path: str | Path) -> Calibrated:
+    """Read a fitted-parameter file and its posterior sample (if any)."""
+    import yaml
+
+    from ..core.errors import Sim315Error
+
+    path = Path(path)
+    try:
+        from ..core.textfile import read_text
+
+        doc = yaml.safe_load(read_text(path, "fitted-parameter file"))
+        params = doc["parameters"]
+        names = list(params)
+        estimates = {n: float(params[n]["estimate"]) for n in names}
+        transfer = [n for n in names if params[n].get("transfer", True)]
+        fit = (path.parent / doc["fit"]).resolve()
+        post = doc.get("posterior")
+        sample_file = None if post is None else path.parent / post["sample"]
+    except FileNotFoundError:
+        raise Sim315Error(
+            str(path), "calibrated", "no such fitted-parameter file", "run sim315 calibrate"
+        ) from None
+    except (KeyError, TypeError, ValueError, AttributeError, yaml.YAMLError) as exc:
+        raise Sim315Error(
+            str(path), "calibrated", f"not a fitted-parameter file ({exc})", "run sim315 calibrate"
+        ) from None
+    sample = None if sample_file is None else read_sample(sample_file, names)
+    return Calibrated(path, estimates, transfer, fit, names, sample)

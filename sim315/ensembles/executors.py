@@ -1,0 +1,230 @@
+"""Where chunks of runs are computed: this machine's CPU threads, its GPU, or a Dask cluster.
+
+Each executor turns an ordered list of chunk starts into ``(a, P, values, status)`` in run
+order; the runner streams them into the result file. A run's numbers depend only on the
+scenario, the seed and its run number, so every executor gives the same datasets: ``local``
+and ``dask`` run the same compiled CPU kernel (bit-identical), ``cuda`` the same model code
+compiled for the GPU (float64; equal to the CPU within 1e-12 relative, math library ulps).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from ..core.errors import Sim315Error
+
+SCHEDULER_ENV = "SIM315_SCHEDULER"
+#: Seconds to wait for a first worker before a Dask run is refused.
+WORKER_WAIT = 10
+
+
+def _sample(plan, a: int) -> np.ndarray:
+    return plan.rows(a, min(plan.runs, a + plan.chunk))
+
+
+class LocalExecutor:
+    """This machine: Numba threads over runs (``target="cpu"``) or one GPU (``"cuda"``).
+
+    The next chunk's parameters are sampled in a background thread while a chunk computes.
+    """
+
+    def __init__(self, threads: int | None = None, target: str = "cpu"):
+        self.threads = threads
+        self.target = target
+        self.name = "cuda" if target == "cuda" else "local"
+
+    def check(self, plan) -> None:
+        """Refuse a bad setting before anything is created."""
+        import numba
+
+        most = numba.config.NUMBA_NUM_THREADS
+        if self.threads is not None and not 1 <= self.threads <= most:
+            raise Sim315Error(
+                "executor",
+                "--threads",
+                f"threads must be 1..{most}, not {self.threads}",
+                f"give a number from 1 to {most}",
+            )
+        if self.target == "cuda":
+            plan.model.kernel_module(plan.method, "cuda")  # compiles, or says why not
+
+    def compute(self, plan, starts: list[int]) -> Iterator[tuple]:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sim315-sampler") as pool:
+            nxt = pool.submit(_sample, plan, starts[0]) if starts else None
+            for i, a in enumerate(starts):
+                P = nxt.result()
+                if i + 1 < len(starts):
+                    nxt = pool.submit(_sample, plan, starts[i + 1])
+                res = plan.model.simulate(
+                    P,
+                    method=plan.method,
+                    dt=plan.dt,
+                    save_every=plan.save_every,
+                    outputs=plan.outputs,
+                    threads=self.threads,
+                    seed=plan.sampler.entropy,
+                    run_offset=a,
+                    target=self.target,
+                )
+                yield a, P, res.values, res.status
+
+
+def chunk_task(source, P, lx, ly, lo, grid, sel, key, run0):
+    """One chunk on a Dask worker: load the model's kernel (compiled once per worker and
+    cached on its disk) and run it. A pure function of its arguments, so a chunk lost with
+    its worker is simply computed again elsewhere."""
+    from ..compilation.cache import load_kernel_module
+    from .model import kernel_args
+
+    mod, _, _ = load_kernel_module(source)
+    out = np.empty((P.shape[0], grid.n_saved, sel.shape[0]))
+    status = np.zeros(P.shape[0], dtype=np.int32)
+    mod.ensemble(*kernel_args(P, lx, ly, lo, grid, sel, out, status, key, run0))
+    return out, status
+
+
+class DaskExecutor:
+    """Chunks as tasks on a Dask cluster (``dask.distributed``), results back in run order.
+
+    Parameters
+    ----------
+    address : str, optional
+        Scheduler address (``tcp://host:8786``); default ``$SIM315_SCHEDULER``.
+    client : distributed.Client, optional
+        An existing client (tests use a ``LocalCluster``).
+    window : int, optional
+        Chunks in flight at once (default: twice the workers' threads): bounds memory.
+    on_result : callable, optional
+        Called with the chunk start after each chunk arrives (tests, progress).
+    """
+
+    name = "dask"
+
+    def __init__(self, address=None, client=None, window=None, on_result=None):
+        try:
+            import distributed
+        except ImportError:
+            raise Sim315Error(
+                "executor",
+                "dask",
+                "the dask executor needs dask.distributed, not installed",
+                "pip install -e '.[dask]'",
+            ) from None
+        self._distributed = distributed
+        self.address = address or os.environ.get(SCHEDULER_ENV)
+        self.client = client
+        self.window = window
+        self.on_result = on_result
+
+    def check(self, plan) -> None:
+        if self.client is None:
+            if not self.address:
+                raise Sim315Error(
+                    "executor",
+                    "--scheduler",
+                    "the dask executor needs a scheduler address",
+                    f"pass --scheduler tcp://HOST:8786 or set {SCHEDULER_ENV}",
+                )
+            try:
+                self._distributed.comm.parse_address(self.address, strict=True)
+                host = self._distributed.comm.get_address_host_port(self.address)
+            except (ValueError, TypeError):
+                raise Sim315Error(
+                    "executor",
+                    "--scheduler",
+                    f"'{self.address}' is not a scheduler address",
+                    "write it as tcp://HOST:PORT",
+                ) from None
+            if not host[0] or not host[1]:
+                raise Sim315Error(
+                    "executor", "--scheduler", f"'{self.address}' has no host or port"
+                )
+            try:
+                self.client = self._distributed.Client(self.address, timeout="10s")
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise Sim315Error(
+                    "executor",
+                    "--scheduler",
+                    f"cannot reach the Dask scheduler at {self.address} ({type(exc).__name__})",
+                    "start one with 'dask scheduler' and workers with 'dask worker ADDRESS'",
+                ) from None
+        try:
+            self.client.wait_for_workers(1, timeout=WORKER_WAIT)
+        except (TimeoutError, OSError):
+            raise Sim315Error(
+                "executor",
+                "--scheduler",
+                f"the Dask scheduler at {self.address or 'the client'} has no workers "
+                f"(waited {WORKER_WAIT} s)",
+                "start workers with 'dask worker ADDRESS'",
+            ) from None
+
+    def compute(self, plan, starts: list[int]) -> Iterator[tuple]:
+        model = plan.model
+        grid = plan.grid
+        source = model.source_code(plan.method)
+        lx, ly, lo = model._lookups
+        sel = model._selection(plan.outputs)
+        key = model_key(plan)
+        client = self.client
+        [src] = client.scatter([source], broadcast=True)
+        threads = sum(client.nthreads().values()) or 1
+        window = self.window or 2 * threads
+        pending: deque = deque()
+        it = iter(starts)
+
+        def submit(a):
+            P = _sample(plan, a)
+            fut = client.submit(
+                chunk_task,
+                src,
+                P,
+                lx,
+                ly,
+                lo,
+                grid,
+                sel,
+                key,
+                a,
+                pure=False,
+                retries=2,
+            )
+            pending.append((a, P, fut))
+
+        for a in it:
+            submit(a)
+            if len(pending) >= window:
+                break
+        while pending:
+            a, P, fut = pending.popleft()
+            values, status = fut.result()
+            if self.on_result is not None:
+                self.on_result(a)
+            yield a, P, values, status
+            nxt = next(it, None)
+            if nxt is not None:
+                submit(nxt)
+
+
+def model_key(plan):
+    from ..core.seeds import seed_key
+
+    return seed_key(plan.sampler.entropy)[0]
+
+
+def make_executor(name: str, threads=None, scheduler=None):
+    """The executor for a ``--executor`` name."""
+    if name == "local":
+        return LocalExecutor(threads)
+    if name == "cuda":
+        return LocalExecutor(threads, target="cuda")
+    if name == "dask":
+        return DaskExecutor(address=scheduler)
+    raise Sim315Error(
+        "executor", "--executor", f"unknown executor '{name}'", "use local, dask or cuda"
+    )

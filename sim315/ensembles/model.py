@@ -1,0 +1,403 @@
+"""A compiled model: the immutable kernel shared by every run, and ensemble simulation."""
+
+from __future__ import annotations
+
+import hashlib
+import time as _time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+
+from ..compilation.cache import load_kernel_module
+from ..compilation.codegen import generate_source
+from ..compilation.compiler import ModelIR, TimeGrid, time_grid
+from ..core.errors import Sim315Error, suggest
+from ..core.seeds import seed_key
+from ..imports.loading import compile_file
+from ..kernels.driver import STATUS_MESSAGES, STATUS_OK
+from ..kernels.tableaus import METHODS
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """The outputs of an ensemble.
+
+    Attributes
+    ----------
+    time : ndarray, shape (n_saved,)
+        Saved times.
+    values : ndarray, shape (runs, n_saved, n_outputs)
+        Saved values, NaN after a run stopped.
+    names : tuple of str
+        Output names, the last axis of ``values``.
+    status : ndarray of int32, shape (runs,)
+        Per-run status code (0 = ok); see :data:`sim315.kernels.driver.STATUS_MESSAGES`.
+    entropy : int
+        The seed entropy of the random draws (repeat them with ``seed=entropy``).
+    """
+
+    time: np.ndarray
+    values: np.ndarray
+    names: tuple[str, ...]
+    status: np.ndarray
+    entropy: int | None = None
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        """Values of one output, shape (runs, n_saved)."""
+        try:
+            return self.values[:, :, self.names.index(name)]
+        except ValueError:
+            raise KeyError(f"no output '{name}'; {suggest(name, self.names)}") from None
+
+    @property
+    def n_failed(self) -> int:
+        return int(np.count_nonzero(self.status != STATUS_OK))
+
+
+#: Batches smaller than this run on the calling thread: waking the thread pool costs more.
+SERIAL_BELOW = 8
+
+
+class CompiledModel:
+    """A model compiled to one Numba ensemble kernel.
+
+    Build one with :func:`load_model`. The object is immutable and shared by every run;
+    each run gets its own state inside the kernel.
+    """
+
+    def __init__(self, ir: ModelIR):
+        self.ir = ir
+        self._sources = {m: generate_source(ir, m) for m in METHODS}
+        self._modules: dict[str, ModuleType] = {}
+        #: Content hash of the model's structure (its generated sources); equal for models
+        #: that differ only in numbers.
+        self.hash = hashlib.sha256("".join(self._sources.values()).encode()).hexdigest()[:20]
+        self.parameter_names: tuple[str, ...] = tuple(ir.kernel_params)
+        self.output_names: tuple[str, ...] = tuple(ir.record)
+        self._param_index = {n: i for i, n in enumerate(self.parameter_names)}
+        self._out_index = {n: i for i, n in enumerate(self.output_names)}
+        lx, ly, lo = [], [], [0]
+        for name in ir.lookup_names:
+            x, y = ir.table_points[name]
+            lx += x
+            ly += y
+            lo.append(len(lx))
+        self._lookups = (
+            np.array(lx, dtype=np.float64),
+            np.array(ly, dtype=np.float64),
+            np.array(lo, dtype=np.int64),
+        )
+
+    def source_code(self, method: str = "euler", target: str = "cpu") -> str:
+        """The generated kernel source for ``method`` on ``target`` (``cpu`` or ``cuda``)."""
+        self._tableau(method)
+        if target == "cpu":
+            return self._sources[method]
+        key = f"{method}:{target}"
+        if key not in self._sources:
+            try:
+                self._sources[key] = generate_source(self.ir, method, target)
+            except ValueError as exc:
+                raise Sim315Error(
+                    self.ir.source,
+                    "executor",
+                    f"the {target} executor cannot run this model: {exc}",
+                    "use the local or dask executor",
+                ) from None
+        return self._sources[key]
+
+    def kernel_module(self, method: str = "euler", target: str = "cpu") -> ModuleType:
+        """The compiled kernel module for ``method`` (generated and imported on first use)."""
+        key = method if target == "cpu" else f"{method}:{target}"
+        mod = self._modules.get(key)
+        if mod is None:
+            if target == "cuda":
+                require_cuda()
+            mod, _digest, _path = load_kernel_module(self.source_code(method, target))
+            self._modules[key] = mod
+        return mod
+
+    @staticmethod
+    def _tableau(method: str):
+        tab = METHODS.get(method)
+        if tab is None:
+            raise Sim315Error("method", "", f"unknown method '{method}'", suggest(method, METHODS))
+        return tab
+
+    # -- descriptions --------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.ir.spec.name
+
+    @property
+    def grid(self) -> TimeGrid:
+        return self.ir.grid
+
+    @property
+    def defaults(self) -> np.ndarray:
+        """Default parameter vector (a copy)."""
+        return self.ir.defaults.copy()
+
+    def parameters(self, runs: int = 1, **overrides: float) -> np.ndarray:
+        """A parameter matrix ``[runs, n_params]`` of defaults, with named overrides.
+
+        A name with a dot (a stock's initial value, ``teacup.init``) is passed as a dict:
+        ``model.parameters(**{"teacup.init": 90.0})``.
+        """
+        if runs < 1:
+            raise Sim315Error("parameters", "runs", f"runs must be at least 1, not {runs}")
+        P = np.tile(self.ir.defaults, (runs, 1))
+        for name, value in overrides.items():
+            P[:, self.parameter_index(name)] = value
+        return P
+
+    def parameter_index(self, name: str) -> int:
+        try:
+            return self._param_index[name]
+        except KeyError:
+            raise Sim315Error(
+                self.ir.source,
+                "parameters",
+                f"unknown parameter '{name}'",
+                suggest(name, self.parameter_names),
+            ) from None
+
+    # -- running -------------------------------------------------------------------------
+    def simulate(
+        self,
+        params: np.ndarray | None = None,
+        *,
+        method: str = "euler",
+        dt: float | None = None,
+        save_every: float | None = None,
+        outputs: Sequence[str] | None = None,
+        threads: int | None = None,
+        lookups: Mapping[str, tuple[Sequence[float], Sequence[float]]] | None = None,
+        seed: int | np.random.SeedSequence | None = None,
+        run_offset: int = 0,
+        start: float | None = None,
+        stop: float | None = None,
+        target: str = "cpu",
+    ) -> SimulationResult:
+        """Run an ensemble in one kernel call.
+
+        Parameters
+        ----------
+        params : ndarray, shape (runs, n_params) or (n_params,), optional
+            One row per run, columns in :attr:`parameter_names`; defaults to one default run.
+        method : {'euler', 'rk2', 'rk4'}
+            Integration method.
+        dt, save_every : float, optional
+            Override the model file's time step and save period.
+        outputs : sequence of str, optional
+            Variables to save; default all stocks, flows, auxiliaries and parameters.
+        threads : int, optional
+            Numba threads for this call; results do not depend on it.
+        lookups : mapping, optional
+            Replace tables' points: ``{name: (x, y)}``.
+        seed : int, SeedSequence or None
+            Seed of the equations' random draws (``random_uniform``, ``random_normal``,
+            ``pink_noise``); None draws fresh entropy, recorded in the result.
+        run_offset : int
+            Number of the first row's run in a larger ensemble: run ``run_offset + i`` draws
+            the same numbers whichever batch it is computed in.
+        start, stop : float, optional
+            Simulate another window (calibration starts earlier); initial values are then
+            those of ``start``, so set them in ``params``.
+        target : {'cpu', 'cuda'}
+            ``cuda`` runs the chunk on an NVIDIA GPU (or Numba's CUDA simulator when
+            ``NUMBA_ENABLE_CUDASIM=1``), one thread per run.
+
+        Returns
+        -------
+        SimulationResult
+        """
+        P = self.ir.defaults[None, :] if params is None else np.asarray(params, dtype=np.float64)
+        if P.ndim == 1:
+            P = P[None, :]
+        if P.ndim != 2 or P.shape[1] != len(self.parameter_names):
+            raise Sim315Error(
+                "params", "", f"expected shape (runs, {len(self.parameter_names)}), got {P.shape}"
+            )
+        P = np.ascontiguousarray(P)
+        grid = self.grid_for(dt, save_every, start, stop)
+        sel = self._selection(outputs)
+        self._tableau(method)
+        key, entropy = seed_key(seed)
+        lx, ly, lo = self._lookup_arrays(lookups)
+        out = np.empty((P.shape[0], grid.n_saved, sel.shape[0]), dtype=np.float64)
+        status = np.zeros(P.shape[0], dtype=np.int32)
+        self._call(method, P, lx, ly, lo, grid, sel, out, status, threads, key, run_offset, target)
+        names = tuple(self.output_names[i] for i in sel)
+        return SimulationResult(grid.times(), out, names, status, entropy)
+
+    def _call(
+        self,
+        method,
+        P,
+        lx,
+        ly,
+        lo,
+        grid,
+        sel,
+        out,
+        status,
+        threads,
+        key,
+        run_offset,
+        target="cpu",
+    ) -> None:
+        import numba
+
+        args = kernel_args(P, lx, ly, lo, grid, sel, out, status, key, run_offset)
+        if target == "cuda":
+            self.kernel_module(method, "cuda").run_cuda(*args)
+            return
+
+        if threads is not None and not 1 <= threads <= numba.config.NUMBA_NUM_THREADS:
+            raise Sim315Error(
+                "threads", "", f"threads must be 1..{numba.config.NUMBA_NUM_THREADS}, not {threads}"
+            )
+        previous = numba.get_num_threads()
+        n_threads = previous if threads is None else threads
+        serial = n_threads == 1 or P.shape[0] < SERIAL_BELOW
+        mod = self.kernel_module(method)
+        kernel = mod.ensemble_serial if serial else mod.ensemble
+        if not serial and n_threads != previous:
+            numba.set_num_threads(n_threads)
+        try:
+            kernel(*args)
+        finally:
+            if numba.get_num_threads() != previous:
+                numba.set_num_threads(previous)
+
+    def warm_up(self, method: str = "euler") -> float:
+        """Compile (or load from the cache) the kernels of ``method``; returns the seconds."""
+        t0 = _time.perf_counter()
+        first = self.output_names[:1]
+        self.simulate(outputs=first, threads=1, method=method)
+        self.simulate(
+            self.parameters(SERIAL_BELOW), outputs=first, threads=_max_threads(), method=method
+        )
+        return _time.perf_counter() - t0
+
+    def grid_for(
+        self,
+        dt: float | None = None,
+        save_every: float | None = None,
+        start: float | None = None,
+        stop: float | None = None,
+    ) -> TimeGrid:
+        """The time grid with optional overrides of dt, the save period and the window."""
+        g = self.grid
+        if dt is None and save_every is None and start is None and stop is None:
+            return g
+        new_dt = g.dt if dt is None else dt
+        if save_every is None:
+            save_every = g.save_every if dt is None else max(g.save_every, new_dt)
+        return time_grid(
+            g.start if start is None else start,
+            g.stop if stop is None else stop,
+            new_dt,
+            save_every,
+            g.units,
+            self.ir.source,
+        )
+
+    def _selection(self, outputs: Sequence[str] | None) -> np.ndarray:
+        if outputs is None:
+            return np.arange(len(self.output_names), dtype=np.int64)
+        idx = []
+        for name in outputs:
+            if name not in self._out_index:
+                raise Sim315Error(
+                    self.ir.source,
+                    "outputs",
+                    f"unknown output '{name}'",
+                    suggest(name, self.output_names),
+                )
+            idx.append(self._out_index[name])
+        return np.array(idx, dtype=np.int64)
+
+    def _lookup_arrays(self, lookups):
+        if not lookups:
+            return self._lookups
+        lx, ly, lo = [], [], [0]
+        spec = self.ir.table_points
+        for name in lookups:
+            if name not in spec:
+                raise Sim315Error(
+                    self.ir.source, "lookups", f"unknown table '{name}'", suggest(name, spec)
+                )
+        for name in self.ir.lookup_names:
+            x, y = lookups.get(name, spec[name])
+            x = np.asarray(x, dtype=np.float64)
+            y = np.asarray(y, dtype=np.float64)
+            if x.shape != y.shape or x.ndim != 1 or x.size < 1 or np.any(np.diff(x) <= 0):
+                raise Sim315Error(
+                    self.ir.source,
+                    f"lookups.{name}",
+                    "points must be equal-length 1-D arrays with x strictly increasing",
+                )
+            lx += list(x)
+            ly += list(y)
+            lo.append(len(lx))
+        return np.array(lx), np.array(ly), np.array(lo, dtype=np.int64)
+
+    @staticmethod
+    def status_message(code: int) -> str:
+        return STATUS_MESSAGES.get(int(code), f"unknown status {code}")
+
+
+def kernel_args(P, lx, ly, lo, grid: TimeGrid, sel, out, status, key, run_offset) -> tuple:
+    """The arguments of every ensemble entry point (``ensemble``, ``ensemble_serial``,
+    ``run_cuda``), in their order and types."""
+    return (
+        P,
+        lx,
+        ly,
+        lo,
+        grid.start,
+        grid.dt,
+        np.int64(grid.n_steps),
+        np.int64(grid.stride),
+        sel,
+        out,
+        status,
+        key,
+        np.int64(run_offset),
+    )
+
+
+def require_cuda() -> None:
+    """A one-line error unless a CUDA device (or Numba's simulator) is usable."""
+    try:
+        from numba import cuda
+    except ImportError as exc:  # numba built without CUDA support, or numba-cuda missing
+        raise Sim315Error(
+            "executor",
+            "cuda",
+            f"numba's CUDA support cannot be imported ({exc})",
+            "pip install numba-cuda (with a numpy it supports), or use the local executor",
+        ) from None
+    if not cuda.is_available():
+        raise Sim315Error(
+            "executor",
+            "cuda",
+            "no CUDA GPU or driver found",
+            "run on a machine with an NVIDIA GPU, or set NUMBA_ENABLE_CUDASIM=1 to simulate",
+        )
+
+
+def _max_threads() -> int:
+    import numba
+
+    return numba.config.NUMBA_NUM_THREADS
+
+
+def load_model(path: str | Path) -> CompiledModel:
+    """Compile a model file to its ensemble kernel (loading it from the cache when it can)."""
+    return CompiledModel(compile_file(path))

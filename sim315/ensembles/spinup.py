@@ -1,0 +1,166 @@
+"""Start where history ends: each run of a scenario begins from the state that its own
+calibrated history run reaches.
+
+A scenario with ``start_from_history: true`` and a ``calibrated:`` fitted-parameter file
+runs, for every run *i*, two simulations of the same model:
+
+1. **history**: the fit's window (e.g. 2015 -> 2022) exactly as the fit simulated it (the
+   model's defaults, the fit scenario's levers, the fit's ``fixed`` values such as the
+   initial values of the window's start) with run *i*'s calibrated draw of every free
+   parameter (including those of the window only, ``transfer: false``): the trajectory the
+   posterior was conditioned on;
+2. **the scenario** from the window's end, every state slot (stocks and the hidden stocks of
+   SMOOTH and DELAY) set to where run *i*'s history ended; the scenario's parameters as usual.
+
+Both use a warm-start kernel (:func:`sim315.compilation.compiler.compile_spec` with
+``warm_start``): its
+``<state>.start`` inputs give the start state. They are filled per chunk, so they are
+recorded in the result file's ``parameter_values`` like any parameter: run *i*'s start state
+is on file. A history run that fails (NaN or inf) hands on an infinite state, so its scenario
+run fails too (status 1) instead of silently starting from the model's initial values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..compilation.compiler import compile_spec, start_parameter
+from ..core.errors import suggest
+from ..language.expressions import names_in
+from .model import CompiledModel
+from .scenario import ScenarioError, TimeTable
+
+
+@dataclass(frozen=True)
+class HistoryStart:
+    """How a scenario's runs get their start state (see the module docstring)."""
+
+    model: CompiledModel
+    """The history's warm-start kernel (the fit scenario's time tables)."""
+    base: np.ndarray
+    """The history's parameter row before the calibrated draw (as in the fit)."""
+    free_columns: np.ndarray
+    """Columns of the fit's free parameters."""
+    estimates: np.ndarray
+    """Their point estimates (window-only ones, when the runs do not draw them)."""
+    transfer_columns: np.ndarray
+    """Columns of the free parameters carried into scenarios: without posterior draws the
+    history takes each run's own values of these (estimates, overrides, a sweep's design)."""
+    sample: np.ndarray | None
+    """The posterior sample of every free parameter, when the scenario draws them."""
+    state_columns: np.ndarray
+    """Columns of the ``<state>.start`` inputs, in the kernel's state order."""
+    states: list[str]
+    method: str
+    dt: float | None
+    start: float
+    stop: float
+
+    def apply(self, P: np.ndarray, a: int, sampler, threads: int | None = None) -> np.ndarray:
+        """Rows ``P`` of runs ``[a, a + len(P))`` with their start state filled in."""
+        H = np.tile(self.base, (P.shape[0], 1))
+        if self.sample is not None and getattr(sampler, "posterior", None) is not None:
+            H[:, self.free_columns] = self.sample[sampler.posterior_rows(a, a + P.shape[0])]
+        else:  # the run's own values (estimates, an override, a sweep's design point)
+            H[:, self.free_columns] = self.estimates
+            H[:, self.transfer_columns] = P[:, self.transfer_columns]
+        H[:, self.state_columns] = np.nan  # the history starts from its own initial values
+        res = self.model.simulate(
+            H,
+            method=self.method,
+            dt=self.dt,
+            save_every=self.stop - self.start,
+            outputs=self.states,
+            start=self.start,
+            stop=self.stop,
+            seed=sampler.entropy,
+            run_offset=a,
+            threads=threads,
+        )
+        end = res.values[:, -1, :]
+        end = np.where(np.isfinite(end) & (res.status[:, None] == 0), end, np.inf)
+        out = P.copy()
+        out[:, self.state_columns] = end
+        return out
+
+
+def init_only_parameters(model: CompiledModel) -> set[str]:
+    """Parameters that only set initial values (no equation uses them over time)."""
+    ir = model.ir
+    used: set[str] = set()
+    for tree in ir.equations.values():
+        used.update(names_in(tree))
+    for h in ir.hidden:
+        used.update(names_in(h.deriv))
+    for d in ir.dfix:
+        used.update(names_in(d.input))
+    return {p for p in ir.spec.parameters if p not in used}
+
+
+def plan_history_start(source: str, sc, model: CompiledModel, calibrated, raw=None) -> HistoryStart:
+    """Check a scenario's ``start_from_history`` and prepare the history runs (``raw``: the
+    model file's parsed tree, for line numbers)."""
+    from ..schemas.fitfile import load_fit
+    from .scenario import load_scenario
+
+    ir = model.ir
+    if ir.dfix:
+        raise ScenarioError(
+            source,
+            "start_from_history",
+            "a model with delay_fixed keeps a buffer that cannot be handed on",
+            "use delay3 or delay_n, or set start_from_history: false",
+        )
+    fit = load_fit(calibrated.fit)
+    history = load_scenario(calibrated.fit.parent / fit.scenario)
+    grid = model.grid
+    if abs(fit.window.stop - grid.start) > 1e-9 * max(1.0, abs(grid.start)):
+        raise ScenarioError(
+            source,
+            "start_from_history",
+            f"the fit's window ends at {fit.window.stop:g} but the model starts at {grid.start:g}",
+            "fit a window that ends where the model starts",
+        )
+    init_only = init_only_parameters(model)
+    for name in sc.uncertain:
+        if name in init_only or name.endswith(".init"):
+            raise ScenarioError(
+                source,
+                f"uncertain.{name}",
+                "sets only an initial value, which start_from_history takes from the history run",
+                f"remove it, or give its {fit.window.start:g} value in {calibrated.fit.name}",
+            )
+    tables = {
+        n: (o.interpolate, o.points())
+        for n, o in history.scenario.overrides.items()
+        if isinstance(o, TimeTable)
+    }
+    hist_model = CompiledModel(compile_spec(ir.spec, ir.source, raw, tables, warm_start=True))
+    names = list(model.parameter_names)
+    fixed = {n: v for n, v in history.scenario.overrides.items() if not isinstance(v, TimeTable)}
+    fixed.update(fit.fixed)
+    base = hist_model.defaults.copy()
+    for name in [*fixed, *calibrated.names]:
+        if name not in names:
+            raise ScenarioError(
+                source, "start_from_history", f"unknown parameter '{name}'", suggest(name, names)
+            )
+    for name, value in fixed.items():
+        base[names.index(name)] = value
+    states = list(ir.state_names)
+    return HistoryStart(
+        model=hist_model,
+        base=base,
+        free_columns=np.array([names.index(n) for n in calibrated.names], dtype=np.int64),
+        estimates=np.array([calibrated.estimates[n] for n in calibrated.names]),
+        transfer_columns=np.array([names.index(n) for n in calibrated.transfer], dtype=np.int64),
+        sample=calibrated.sample if sc.calibrated_draws else None,
+        state_columns=np.array([names.index(start_parameter(s)) for s in states]),
+        states=states,
+        method=history.scenario.method,
+        dt=history.scenario.dt,
+        start=fit.window.start,
+        stop=fit.window.stop,
+    )

@@ -1,0 +1,38 @@
+"""Any model file by its path: sim315 YAML, or Vensim/XMILE translated on load (cached).
+
+Loading sits above the importers because translating a foreign model checks it with the
+compiler (units kept when they balance, else dropped); the YAML reader below it knows
+nothing of foreign formats.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from ..compilation.compiler import ModelIR, compile_spec
+from ..schemas.modelfile import ModelFile, load_yaml_model, validation_error
+from . import is_foreign, translated
+
+
+def load_model_file(path: str | Path) -> tuple[ModelFile, object]:
+    """Read and shape-check a model file of any supported format (or a packaged model by
+    name, ``plan315``); returns the model and the raw YAML tree (None for a translation)."""
+    if is_foreign(path):
+        try:
+            return ModelFile.model_validate(translated(path)), None
+        except ValidationError as exc:
+            raise validation_error(exc, None, str(path)) from None
+    return load_yaml_model(path)
+
+
+def compile_file(path: str | Path) -> ModelIR:
+    """Read, check and lower a model file."""
+    return compile_file_with(path)
+
+
+def compile_file_with(path: str | Path, time_tables=None, warm_start: bool = False) -> ModelIR:
+    """Read, check and lower a model file, with parameters turned into time tables."""
+    spec, raw = load_model_file(path)
+    return compile_spec(spec, str(path), raw, time_tables, warm_start)

@@ -1,0 +1,1 @@
+"""The model language: equations (a Python-expression subset), units and their check, targets."""

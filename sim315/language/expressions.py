@@ -1,0 +1,336 @@
+"""Equations: a small Python-expression language, parsed with ``ast`` and never ``eval``'d.
+
+Allowed: numbers, names, ``+ - * / **``, unary minus, single comparisons, and calls of the
+functions in :data:`FUNCTIONS`. Everything else is rejected with the offending text quoted.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from dataclasses import dataclass
+
+from ..core.errors import ModelError, suggest
+
+
+@dataclass(frozen=True)
+class Function:
+    """An equation builtin: its arity and a one-line description for ``model show``."""
+
+    n_args: int
+    doc: str
+    stateful: bool = False
+
+
+#: The builtins an equation may call.
+FUNCTIONS: dict[str, Function] = {
+    "if_then_else": Function(3, "if_then_else(cond, a, b): a where cond holds, else b"),
+    "min": Function(-2, "min(a, b, ...): smallest argument"),
+    "max": Function(-2, "max(a, b, ...): largest argument"),
+    "abs": Function(1, "abs(x): absolute value"),
+    "exp": Function(1, "exp(x): e**x, x dimensionless"),
+    "log": Function(1, "log(x): natural logarithm, x dimensionless"),
+    "sqrt": Function(1, "sqrt(x): square root"),
+    "sin": Function(1, "sin(x): sine, x dimensionless (radians)"),
+    "cos": Function(1, "cos(x): cosine, x dimensionless (radians)"),
+    "lookup": Function(2, "lookup(table, x): table interpolated at x, ends held"),
+    "step": Function(2, "step(height, t): 0 before time t, height from t on"),
+    "pulse": Function(2, "pulse(start, width): 1 from start for width, else 0"),
+    "ramp": Function(3, "ramp(slope, start, end): slope*(time-start) between start and end"),
+    "smooth": Function(2, "smooth(x, tau): first-order exponential smooth", True),
+    "smooth3": Function(2, "smooth3(x, tau): third-order exponential smooth", True),
+    "delay1": Function(2, "delay1(x, tau): first-order material delay", True),
+    "delay3": Function(2, "delay3(x, tau): third-order material delay", True),
+    "delay_fixed": Function(3, "delay_fixed(x, tau, initial): pipeline delay of tau", True),
+    "random_uniform": Function(2, "random_uniform(lo, hi): a new uniform draw each step"),
+    "random_normal": Function(2, "random_normal(mean, sd): a new normal draw each step"),
+    "pink_noise": Function(
+        2, "pink_noise(sd, tau): first-order autocorrelated noise, mean 0, sd sd", True
+    ),
+    # Vensim/XMILE builtins (issue 12); semantics in docs/models.md
+    "tan": Function(1, "tan(x): tangent, x dimensionless (radians)"),
+    "arcsin": Function(1, "arcsin(x): inverse sine, in radians"),
+    "arccos": Function(1, "arccos(x): inverse cosine, in radians"),
+    "arctan": Function(1, "arctan(x): inverse tangent, in radians"),
+    "integer": Function(1, "integer(x): x truncated toward zero (Vensim INTEGER)"),
+    "modulo": Function(2, "modulo(a, b): remainder of a/b, the sign of a (Vensim MODULO)"),
+    "quantum": Function(2, "quantum(x, q): q*integer(x/q); x when q <= 0 (Vensim QUANTUM)"),
+    "xidz": Function(3, "xidz(a, b, x): a/b, or x where b is 0"),
+    "zidz": Function(2, "zidz(a, b): a/b, or 0 where b is 0"),
+    "logical_and": Function(-2, "logical_and(a, b, ...): 1 where all are non-zero, else 0"),
+    "logical_or": Function(-2, "logical_or(a, b, ...): 1 where any is non-zero, else 0"),
+    "logical_not": Function(1, "logical_not(a): 1 where a is 0, else 0"),
+    "pulse_train": Function(
+        4, "pulse_train(start, width, interval, end): 1 for width every interval until end"
+    ),
+    "lookup_extrapolate": Function(
+        2, "lookup_extrapolate(table, x): table interpolated at x, end segments extended"
+    ),
+    "lookup_forward": Function(2, "lookup_forward(table, x): y of the first point at or after x"),
+    "lookup_backward": Function(2, "lookup_backward(table, x): y of the last point at or before x"),
+    "delay1i": Function(3, "delay1i(x, tau, init): first-order delay, output init at start", True),
+    "delay3i": Function(3, "delay3i(x, tau, init): third-order delay, output init at start", True),
+    "delayn": Function(4, "delayn(x, tau, init, n): n-th order material delay (DELAY N)", True),
+    "smoothi": Function(3, "smoothi(x, tau, init): first-order smooth starting at init", True),
+    "smooth3i": Function(3, "smooth3i(x, tau, init): third-order smooth starting at init", True),
+    "smoothn": Function(4, "smoothn(x, tau, init, n): n-th order smooth (SMOOTH N)", True),
+    "trend": Function(3, "trend(x, tau, init_trend): fractional growth rate of x (TREND)", True),
+    "forecast": Function(
+        4, "forecast(x, tau, horizon, init_trend): x extrapolated by its trend (FORECAST)", True
+    ),
+    "initial": Function(1, "initial(x): x at the initial time, held (INITIAL)", True),
+    "active_initial": Function(
+        2, "active_initial(x, init): init while initialising, then x (ACTIVE INITIAL)"
+    ),
+    "sample_if_true": Function(
+        3, "sample_if_true(cond, x, init): x where cond holds, else the last sample", True
+    ),
+}
+
+#: Builtins whose first argument names a table in ``lookups``.
+TABLE_FUNCTIONS = (
+    "lookup",
+    "_lookup_hold",
+    "lookup_extrapolate",
+    "lookup_forward",
+    "lookup_backward",
+)
+
+#: Builtins whose last argument is an order: a whole number literal.
+ORDER_FUNCTIONS = ("delayn", "smoothn")
+
+#: Names with a fixed meaning in every equation.
+SPECIAL_NAMES = {"time": "the current simulation time", "dt": "the integration time step"}
+
+#: The deepest expression accepted (levels of nested operators and calls). The generated
+#: kernel writes up to two parentheses per level and Python reads at most 200 nested ones;
+#: the checkers also recurse once per level.
+MAX_DEPTH = 80
+#: Most arguments of one call (``max``/``min`` take any number): a wider call is split.
+MAX_ARGS = 64
+#: Most nodes in one equation: the kernel is one function, and compile time grows with it.
+MAX_NODES = 4000
+
+_BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+_CMPOPS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
+
+
+def binop_symbol(op: ast.operator) -> str:
+    return _BINOPS[type(op)]
+
+
+def cmpop_symbol(op: ast.cmpop) -> str:
+    return _CMPOPS[type(op)]
+
+
+def parse_equation(text: str, source: str, where: str) -> ast.expr:
+    """Parse and check the shape of one equation.
+
+    Parameters
+    ----------
+    text : str
+        The equation.
+    source, where : str
+        The file and element, for error messages.
+
+    Returns
+    -------
+    ast.expr
+        The expression tree (only node types this module allows).
+    """
+    if "^" in text:
+        raise ModelError(
+            source, where, f"'^' in '{text}' is not a power here", "write powers as '**'"
+        )
+    too_deep = ModelError(
+        source,
+        where,
+        f"the equation is nested more than {MAX_DEPTH} levels deep",
+        "split it into auxiliaries",
+    )
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as exc:
+        col = f" at column {exc.offset}" if exc.offset else ""
+        raise ModelError(
+            source, where, f"cannot parse '{text}'{col}: {exc.msg}", "fix the equation"
+        ) from None
+    except RecursionError:
+        raise too_deep from None
+    if _depth(tree.body) > MAX_DEPTH:
+        raise too_deep
+    _check(tree.body, text.strip(), source, where)  # names a too-wide call first
+    nodes = sum(1 for _ in ast.walk(tree.body))
+    if nodes > MAX_NODES:
+        raise ModelError(
+            source,
+            where,
+            f"the equation has {nodes:,} terms, more than {MAX_NODES:,}",
+            "split it into auxiliaries",
+        )
+    return tree.body
+
+
+def _depth(node: ast.expr) -> int:
+    """Levels of nested expressions in ``node``, counted without recursion."""
+    deepest = 0
+    stack = [(node, 1)]
+    while stack:
+        n, d = stack.pop()
+        deepest = max(deepest, d)
+        stack.extend((c, d + 1) for c in ast.iter_child_nodes(n) if isinstance(c, ast.expr))
+    return deepest
+
+
+def _quote(node: ast.AST, text: str) -> str:
+    seg = ast.get_source_segment(text, node)
+    return seg if seg else ast.unparse(node)
+
+
+def _check(node: ast.AST, text: str, source: str, where: str) -> None:
+    def bad(n: ast.AST, what: str, fix: str) -> ModelError:
+        return ModelError(source, where, f"{what} '{_quote(n, text)}' is not supported", fix)
+
+    if isinstance(node, ast.Constant):
+        if isinstance(node.value, bool) or not isinstance(node.value, int | float):
+            raise bad(node, "the constant", "use numbers only")
+        try:
+            finite = math.isfinite(float(node.value))
+        except OverflowError:
+            finite = False
+        if not finite:
+            raise ModelError(
+                source,
+                where,
+                f"the number '{_quote(node, text)[:40]}' is not a finite float",
+                "write a number below 1.8e308",
+            )
+        return
+    if isinstance(node, ast.Name):
+        return
+    if isinstance(node, ast.BinOp):
+        if type(node.op) not in _BINOPS:
+            raise bad(node, "the operator in", "use + - * / ** only")
+        _check(node.left, text, source, where)
+        _check(node.right, text, source, where)
+        return
+    if isinstance(node, ast.UnaryOp):
+        if not isinstance(node.op, ast.USub | ast.UAdd):
+            raise bad(node, "the operator in", "use unary minus only")
+        _check(node.operand, text, source, where)
+        return
+    if isinstance(node, ast.Compare):
+        if len(node.ops) != 1:
+            raise bad(node, "the chained comparison", "compare two values at a time")
+        if type(node.ops[0]) not in _CMPOPS:
+            raise bad(node, "the comparison", "use < <= > >= == !=")
+        _check(node.left, text, source, where)
+        _check(node.comparators[0], text, source, where)
+        return
+    if isinstance(node, ast.Call):
+        if not isinstance(node.func, ast.Name):
+            raise bad(node, "the call", "call a builtin function by name")
+        name = node.func.id
+        if name not in FUNCTIONS:
+            raise ModelError(
+                source, where, f"unknown function '{name}' in '{text}'", suggest(name, FUNCTIONS)
+            )
+        if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+            raise bad(node, "the keyword or starred argument in", "pass arguments by position")
+        fn = FUNCTIONS[name]
+        n = len(node.args)
+        if n > MAX_ARGS:
+            raise ModelError(
+                source,
+                where,
+                f"{name}() is given {n:,} arguments, more than {MAX_ARGS}",
+                f"nest the calls ({name}({name}(a, b, ...), ...)) or split into auxiliaries",
+            )
+        if (fn.n_args >= 0 and n != fn.n_args) or (fn.n_args < 0 and n < -fn.n_args):
+            want = fn.n_args if fn.n_args >= 0 else f"at least {-fn.n_args}"
+            noun = "argument" if fn.n_args == 1 else "arguments"
+            raise ModelError(
+                source, where, f"{name}() takes {want} {noun}, got {n} in '{text}'", fn.doc
+            )
+        if name in TABLE_FUNCTIONS and not isinstance(node.args[0], ast.Name):
+            raise bad(node, "the table argument of", "name a table from 'lookups'")
+        if name in ORDER_FUNCTIONS:
+            order = node.args[-1]
+            value = order.value if isinstance(order, ast.Constant) else None
+            if not (isinstance(value, int | float) and value >= 1 and float(value).is_integer()):
+                raise bad(order, f"the order of {name}()", "give a whole number >= 1, e.g. 3")
+        for arg in node.args:
+            _check(arg, text, source, where)
+        if name in _RANDOM_RULES:
+            _check_random_args(node, name, text, source, where)
+        return
+    what = {
+        ast.BoolOp: "the boolean operator in",
+        ast.IfExp: "the conditional expression",
+        ast.Attribute: "the attribute",
+        ast.Subscript: "the subscript",
+        ast.Lambda: "the lambda",
+    }.get(type(node), "the construct")
+    fix = "use if_then_else(cond, a, b)" if isinstance(node, ast.IfExp) else "see docs/models.md"
+    raise bad(node, what, fix)
+
+
+#: Random builtins: a check on their arguments when these are constants, and its fix.
+_RANDOM_RULES = {
+    "random_uniform": (lambda lo, hi: lo < hi, "needs low < high"),
+    "random_normal": (lambda mean, sd: sd >= 0, "needs a standard deviation >= 0"),
+    "pink_noise": (lambda sd, tau: sd >= 0 and tau > 0, "needs sd >= 0 and tau > 0"),
+}
+
+
+def _constant(node: ast.expr) -> float | None:
+    """The value of a number or a negated number, else None."""
+    sign = 1.0
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        sign = -1.0 if isinstance(node.op, ast.USub) else 1.0
+        node = node.operand
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+        return sign * float(node.value)
+    return None
+
+
+def _check_random_args(node: ast.Call, name: str, text: str, source: str, where: str) -> None:
+    values = [_constant(a) for a in node.args]
+    if any(v is None for v in values):
+        return  # checked per run by the kernel's arithmetic: a NaN stops that run
+    ok, need = _RANDOM_RULES[name]
+    if not ok(*values):
+        raise ModelError(
+            source, where, f"'{_quote(node, text)}': {name}() {need}", "fix the arguments"
+        )
+
+
+def names_in(node: ast.AST) -> list[str]:
+    """Variable names an expression reads, in order of appearance, without duplicates.
+
+    The table argument of ``lookup`` and function names are not variables.
+    """
+    seen: dict[str, None] = {}
+
+    def walk(n: ast.AST) -> None:
+        if isinstance(n, ast.Name):
+            seen.setdefault(n.id, None)
+        elif isinstance(n, ast.Call):
+            args = n.args[1:] if n.func.id in TABLE_FUNCTIONS else n.args
+            for a in args:
+                walk(a)
+        else:
+            for child in ast.iter_child_nodes(n):
+                walk(child)
+
+    walk(node)
+    return list(seen)
+
+
+def tables_in(node: ast.AST) -> list[tuple[str, ast.Call]]:
+    """The ``lookup`` calls of an expression, as (table name, call node)."""
+    return [
+        (n.args[0].id, n)
+        for n in ast.walk(node)
+        if isinstance(n, ast.Call) and n.func.id in TABLE_FUNCTIONS
+    ]

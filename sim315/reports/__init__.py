@@ -1,0 +1,1 @@
+"""What people read: tables, charts, the HTML explorer, exports, discovery (PRIM), diagrams."""

@@ -1,0 +1,96 @@
+"""Human-readable descriptions of a compiled model (``sim315 model show``)."""
+
+from __future__ import annotations
+
+import ast
+
+from ..compilation.compiler import ModelIR
+
+
+def summary_line(ir: ModelIR) -> str:
+    """One line: the model's size and clock."""
+    s = ir.spec
+    g = ir.grid
+    parts = [
+        f"model '{s.name}'",
+        f"{len(s.stocks)} stocks",
+        f"{len(s.flows)} flows",
+        f"{len(s.auxiliaries)} auxiliaries",
+        f"{len(s.parameters)} parameters",
+        f"{len(s.lookups)} lookup" + ("" if len(s.lookups) == 1 else "s"),
+    ]
+    if ir.hidden or ir.dfix:
+        parts.append(f"{len(ir.hidden)} hidden stocks, {len(ir.dfix)} fixed delays")
+    clock = (
+        f"time {g.start:g}..{g.stop:g} {g.units}, dt {g.dt:g} ({g.n_steps} steps), "
+        f"saved every {g.save_every:g}"
+    )
+    return ", ".join(parts) + "; " + clock
+
+
+def describe(ir: ModelIR) -> str:
+    """The full listing: every element with units, equation and doc, and the orders."""
+    s = ir.spec
+    out = [summary_line(ir), ""]
+    if s.doc:
+        out += [s.doc.strip(), ""]
+
+    def section(title: str, rows: list[tuple[str, str, str, str]]) -> None:
+        if not rows:
+            return
+        out.append(f"{title}:")
+        for name, units, what, doc in rows:
+            out.append(f"  {name} [{units}] = {what}")
+            if doc:
+                out.append(f"      {doc.strip()}")
+        out.append("")
+
+    section(
+        "stocks",
+        [
+            (
+                n,
+                st.units,
+                f"INTEG({_net(st.inflows, st.outflows)}, {st.initial})"
+                + (", non-negative" if st.non_negative else ""),
+                st.doc,
+            )
+            for n, st in s.stocks.items()
+        ],
+    )
+    section("flows", [(n, f.units, f.equation, f.doc) for n, f in s.flows.items()])
+    section("auxiliaries", [(n, a.units, a.equation, a.doc) for n, a in s.auxiliaries.items()])
+    section(
+        "parameters",
+        [
+            (
+                n,
+                p.units,
+                f"{p.value:g}" + (f" in {list(p.bounds)}" if p.bounds else ""),
+                " ".join(x for x in (p.doc, f"Source: {p.source}." if p.source else "") if x),
+            )
+            for n, p in s.parameters.items()
+        ],
+    )
+    section(
+        "lookups",
+        [
+            (n, f"{t.x_units} -> {t.y_units}", str(list(zip(t.x, t.y, strict=True))), t.doc)
+            for n, t in s.lookups.items()
+        ],
+    )
+    if ir.hidden:
+        out.append("hidden stocks (from SMOOTH/DELAY):")
+        out += [f"  {h.name}: d/dt = {ast.unparse(h.deriv)}  ({h.origin})" for h in ir.hidden]
+        out.append("")
+    out.append("evaluation order: " + " -> ".join(ir.aux_order))
+    out.append("initialisation order: " + " -> ".join(n for _k, n in ir.init_order))
+    out.append("kernel parameters: " + ", ".join(ir.kernel_params))
+    return "\n".join(out)
+
+
+def _net(inflows: list[str], outflows: list[str]) -> str:
+    text = " + ".join(inflows)
+    for f in outflows:
+        text += f" - {f}" if text else f"-{f}"
+    return text or "0"

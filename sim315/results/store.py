@@ -1,0 +1,755 @@
+"""HDF5 result files: one per run command, streamed chunk by chunk, renamed when complete.
+
+Layout (readable with ``xarray.open_dataset(path, engine="h5netcdf")``)::
+
+    /time              (time)                 saved times; dimension scale
+    /run               (run)                  run numbers; dimension scale
+    /parameter         (parameter)            parameter names; dimension scale
+    /parameter_values  (run, parameter)       the parameter matrix
+    /run_status        (run)                  0 ok, 1 NaN/inf (stopped), -1 not run yet
+    /levers/<name>     (point, 2)             a time-tabled lever's table (time, value); its
+                                              parameter_values column is NaN
+    /<output>          (run, time)            one dataset per saved variable, chunked, gzip
+    /summary/percentile (percentile)          5, 25, 50, 75, 95
+    /summary/<output>  (percentile, time)     percentiles over the runs that finished
+    /summary/target    (target)               target ids (default: the output's name)
+    /summary/p_met     (target)               share of all runs meeting the target
+    /summary/n_met     (target)               runs meeting the target
+    /summary/target_element, _kind, _first, _last, _worst_year, _definition (target)
+                                              the output measured, the kind, the year or
+                                              window, every_year's worst year, the JSON
+    /summary/target_value (target, percentile) the measured value over finished runs
+    attributes: versions, model hash, scenario text, seed entropy, method, grid, ...
+
+The file is written as ``<name>.partial`` (made exclusively, under an advisory lock on the
+final name) and renamed to its final name only when complete, flushed and read back, so an
+interrupted run never leaves a half-written file under the final name; ``resume`` continues
+the partial file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import secrets
+import stat
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from ..core.errors import Sim315Error
+from ..kernels.stats import row_percentiles, transpose_into
+
+PERCENTILES = (5.0, 25.0, 50.0, 75.0, 95.0)
+# The result file's layout version: raised when a dataset or attribute changes meaning.
+# 1: first versioned layout (issue 14); files without the attribute are layout 0.
+FORMAT_VERSION = 1
+RESERVED = ("time", "run", "parameter", "parameter_values", "run_status", "summary")
+STATUS_NOT_RUN = -1
+#: Compression of the per-run datasets. ``none`` writes at memory speed (~1.5 GB/s here);
+#: ``lzf`` is ~3x smaller at ~230 MB/s; ``gzip`` (level 1, shuffled) is ~3x smaller at
+#: ~100 MB/s and readable by every netCDF/HDF5 tool (lzf needs h5py).
+COMPRESSION = {
+    "none": {},
+    "lzf": {"compression": "lzf", "shuffle": True},
+    "gzip": {"compression": "gzip", "compression_opts": 1, "shuffle": True},
+}
+#: Rows read at a time when summarising (bounds the extra memory of the summary).
+_SUMMARY_BLOCK = 65536
+
+
+@dataclass(frozen=True)
+class OutputInfo:
+    """What the file records about a saved variable."""
+
+    name: str
+    units: str
+    doc: str
+    kind: str
+    target: dict | None = None
+
+
+def partial_path(path: Path) -> Path:
+    return path.with_name(path.name + ".partial")
+
+
+def lock_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.lock")
+
+
+#: What h5py raises when the disk fails under it: OSError, or RuntimeError from a flush.
+H5_IO_ERRORS = (OSError, RuntimeError)
+#: Partial files whose HDF5 handle could not be closed after an I/O error (see
+#: :func:`unclosed_files`).
+_UNCLOSED: list[str] = []
+
+
+def unclosed_files() -> list[str]:
+    """Partial files left open after an I/O error. The HDF5 library flushes them again when
+    the interpreter exits, on a full disk even crashing it: a command line that sees any
+    should end the process at once (``os._exit``) after saying what happened."""
+    return list(_UNCLOSED)
+
+
+def _quiet_h5py_dealloc() -> None:
+    """h5py reports a failed flush of an object being freed as an "Exception ignored"
+    traceback per object (hundreds on a full disk); the error that matters is raised where
+    the write failed. Only those reports are dropped."""
+    previous = sys.unraisablehook
+    if getattr(previous, "_sim315", False):
+        return
+
+    def hook(unraisable):
+        text = f"{unraisable.object!r} {unraisable.exc_value!r}"
+        if "h5py" in text or "ObjectID" in text or "decrement id ref count" in text:
+            return
+        previous(unraisable)
+
+    hook._sim315 = True
+    sys.unraisablehook = hook
+
+
+def _disk_error(path: Path, exc: OSError) -> Sim315Error:
+    text = str(exc)
+    if (
+        getattr(exc, "errno", None) == errno.ENOSPC
+        or "No space left" in text
+        or "errno = 28" in text
+    ):
+        return Sim315Error(
+            str(path),
+            "output",
+            "no space left on the device",
+            "free space, then continue with --resume",
+        )
+    first = (text.splitlines() or ["I/O error"])[0][:200]
+    return Sim315Error(
+        str(path),
+        "output",
+        f"cannot write ({first})",
+        "check the disk, then continue with --resume",
+    )
+
+
+def _kind(mode: int) -> str | None:
+    """What a non-regular file is, or None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISFIFO(mode):
+        return "a pipe"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+def check_output(path: str | Path) -> Path:
+    """Refuse an output that cannot be written safely, before anything is created: a missing
+    or unwritable folder, a final name or partial that is not a regular file (a folder, a
+    device such as /dev/null, a pipe, a symbolic link at the partial name)."""
+    path = Path(path)
+    folder = path.parent
+    if not folder.is_dir():
+        raise Sim315Error(str(path), "output", "its folder does not exist", "create it first")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise Sim315Error(str(path), "output", "the folder is not writable", "choose another path")
+    try:
+        st = os.stat(path)  # a link to a regular file is replaced, never written through
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise Sim315Error(str(path), "output", f"cannot be checked ({exc.strerror})") from None
+    if st is not None and (what := _kind(st.st_mode)):
+        fix = "name a file, e.g. out.h5" if what == "a folder" else "name a regular file"
+        raise Sim315Error(str(path), "output", f"is {what}", fix)
+    for extra in (partial_path(path), lock_path(path)):
+        try:
+            st = os.lstat(extra)
+        except FileNotFoundError:
+            continue
+        if what := _kind(st.st_mode):
+            raise Sim315Error(
+                str(extra), "output", f"is {what}, not a file sim315 made", "remove it first"
+            )
+    return path
+
+
+class OutputLock:
+    """An advisory lock on a result file's final name (``.<name>.lock`` beside it), held by
+    the one process that writes it; a second writer is refused before it touches anything."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.file = lock_path(path)
+        self.fd: int | None = None
+        #: Space held for closing the partial file whole on a full disk (see _Reserve).
+        self.reserve: _Reserve | None = None
+
+    def acquire(self) -> OutputLock:
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        for _ in range(5):
+            try:
+                fd = os.open(self.file, flags, 0o644)
+            except OSError as exc:
+                raise Sim315Error(
+                    str(self.path), "output", f"cannot lock ({exc.strerror})", "check the folder"
+                ) from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                raise Sim315Error(
+                    str(self.path),
+                    "output",
+                    "another sim315 command is writing this file now",
+                    "wait for it to finish, or choose another -o",
+                ) from None
+            try:  # the file locked must still be the one under the name (see release)
+                same = os.path.samestat(os.fstat(fd), os.lstat(self.file))
+            except FileNotFoundError:
+                same = False
+            if same:
+                self.fd = fd
+                return self
+            os.close(fd)
+        raise Sim315Error(str(self.path), "output", "cannot lock (the lock keeps changing)")
+
+    def release(self) -> None:
+        if self.reserve is not None:
+            self.reserve.release()
+            self.reserve = None
+        if self.fd is None:
+            return
+        with contextlib.suppress(OSError):
+            os.unlink(self.file)  # while locked: a waiter then finds a fresh file
+        os.close(self.fd)
+        self.fd = None
+
+
+#: Bytes held in reserve beside a partial file while it is written: on a full disk they are
+#: given back so that the HDF5 library can still write its metadata and close the partial
+#: file whole (resumable), instead of leaving it torn.
+RESERVE_BYTES = 4 << 20
+
+
+def reserve_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.reserve")
+
+
+class _Reserve:
+    """A file of :data:`RESERVE_BYTES` allocated on the output's disk (exclusive create)."""
+
+    def __init__(self, path: Path):
+        self.file = reserve_path(path)
+        self.file.unlink(missing_ok=True)  # a crashed writer's; we hold the lock
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(self.file, flags, 0o600)
+        try:
+            if hasattr(os, "posix_fallocate"):
+                os.posix_fallocate(fd, 0, RESERVE_BYTES)
+            else:  # pragma: no cover - macOS: blocks are only held once written
+                os.write(fd, bytes(RESERVE_BYTES))
+        except OSError:
+            os.close(fd)
+            self.file.unlink(missing_ok=True)
+            raise
+        os.close(fd)
+
+    def release(self) -> None:
+        self.file.unlink(missing_ok=True)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class ResultWriter:
+    """Writes one ensemble's results; see the module docstring for the layout.
+
+    Use :meth:`create` or :meth:`resume`, then :meth:`write` chunks in run order, then
+    :meth:`finish`. :meth:`close` (on errors or interruption) keeps the partial file.
+
+    The writer holds :class:`OutputLock` from opening to closing. The partial file is made
+    under a fresh unique name (HDF5's exclusive create: ``O_CREAT | O_EXCL``, which never
+    follows a symbolic link) and renamed to ``<name>.partial`` once laid out; the final name
+    is given only to a file that is complete, flushed to the disk and read back.
+    """
+
+    def __init__(self, path: Path, h5: h5py.File, runs_done: int, lock: OutputLock):
+        self.path = path
+        self.partial = partial_path(path)
+        self.h5 = h5
+        self.runs_done = runs_done
+        self.lock = lock
+        _quiet_h5py_dealloc()
+        self._open: dict | None = None
+        self._compressed: bool | None = None
+        #: Seconds spent in :meth:`write` (in the writer thread, overlapping the kernel).
+        self.write_seconds = 0.0
+        #: Parameter columns the kernel does not read (time-tabled levers): stored as NaN.
+        self.unused_columns: list[int] = []
+
+    # -- opening -----------------------------------------------------------------------
+    @classmethod
+    def create(
+        cls,
+        path: Path,
+        *,
+        runs: int,
+        times: np.ndarray,
+        time_units: str,
+        outputs: list[OutputInfo],
+        parameter_names: list[str],
+        attrs: dict,
+        rows_per_chunk: int,
+        compression: str = "none",
+    ) -> ResultWriter:
+        path = check_output(path)
+        lock = OutputLock(path).acquire()
+        fresh = path.with_name(f".{path.name}.{secrets.token_hex(8)}.new")
+        try:
+            lock.reserve = _Reserve(path)
+            h5 = h5py.File(fresh, "x")  # exclusive: fails on anything already there
+        except OSError as exc:
+            lock.release()
+            if not os.access(path.parent, os.W_OK):
+                raise Sim315Error(
+                    str(path), "output", "the folder is not writable", "choose another path"
+                ) from None
+            raise _disk_error(path, exc) from None
+        try:
+            cls._layout(
+                h5,
+                runs,
+                times,
+                time_units,
+                outputs,
+                parameter_names,
+                attrs,
+                rows_per_chunk,
+                COMPRESSION[compression],
+            )
+            h5.attrs["compression"] = compression
+            h5.flush()
+            check_output(path)  # nothing planted at the partial name meanwhile
+            os.replace(fresh, partial_path(path))
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                h5.close()
+            fresh.unlink(missing_ok=True)
+            lock.release()
+            if isinstance(exc, H5_IO_ERRORS):
+                raise _disk_error(path, exc) from None
+            raise
+        return cls(path, h5, 0, lock)
+
+    @staticmethod
+    def _layout(h5, runs, times, time_units, outputs, parameter_names, attrs, rows, comp):
+        n_t = len(times)
+        t = h5.create_dataset("time", data=np.asarray(times, dtype=np.float64))
+        t.attrs["units"] = time_units
+        t.make_scale("time")
+        r = h5.create_dataset("run", shape=(runs,), dtype=np.int64)
+        for a in range(0, runs, _SUMMARY_BLOCK):  # never the whole range in memory
+            b = min(runs, a + _SUMMARY_BLOCK)
+            r[a:b] = np.arange(a, b, dtype=np.int64)
+        r.attrs["long_name"] = "run number"
+        r.make_scale("run")
+        names = np.array(parameter_names, dtype=h5py.string_dtype())
+        pn = h5.create_dataset("parameter", data=names)
+        pn.make_scale("parameter")
+        chunk_rows = max(1, min(runs, rows, max(1, (1 << 20) // (8 * max(1, n_t)))))
+        filters = comp
+
+        def comp_kw() -> dict:
+            if filters:
+                return dict(filters)
+            # uncompressed: every chunk is allocated (and filled) now, so a full disk shows
+            # up here, before any run, and never leaves half-written HDF5 metadata behind
+            early = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+            early.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)
+            return {"dcpl": early}
+
+        pv = h5.create_dataset(
+            "parameter_values",
+            shape=(runs, len(parameter_names)),
+            dtype=np.float64,
+            chunks=(chunk_rows, max(1, len(parameter_names))),
+            **comp_kw(),
+        )
+        pv.dims[0].attach_scale(r)
+        pv.dims[1].attach_scale(pn)
+        st = h5.create_dataset(
+            "run_status",
+            shape=(runs,),
+            dtype=np.int8,
+            fillvalue=STATUS_NOT_RUN,
+            chunks=(max(1, min(runs, 1 << 16)),),
+            **({} if filters else comp_kw()),
+        )
+        st.attrs["flag_meanings"] = "not_run ok nonfinite"
+        st.attrs["flag_values"] = np.array([-1, 0, 1], dtype=np.int8)
+        st.dims[0].attach_scale(r)
+        for info in outputs:
+            ds = h5.create_dataset(
+                info.name,
+                shape=(runs, n_t),
+                dtype=np.float64,
+                chunks=(chunk_rows, n_t),
+                fillvalue=np.nan,
+                **comp_kw(),
+            )
+            ds.attrs["units"] = info.units
+            ds.attrs["long_name"] = info.doc or info.name
+            ds.attrs["kind"] = info.kind
+            if info.target:
+                ds.attrs["target"] = json.dumps(info.target)
+            ds.dims[0].attach_scale(r)
+            ds.dims[1].attach_scale(t)
+        for k, v in attrs.items():
+            h5.attrs[k] = v
+        h5.attrs["format_version"] = FORMAT_VERSION
+        h5.attrs["outputs"] = json.dumps([o.name for o in outputs])
+        h5.attrs["runs"] = runs
+        h5.attrs["runs_done"] = 0
+        h5.attrs["complete"] = False
+
+    @classmethod
+    def resume(cls, path: Path, fingerprint: dict[str, str]) -> ResultWriter:
+        """Reopen the partial file of an interrupted run made from the same inputs.
+
+        ``fingerprint`` maps each input that decides the numbers to its digest; any that
+        differs from the partial file's is named in the refusal. The runs taken as done are
+        those whose status rows were written (``runs_done`` is checked against
+        ``run_status``), so a torn or forged partial is never finished with unrun runs.
+        """
+        path = Path(path)
+        partial = partial_path(path)
+        try:
+            st = os.lstat(partial)
+        except FileNotFoundError:
+            raise Sim315Error(
+                str(path),
+                "--resume",
+                f"no partial file {partial.name} to continue",
+                "run without --resume",
+            ) from None
+        if what := _kind(st.st_mode):
+            raise Sim315Error(str(partial), "--resume", f"is {what}", "remove it first")
+        check_output(path)
+        lock = OutputLock(path).acquire()
+        try:
+            lock.reserve = _Reserve(path)
+        except OSError as exc:
+            lock.release()
+            raise _disk_error(path, exc) from None
+        try:
+            h5 = h5py.File(partial, "r+")
+        except OSError as exc:
+            lock.release()
+            raise Sim315Error(
+                str(partial),
+                "--resume",
+                f"cannot open the partial file ({str(exc).splitlines()[0][:120]})",
+                "delete it and run again without --resume",
+            ) from None
+        try:
+            done = _check_partial(h5, partial, fingerprint)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                h5.close()
+            lock.release()
+            raise
+        return cls(path, h5, done, lock)
+
+    def write_levers(self, levers: dict, columns: list[int]) -> None:
+        """Store each time-tabled lever as its table, ``/levers/<name>`` (rows of time and
+        value; attribute ``interpolate``), and mark its parameter column as unused."""
+        self.unused_columns = list(columns)
+        try:
+            g = self.h5.require_group("levers")
+            g.attrs["long_name"] = "time-tabled levers: the tables the kernel read"
+            for name, (interpolate, (xs, ys)) in levers.items():
+                if name in g:
+                    continue
+                ds = g.create_dataset(name, data=np.column_stack([xs, ys]).astype(np.float64))
+                ds.attrs["columns"] = "time, value"
+                ds.attrs["interpolate"] = interpolate
+            pv = self.h5["parameter_values"]
+            pv.attrs["time_tabled"] = json.dumps(sorted(levers))
+            pv.attrs["note"] = "time-tabled levers are NaN here: see /levers/<name>"
+            self.h5.flush()
+        except H5_IO_ERRORS as exc:
+            raise _disk_error(self.path, exc) from None
+
+    # -- writing -----------------------------------------------------------------------
+    @property
+    def output_names(self) -> list[str]:
+        return json.loads(self.h5.attrs["outputs"])
+
+    def write(self, a: int, P: np.ndarray, values: np.ndarray, status: np.ndarray) -> None:
+        """Store runs ``[a, a + len(P))``: parameters, saved values, statuses."""
+        b = a + P.shape[0]
+        t0 = time.perf_counter()
+        if self.unused_columns:
+            P = P.copy()
+            P[:, self.unused_columns] = np.nan  # never shown as the value a run used
+        try:
+            self._check_space(P.nbytes + values.nbytes + status.nbytes)
+            if self._open is None:  # one handle each for the writer's life: no object is
+                # freed (and flushed) per chunk, where a failure could only be reported late
+                names = ["parameter_values", *self.output_names, "run_status"]
+                self._open = {n: self.h5[n] for n in names}
+            ds = self._open
+            ds["parameter_values"][a:b] = P
+            for m, name in enumerate(self.output_names):
+                ds[name][a:b] = values[:, :, m]
+            ds["run_status"][a:b] = status
+            self.h5.attrs["runs_done"] = b
+            self.h5.flush()
+        except H5_IO_ERRORS as exc:
+            raise _disk_error(self.path, exc) from None
+        self.runs_done = b
+        self.write_seconds += time.perf_counter() - t0
+
+    def _check_space(self, nbytes: int) -> None:
+        """A compressed file grows as chunks arrive: refuse a chunk the disk cannot take,
+        before the HDF5 library is half-way through it (an uncompressed file was allocated
+        whole when it was created)."""
+        if self._compressed is None:
+            self._compressed = self.h5.attrs.get("compression", "none") != "none"
+        if not self._compressed:
+            return
+        st = os.statvfs(self.partial.parent)
+        if st.f_bavail * st.f_frsize < nbytes + (1 << 20):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    def finish(self, summary_attrs: dict | None = None) -> Path:
+        """Write the summary group, flush to the disk, read the file back, and only then
+        rename it to the final name."""
+        try:
+            status = self.h5["run_status"][:]
+            if self.runs_done != status.size or np.any(status == STATUS_NOT_RUN):
+                raise Sim315Error(
+                    str(self.partial),
+                    "run_status",
+                    f"{int(np.count_nonzero(status == STATUS_NOT_RUN)):,} runs were not run",
+                    "continue with --resume",
+                )
+            if self.lock.reserve is not None:  # the summary may use the space held back
+                self.lock.reserve.release()
+                self.lock.reserve = None
+            write_summary(self.h5)
+            for k, v in (summary_attrs or {}).items():
+                self.h5.attrs[k] = v
+            self.h5.attrs["complete"] = True
+            self.h5.flush()
+            self.h5.close()
+            _fsync(self.partial)
+            verify(self.partial)
+            check_output(self.path)
+            os.replace(self.partial, self.path)
+            with contextlib.suppress(OSError):
+                _fsync(self.path.parent)
+        except H5_IO_ERRORS as exc:
+            self.close()
+            raise _disk_error(self.path, exc) from None
+        except BaseException:
+            self.close()
+            raise
+        self.lock.release()
+        return self.path
+
+    def close(self) -> None:
+        """Close, keeping the partial file for ``--resume``."""
+        if self.lock.reserve is not None:  # give the space back first: the close needs it
+            self.lock.reserve.release()
+            self.lock.reserve = None
+        try:
+            self.h5.close()
+        except Exception:  # closing after a failure must not mask it
+            _UNCLOSED.append(str(self.partial))
+        self.lock.release()
+
+
+def _check_partial(h5: h5py.File, partial: Path, fingerprint: dict[str, str]) -> int:
+    """The runs a partial file holds for sure; refuses another run's partial by name."""
+    raw = h5.attrs.get("fingerprint_parts")
+    stored = json.loads(raw) if raw is not None else {}
+    changed = sorted(
+        k for k in fingerprint.keys() | stored.keys() if stored.get(k) != fingerprint.get(k)
+    )
+    if changed:
+        raise Sim315Error(
+            str(partial),
+            "--resume",
+            f"the inputs changed since the partial file was made: {', '.join(changed)}",
+            "undo the change, or delete the partial file and run without --resume",
+        )
+    try:
+        runs = int(h5.attrs["runs"])
+        claimed = int(h5.attrs["runs_done"])
+        status = h5["run_status"][:]
+    except (KeyError, OSError, ValueError, TypeError) as exc:
+        raise Sim315Error(
+            str(partial), "--resume", f"is not a sim315 partial file ({exc})", "delete it"
+        ) from None
+    if status.shape != (runs,) or not 0 <= claimed <= runs:
+        raise Sim315Error(
+            str(partial), "--resume", "its run count and status do not agree", "delete it"
+        )
+    not_run = np.flatnonzero(status == STATUS_NOT_RUN)
+    written = int(not_run[0]) if not_run.size else runs
+    # rows past runs_done may hold a torn chunk: they are computed again (same numbers)
+    return min(claimed, written)
+
+
+def verify(path: Path) -> None:
+    """Read a finished file back: complete, every run with a status, every output whole."""
+    try:
+        with h5py.File(path, "r") as h5:
+            runs = int(h5.attrs["runs"])
+            ok = bool(h5.attrs["complete"]) and int(h5.attrs["runs_done"]) == runs
+            status = h5["run_status"]
+            for a in range(0, runs, _SUMMARY_BLOCK):
+                ok = ok and not np.any(status[a : a + _SUMMARY_BLOCK] == STATUS_NOT_RUN)
+            for name in json.loads(h5.attrs["outputs"]):
+                ok = ok and h5[name].shape[0] == runs and name in h5["summary"]
+    except (OSError, KeyError, ValueError) as exc:
+        raise Sim315Error(
+            str(path), "output", f"the file did not read back ({exc})", "check the disk"
+        ) from None
+    if not ok:
+        raise Sim315Error(str(path), "output", "the file did not read back whole", "run again")
+
+
+def write_summary(h5: h5py.File) -> None:
+    """Percentiles over finished runs per output and time; P(target met) per target."""
+    if "summary" in h5:
+        del h5["summary"]
+    g = h5.create_group("summary")
+    pct = g.create_dataset("percentile", data=np.array(PERCENTILES))
+    pct.make_scale("percentile")
+    times = h5["time"][:]
+    tg = g.create_dataset("time", data=times)  # the group is readable on its own
+    tg.attrs["units"] = h5["time"].attrs["units"]
+    tg.make_scale("time")
+    status = h5["run_status"][:]
+    ok = status == 0
+    runs = status.shape[0]
+    rows: list[dict] = []
+    n_ok = int(np.count_nonzero(ok))
+    buf = np.empty((times.size, n_ok))  # (time, run): each row contiguous for selection
+    quantiles = np.array(PERCENTILES) / 100.0
+    for name in json.loads(h5.attrs["outputs"]):
+        src = h5[name]
+        filled = 0
+        for a in range(0, runs, _SUMMARY_BLOCK):
+            block = src[a : a + _SUMMARY_BLOCK]
+            keep = ok[a : a + _SUMMARY_BLOCK]
+            if not keep.all():
+                block = block[keep]
+            transpose_into(block, buf, filled)
+            filled += block.shape[0]
+        if n_ok:
+            res = np.empty((times.size, len(PERCENTILES)))
+            row_percentiles(buf, quantiles, res)
+            q = res.T
+        else:
+            q = np.full((len(PERCENTILES), times.size), np.nan)
+        ds = g.create_dataset(name, data=q)
+        ds.attrs["units"] = h5[name].attrs["units"]
+        ds.dims[0].attach_scale(pct)
+        ds.dims[1].attach_scale(tg)
+        raw = h5[name].attrs.get("target")
+        if raw:
+            rows.append(_target_summary(h5, name, raw, times, ok, runs))
+    _write_target_summary(g, pct, rows)
+
+
+def _target_summary(h5: h5py.File, name: str, raw, times, ok, runs: int) -> dict:
+    """One target measured on every run of the output ``name``."""
+    from ..language import targets as tg
+
+    tgt = tg.load(raw)
+    cols = sorted({tg.time_index(times, y) for y in tgt.years_needed()} - {None})
+    x = h5[name][:, cols] if cols else np.empty((runs, 0))
+    m = tg.measure(tgt, x, times[cols])
+    met = int(np.count_nonzero(m.met & ok))
+    finite = m.value[ok][np.isfinite(m.value[ok])]
+    q = np.percentile(finite, PERCENTILES) if finite.size else np.full(len(PERCENTILES), np.nan)
+    first, last = (tgt.year, tgt.year) if tgt.kind == "level" else tgt.window
+    tid = tgt.id or name
+    return {
+        "id": tid,
+        "element": name,
+        "kind": tgt.kind,
+        "first": first,
+        "last": last,
+        "worst": tg.worst_year(tgt, m, ok),
+        "q": q,
+        "n_met": met,
+        "p_met": met / runs if runs else np.nan,
+        "definition": json.dumps({**tgt.model_dump(mode="json"), "id": tid}),
+    }
+
+
+def _write_target_summary(g: h5py.Group, pct, rows: list[dict]) -> None:
+    text = h5py.string_dtype()
+    tn = g.create_dataset("target", data=np.array([r["id"] for r in rows], dtype=text))
+    tn.make_scale("target")
+
+    def put(key, data, long_name, dtype=None):
+        ds = g.create_dataset(key, data=np.array(data, dtype=dtype))
+        ds.attrs["long_name"] = long_name
+        ds.dims[0].attach_scale(tn)
+        return ds
+
+    put(
+        "p_met",
+        [r["p_met"] for r in rows],
+        "share of all runs that meet the target (failed runs do not)",
+        np.float64,
+    )
+    put("n_met", [r["n_met"] for r in rows], "runs that meet the target", np.int64)
+    put("target_element", [r["element"] for r in rows], "the output the target measures", text)
+    put("target_kind", [r["kind"] for r in rows], "level, every_year, cumulative or growth", text)
+    put(
+        "target_first",
+        [r["first"] for r in rows],
+        "first year measured (level: the year)",
+        np.float64,
+    )
+    put(
+        "target_last", [r["last"] for r in rows], "last year measured (level: the year)", np.float64
+    )
+    put(
+        "target_worst_year",
+        [r["worst"] for r in rows],
+        "every_year: the year with the worst median addition (else NaN)",
+        np.float64,
+    )
+    put("target_definition", [r["definition"] for r in rows], "the target as JSON", text)
+    q = np.array([r["q"] for r in rows], dtype=np.float64).reshape(len(rows), len(PERCENTILES))
+    ds = g.create_dataset("target_value", data=q)
+    ds.attrs["long_name"] = (
+        "percentiles over finished runs of the measured value (level: the value; every_year: "
+        "the run's worst addition; cumulative: the addition; growth: the average growth, a "
+        "fraction a year); counts rounded"
+    )
+    ds.dims[0].attach_scale(tn)
+    ds.dims[1].attach_scale(pct)
