@@ -414,11 +414,17 @@ def validate(file) -> None:
 
 
 @main.command("schema")
-def schema() -> None:
-    """Print the JSON Schema of scenario files."""
-    from .ensembles.scenario import schema_text
+@click.argument(
+    "kind",
+    required=False,
+    default="scenario",
+    type=click.Choice(["scenario", "model", "fit", "sweep", "fit-result"]),
+)
+def schema(kind: str) -> None:
+    """Print the JSON Schema of scenario files (or of model, fit, sweep, fit-result files)."""
+    from .schemas.jsonschema import schema_text
 
-    click.echo(schema_text(), nl=False)
+    click.echo(schema_text(kind), nl=False)
 
 
 @main.command("report")

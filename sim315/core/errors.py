@@ -6,10 +6,11 @@ import difflib
 from collections.abc import Iterable
 
 
-class Sim315Error(Exception):
+class Sim315Error(ValueError):
     """Bad input: a broken file, an unknown name, an impossible setting.
 
-    The CLI prints ``str(error)`` as one line and exits with code 2, without a traceback.
+    A ``ValueError``, so that API users catch it as the bad value it is. The CLI prints
+    ``str(error)`` as one line and exits with code 2, without a traceback.
 
     Parameters
     ----------

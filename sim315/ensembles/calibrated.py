@@ -29,6 +29,8 @@ def read_sample(path: str | Path, names: list[str]) -> np.ndarray:
         raise Sim315Error(
             str(path), "posterior", "no such posterior sample", "run sim315 calibrate again"
         ) from None
+    except Sim315Error:
+        raise  # read_text's own one-line error (too large, not UTF-8, not a file)
     except ValueError as exc:
         raise Sim315Error(
             str(path), "posterior", f"not a posterior sample ({exc})", "run sim315 calibrate"
@@ -63,30 +65,22 @@ class Calibrated:
 
 
 def read_calibrated(path: str | Path) -> Calibrated:
-    """Read a fitted-parameter file and its posterior sample (if any)."""
-    import yaml
-
+    """Read a fitted-parameter file (validated against its schema, one-line errors) and its
+    posterior sample (if any)."""
     from ..core.errors import Sim315Error
+    from ..schemas.fitresult import FitResultFile, fields_at
+    from ..schemas.modelfile import load_validated
 
     path = Path(path)
-    try:
-        from ..core.textfile import read_text
-
-        doc = yaml.safe_load(read_text(path, "fitted-parameter file"))
-        params = doc["parameters"]
-        names = list(params)
-        estimates = {n: float(params[n]["estimate"]) for n in names}
-        transfer = [n for n in names if params[n].get("transfer", True)]
-        fit = (path.parent / doc["fit"]).resolve()
-        post = doc.get("posterior")
-        sample_file = None if post is None else path.parent / post["sample"]
-    except FileNotFoundError:
+    if not path.is_file():
         raise Sim315Error(
             str(path), "calibrated", "no such fitted-parameter file", "run sim315 calibrate"
-        ) from None
-    except (KeyError, TypeError, ValueError, AttributeError, yaml.YAMLError) as exc:
-        raise Sim315Error(
-            str(path), "calibrated", f"not a fitted-parameter file ({exc})", "run sim315 calibrate"
-        ) from None
+        )
+    doc, _ = load_validated(path, FitResultFile, Sim315Error, fields_at, "fitted-parameter file")
+    names = list(doc.parameters)
+    estimates = {n: p.estimate for n, p in doc.parameters.items()}
+    transfer = [n for n, p in doc.parameters.items() if p.transfer]
+    fit = (path.parent / doc.fit).resolve()
+    sample_file = None if doc.posterior is None else path.parent / doc.posterior.sample
     sample = None if sample_file is None else read_sample(sample_file, names)
     return Calibrated(path, estimates, transfer, fit, names, sample)

@@ -24,11 +24,12 @@ from ..core.progress import Progress
 from ..core.version import __version__
 from ..imports.loading import load_model_file
 from ..results.store import RESERVED, OutputInfo, ResultWriter, check_output
+from ..schemas.scenario import MAX_RUNS, MAX_SEED, ScenarioError, TimeTable
 from .calibrated import read_calibrated
 from .executors import LocalExecutor
 from .model import CompiledModel
 from .sampling import ParameterSampler
-from .scenario import MAX_RUNS, MAX_SEED, LoadedScenario, ScenarioError, TimeTable, load_scenario
+from .scenario import LoadedScenario, load_scenario
 
 #: Target bytes of saved output per chunk: bounds memory whatever the ensemble size.
 CHUNK_BYTES = 32 << 20

@@ -29,8 +29,8 @@ import numpy as np
 from ..compilation.compiler import compile_spec, start_parameter
 from ..core.errors import suggest
 from ..language.expressions import names_in
+from ..schemas.scenario import ScenarioError, TimeTable
 from .model import CompiledModel
-from .scenario import ScenarioError, TimeTable
 
 
 @dataclass(frozen=True)

@@ -9,19 +9,13 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 from scipy import stats
 
+from .base import Strict
 
-class _Dist(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        frozen=True,
-        strict=True,
-        use_attribute_docstrings=True,
-        allow_inf_nan=False,  # NaN or inf in any number is an error naming the field
-    )
 
+class _Dist(Strict):
     def frozen(self):  # pragma: no cover - every subclass overrides
         raise NotImplementedError
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from ..core.errors import Sim315Error
+from .base import Strict
 from .modelfile import load_validated
 
 
@@ -15,17 +16,7 @@ class FitError(Sim315Error):
     """A fit file that cannot be used."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        frozen=True,
-        strict=True,
-        use_attribute_docstrings=True,
-        allow_inf_nan=False,  # NaN or inf in any number is an error naming the field
-    )
-
-
-class Window(_Strict):
+class Window(Strict):
     """The simulated period; only observations inside it are fitted."""
 
     start: float
@@ -40,7 +31,7 @@ class Window(_Strict):
         return self
 
 
-class FreeParameter(_Strict):
+class FreeParameter(Strict):
     """A parameter the fit estimates."""
 
     low: float
@@ -62,7 +53,7 @@ class FreeParameter(_Strict):
         return self
 
 
-class Series(_Strict):
+class Series(Strict):
     """A data series (indicator in the data file) compared with a model output."""
 
     indicator: str
@@ -83,7 +74,7 @@ class Series(_Strict):
     observation model: rounding, snapshot dates, revisions; state why in a comment)."""
 
 
-class PosteriorSettings(_Strict):
+class PosteriorSettings(Strict):
     """Posterior sampling after the fit (emcee ensemble sampler, see
     :mod:`sim315.analysis.posterior`)."""
 
@@ -105,7 +96,7 @@ class PosteriorSettings(_Strict):
         return self
 
 
-class FitFile(_Strict):
+class FitFile(Strict):
     """A fit file."""
 
     scenario: str

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -23,6 +22,7 @@ from pydantic import (
 
 from ..core.errors import ModelError, suggest
 from ..core.yamlio import line_of, read_yaml
+from .base import Strict
 
 Equation = Annotated[str, Field(min_length=1)]
 
@@ -46,10 +46,10 @@ Bounds = Annotated[tuple[float | None, float | None], BeforeValidator(_pair)]
 Pair = Annotated[tuple[float, float], BeforeValidator(_pair)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, strict=True, use_attribute_docstrings=True
-    )
+class _Strict(Strict):
+    # Model files have always accepted inf and NaN constants (imported Vensim models use
+    # them); refusing them is a behaviour change for its own issue, not a refactoring.
+    model_config = ConfigDict(allow_inf_nan=True)
 
 
 def _as_text(value):

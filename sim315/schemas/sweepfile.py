@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from ..core.errors import Sim315Error
+from .base import Strict, fields_of
 from .distributions import Distribution
 from .modelfile import load_validated
 
@@ -16,17 +17,7 @@ class SweepError(Sim315Error):
     """A sweep file that cannot be used."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        frozen=True,
-        strict=True,
-        use_attribute_docstrings=True,
-        allow_inf_nan=False,  # NaN or inf in any number is an error naming the field
-    )
-
-
-class Range(_Strict):
+class Range(Strict):
     """A factor varied uniformly over [low, high], or over given values (grids)."""
 
     low: float | None = None
@@ -48,7 +39,7 @@ class Range(_Strict):
         return self
 
 
-class SweepFile(_Strict):
+class SweepFile(Strict):
     """A sweep file."""
 
     scenario: str
@@ -85,9 +76,5 @@ def _fields_at(loc: tuple) -> set[str]:
     if loc[0] == "factors" and len(loc) >= 2:
         from . import distributions as d
 
-        return set(Range.model_fields) | {
-            f
-            for cls in (d.Uniform, d.Normal, d.TruncNormal, d.Triangular, d.Choice)
-            for f in cls.model_fields
-        }
+        return fields_of(Range, d.Distribution)
     return set()
