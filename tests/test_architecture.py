@@ -4,7 +4,7 @@ import cycle between modules. Each check is also shown to fail on a package that
 from pathlib import Path
 
 import pytest
-from archcheck import cycles, import_graph, upward_imports
+from archcheck import cycles, import_graph, mermaid, package_graph, upward_imports
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "sim315"
@@ -39,6 +39,12 @@ def test_no_lower_layer_imports_a_higher_one():
 
 def test_no_import_cycle():
     assert cycles(GRAPH) == []
+
+
+def test_architecture_page_shows_the_current_imports():
+    page = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    drawn = page.split("<!-- imports:begin -->\n")[1].split("<!-- imports:end -->")[0]
+    assert drawn == mermaid(package_graph(GRAPH), "sim315"), "regenerate docs/architecture.md"
 
 
 def _package(tmp_path: Path, files: dict[str, str]) -> Path:
