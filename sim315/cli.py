@@ -63,8 +63,8 @@ def _exit_now_if_files_are_stuck_open() -> None:
     """After a disk failure that left an HDF5 file open, leave without the library's exit
     handlers (which would flush it again on the full disk and crash): the partial file is
     already as resumable as it will get."""
-    store = sys.modules.get("sim315.results.store")
-    if store is not None and store.unclosed_files():
+    files = sys.modules.get("sim315.results.files")
+    if files is not None and files.unclosed_files():
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(EXIT_BAD_INPUT)

@@ -12,7 +12,7 @@ from conftest import datasets
 
 from sim315.cli import main
 from sim315.ensembles import runner as runner_mod
-from sim315.results.store import PERCENTILES
+from sim315.results.layout import PERCENTILES
 from sim315.schemas.jsonschema import schema_text
 
 ROOT = Path(__file__).resolve().parents[1]

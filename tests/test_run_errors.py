@@ -728,7 +728,8 @@ def test_torn_chunk_status_without_runs_done_is_redone(tmp_path):
 
 
 def test_finish_refuses_a_file_with_unrun_runs(tmp_path):
-    from sim315.results.store import OutputInfo, ResultWriter
+    from sim315.results.layout import OutputInfo
+    from sim315.results.store import ResultWriter
 
     out = tmp_path / "w.h5"
     w = ResultWriter.create(

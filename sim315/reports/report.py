@@ -16,8 +16,8 @@ import h5py
 import numpy as np
 
 from ..core.errors import Sim315Error
+from ..results.layout import PERCENTILES
 from ..results.reader import open_complete, texts
-from ..results.store import PERCENTILES
 from . import labels
 
 

@@ -31,250 +31,30 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import json
 import os
 import secrets
-import stat
-import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
 import numpy as np
 
 from ..core.errors import Sim315Error
-from ..kernels.stats import row_percentiles, transpose_into
-
-PERCENTILES = (5.0, 25.0, 50.0, 75.0, 95.0)
-# The result file's layout version: raised when a dataset or attribute changes meaning.
-# 1: first versioned layout (issue 14); files without the attribute are layout 0.
-FORMAT_VERSION = 1
-RESERVED = ("time", "run", "parameter", "parameter_values", "run_status", "summary")
-STATUS_NOT_RUN = -1
-#: Compression of the per-run datasets. ``none`` writes at memory speed (~1.5 GB/s here);
-#: ``lzf`` is ~3x smaller at ~230 MB/s; ``gzip`` (level 1, shuffled) is ~3x smaller at
-#: ~100 MB/s and readable by every netCDF/HDF5 tool (lzf needs h5py).
-COMPRESSION = {
-    "none": {},
-    "lzf": {"compression": "lzf", "shuffle": True},
-    "gzip": {"compression": "gzip", "compression_opts": 1, "shuffle": True},
-}
-#: Rows read at a time when summarising (bounds the extra memory of the summary).
-_SUMMARY_BLOCK = 65536
-
-
-@dataclass(frozen=True)
-class OutputInfo:
-    """What the file records about a saved variable."""
-
-    name: str
-    units: str
-    doc: str
-    kind: str
-    target: dict | None = None
-
-
-def partial_path(path: Path) -> Path:
-    return path.with_name(path.name + ".partial")
-
-
-def lock_path(path: Path) -> Path:
-    return path.with_name(f".{path.name}.lock")
-
-
-#: What h5py raises when the disk fails under it: OSError, or RuntimeError from a flush.
-H5_IO_ERRORS = (OSError, RuntimeError)
-#: Partial files whose HDF5 handle could not be closed after an I/O error (see
-#: :func:`unclosed_files`).
-_UNCLOSED: list[str] = []
-
-
-def unclosed_files() -> list[str]:
-    """Partial files left open after an I/O error. The HDF5 library flushes them again when
-    the interpreter exits, on a full disk even crashing it: a command line that sees any
-    should end the process at once (``os._exit``) after saying what happened."""
-    return list(_UNCLOSED)
-
-
-def _quiet_h5py_dealloc() -> None:
-    """h5py reports a failed flush of an object being freed as an "Exception ignored"
-    traceback per object (hundreds on a full disk); the error that matters is raised where
-    the write failed. Only those reports are dropped."""
-    previous = sys.unraisablehook
-    if getattr(previous, "_sim315", False):
-        return
-
-    def hook(unraisable):
-        text = f"{unraisable.object!r} {unraisable.exc_value!r}"
-        if "h5py" in text or "ObjectID" in text or "decrement id ref count" in text:
-            return
-        previous(unraisable)
-
-    hook._sim315 = True
-    sys.unraisablehook = hook
-
-
-def _disk_error(path: Path, exc: OSError) -> Sim315Error:
-    text = str(exc)
-    if (
-        getattr(exc, "errno", None) == errno.ENOSPC
-        or "No space left" in text
-        or "errno = 28" in text
-    ):
-        return Sim315Error(
-            str(path),
-            "output",
-            "no space left on the device",
-            "free space, then continue with --resume",
-        )
-    first = (text.splitlines() or ["I/O error"])[0][:200]
-    return Sim315Error(
-        str(path),
-        "output",
-        f"cannot write ({first})",
-        "check the disk, then continue with --resume",
-    )
-
-
-def _kind(mode: int) -> str | None:
-    """What a non-regular file is, or None for a regular file."""
-    if stat.S_ISREG(mode):
-        return None
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISLNK(mode):
-        return "a symbolic link"
-    if stat.S_ISFIFO(mode):
-        return "a pipe"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "not a regular file"
-
-
-def check_output(path: str | Path) -> Path:
-    """Refuse an output that cannot be written safely, before anything is created: a missing
-    or unwritable folder, a final name or partial that is not a regular file (a folder, a
-    device such as /dev/null, a pipe, a symbolic link at the partial name)."""
-    path = Path(path)
-    folder = path.parent
-    if not folder.is_dir():
-        raise Sim315Error(str(path), "output", "its folder does not exist", "create it first")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise Sim315Error(str(path), "output", "the folder is not writable", "choose another path")
-    try:
-        st = os.stat(path)  # a link to a regular file is replaced, never written through
-    except FileNotFoundError:
-        st = None
-    except OSError as exc:
-        raise Sim315Error(str(path), "output", f"cannot be checked ({exc.strerror})") from None
-    if st is not None and (what := _kind(st.st_mode)):
-        fix = "name a file, e.g. out.h5" if what == "a folder" else "name a regular file"
-        raise Sim315Error(str(path), "output", f"is {what}", fix)
-    for extra in (partial_path(path), lock_path(path)):
-        try:
-            st = os.lstat(extra)
-        except FileNotFoundError:
-            continue
-        if what := _kind(st.st_mode):
-            raise Sim315Error(
-                str(extra), "output", f"is {what}, not a file sim315 made", "remove it first"
-            )
-    return path
-
-
-class OutputLock:
-    """An advisory lock on a result file's final name (``.<name>.lock`` beside it), held by
-    the one process that writes it; a second writer is refused before it touches anything."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.file = lock_path(path)
-        self.fd: int | None = None
-        #: Space held for closing the partial file whole on a full disk (see _Reserve).
-        self.reserve: _Reserve | None = None
-
-    def acquire(self) -> OutputLock:
-        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-        for _ in range(5):
-            try:
-                fd = os.open(self.file, flags, 0o644)
-            except OSError as exc:
-                raise Sim315Error(
-                    str(self.path), "output", f"cannot lock ({exc.strerror})", "check the folder"
-                ) from None
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                os.close(fd)
-                raise Sim315Error(
-                    str(self.path),
-                    "output",
-                    "another sim315 command is writing this file now",
-                    "wait for it to finish, or choose another -o",
-                ) from None
-            try:  # the file locked must still be the one under the name (see release)
-                same = os.path.samestat(os.fstat(fd), os.lstat(self.file))
-            except FileNotFoundError:
-                same = False
-            if same:
-                self.fd = fd
-                return self
-            os.close(fd)
-        raise Sim315Error(str(self.path), "output", "cannot lock (the lock keeps changing)")
-
-    def release(self) -> None:
-        if self.reserve is not None:
-            self.reserve.release()
-            self.reserve = None
-        if self.fd is None:
-            return
-        with contextlib.suppress(OSError):
-            os.unlink(self.file)  # while locked: a waiter then finds a fresh file
-        os.close(self.fd)
-        self.fd = None
-
-
-#: Bytes held in reserve beside a partial file while it is written: on a full disk they are
-#: given back so that the HDF5 library can still write its metadata and close the partial
-#: file whole (resumable), instead of leaving it torn.
-RESERVE_BYTES = 4 << 20
-
-
-def reserve_path(path: Path) -> Path:
-    return path.with_name(f".{path.name}.reserve")
-
-
-class _Reserve:
-    """A file of :data:`RESERVE_BYTES` allocated on the output's disk (exclusive create)."""
-
-    def __init__(self, path: Path):
-        self.file = reserve_path(path)
-        self.file.unlink(missing_ok=True)  # a crashed writer's; we hold the lock
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-        fd = os.open(self.file, flags, 0o600)
-        try:
-            if hasattr(os, "posix_fallocate"):
-                os.posix_fallocate(fd, 0, RESERVE_BYTES)
-            else:  # pragma: no cover - macOS: blocks are only held once written
-                os.write(fd, bytes(RESERVE_BYTES))
-        except OSError:
-            os.close(fd)
-            self.file.unlink(missing_ok=True)
-            raise
-        os.close(fd)
-
-    def release(self) -> None:
-        self.file.unlink(missing_ok=True)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+from .files import (
+    H5_IO_ERRORS,
+    OutputLock,
+    Reserve,
+    check_output,
+    disk_error,
+    file_kind,
+    fsync_path,
+    mark_unclosed,
+    partial_path,
+    quiet_h5py_dealloc,
+)
+from .layout import COMPRESSION, FORMAT_VERSION, STATUS_NOT_RUN, SUMMARY_BLOCK, OutputInfo
+from .summary import write_summary
 
 
 class ResultWriter:
@@ -295,7 +75,7 @@ class ResultWriter:
         self.h5 = h5
         self.runs_done = runs_done
         self.lock = lock
-        _quiet_h5py_dealloc()
+        quiet_h5py_dealloc()
         self._open: dict | None = None
         self._compressed: bool | None = None
         #: Seconds spent in :meth:`write` (in the writer thread, overlapping the kernel).
@@ -322,7 +102,7 @@ class ResultWriter:
         lock = OutputLock(path).acquire()
         fresh = path.with_name(f".{path.name}.{secrets.token_hex(8)}.new")
         try:
-            lock.reserve = _Reserve(path)
+            lock.reserve = Reserve(path)
             h5 = h5py.File(fresh, "x")  # exclusive: fails on anything already there
         except OSError as exc:
             lock.release()
@@ -330,7 +110,7 @@ class ResultWriter:
                 raise Sim315Error(
                     str(path), "output", "the folder is not writable", "choose another path"
                 ) from None
-            raise _disk_error(path, exc) from None
+            raise disk_error(path, exc) from None
         try:
             cls._layout(
                 h5,
@@ -353,7 +133,7 @@ class ResultWriter:
             fresh.unlink(missing_ok=True)
             lock.release()
             if isinstance(exc, H5_IO_ERRORS):
-                raise _disk_error(path, exc) from None
+                raise disk_error(path, exc) from None
             raise
         return cls(path, h5, 0, lock)
 
@@ -364,8 +144,8 @@ class ResultWriter:
         t.attrs["units"] = time_units
         t.make_scale("time")
         r = h5.create_dataset("run", shape=(runs,), dtype=np.int64)
-        for a in range(0, runs, _SUMMARY_BLOCK):  # never the whole range in memory
-            b = min(runs, a + _SUMMARY_BLOCK)
+        for a in range(0, runs, SUMMARY_BLOCK):  # never the whole range in memory
+            b = min(runs, a + SUMMARY_BLOCK)
             r[a:b] = np.arange(a, b, dtype=np.int64)
         r.attrs["long_name"] = "run number"
         r.make_scale("run")
@@ -448,15 +228,15 @@ class ResultWriter:
                 f"no partial file {partial.name} to continue",
                 "run without --resume",
             ) from None
-        if what := _kind(st.st_mode):
+        if what := file_kind(st.st_mode):
             raise Sim315Error(str(partial), "--resume", f"is {what}", "remove it first")
         check_output(path)
         lock = OutputLock(path).acquire()
         try:
-            lock.reserve = _Reserve(path)
+            lock.reserve = Reserve(path)
         except OSError as exc:
             lock.release()
-            raise _disk_error(path, exc) from None
+            raise disk_error(path, exc) from None
         try:
             h5 = h5py.File(partial, "r+")
         except OSError as exc:
@@ -494,7 +274,7 @@ class ResultWriter:
             pv.attrs["note"] = "time-tabled levers are NaN here: see /levers/<name>"
             self.h5.flush()
         except H5_IO_ERRORS as exc:
-            raise _disk_error(self.path, exc) from None
+            raise disk_error(self.path, exc) from None
 
     # -- writing -----------------------------------------------------------------------
     @property
@@ -522,7 +302,7 @@ class ResultWriter:
             self.h5.attrs["runs_done"] = b
             self.h5.flush()
         except H5_IO_ERRORS as exc:
-            raise _disk_error(self.path, exc) from None
+            raise disk_error(self.path, exc) from None
         self.runs_done = b
         self.write_seconds += time.perf_counter() - t0
 
@@ -559,15 +339,15 @@ class ResultWriter:
             self.h5.attrs["complete"] = True
             self.h5.flush()
             self.h5.close()
-            _fsync(self.partial)
+            fsync_path(self.partial)
             verify(self.partial)
             check_output(self.path)
             os.replace(self.partial, self.path)
             with contextlib.suppress(OSError):
-                _fsync(self.path.parent)
+                fsync_path(self.path.parent)
         except H5_IO_ERRORS as exc:
             self.close()
-            raise _disk_error(self.path, exc) from None
+            raise disk_error(self.path, exc) from None
         except BaseException:
             self.close()
             raise
@@ -582,7 +362,7 @@ class ResultWriter:
         try:
             self.h5.close()
         except Exception:  # closing after a failure must not mask it
-            _UNCLOSED.append(str(self.partial))
+            mark_unclosed(self.partial)
         self.lock.release()
 
 
@@ -625,8 +405,8 @@ def verify(path: Path) -> None:
             runs = int(h5.attrs["runs"])
             ok = bool(h5.attrs["complete"]) and int(h5.attrs["runs_done"]) == runs
             status = h5["run_status"]
-            for a in range(0, runs, _SUMMARY_BLOCK):
-                ok = ok and not np.any(status[a : a + _SUMMARY_BLOCK] == STATUS_NOT_RUN)
+            for a in range(0, runs, SUMMARY_BLOCK):
+                ok = ok and not np.any(status[a : a + SUMMARY_BLOCK] == STATUS_NOT_RUN)
             for name in json.loads(h5.attrs["outputs"]):
                 ok = ok and h5[name].shape[0] == runs and name in h5["summary"]
     except (OSError, KeyError, ValueError) as exc:
@@ -635,121 +415,3 @@ def verify(path: Path) -> None:
         ) from None
     if not ok:
         raise Sim315Error(str(path), "output", "the file did not read back whole", "run again")
-
-
-def write_summary(h5: h5py.File) -> None:
-    """Percentiles over finished runs per output and time; P(target met) per target."""
-    if "summary" in h5:
-        del h5["summary"]
-    g = h5.create_group("summary")
-    pct = g.create_dataset("percentile", data=np.array(PERCENTILES))
-    pct.make_scale("percentile")
-    times = h5["time"][:]
-    tg = g.create_dataset("time", data=times)  # the group is readable on its own
-    tg.attrs["units"] = h5["time"].attrs["units"]
-    tg.make_scale("time")
-    status = h5["run_status"][:]
-    ok = status == 0
-    runs = status.shape[0]
-    rows: list[dict] = []
-    n_ok = int(np.count_nonzero(ok))
-    buf = np.empty((times.size, n_ok))  # (time, run): each row contiguous for selection
-    quantiles = np.array(PERCENTILES) / 100.0
-    for name in json.loads(h5.attrs["outputs"]):
-        src = h5[name]
-        filled = 0
-        for a in range(0, runs, _SUMMARY_BLOCK):
-            block = src[a : a + _SUMMARY_BLOCK]
-            keep = ok[a : a + _SUMMARY_BLOCK]
-            if not keep.all():
-                block = block[keep]
-            transpose_into(block, buf, filled)
-            filled += block.shape[0]
-        if n_ok:
-            res = np.empty((times.size, len(PERCENTILES)))
-            row_percentiles(buf, quantiles, res)
-            q = res.T
-        else:
-            q = np.full((len(PERCENTILES), times.size), np.nan)
-        ds = g.create_dataset(name, data=q)
-        ds.attrs["units"] = h5[name].attrs["units"]
-        ds.dims[0].attach_scale(pct)
-        ds.dims[1].attach_scale(tg)
-        raw = h5[name].attrs.get("target")
-        if raw:
-            rows.append(_target_summary(h5, name, raw, times, ok, runs))
-    _write_target_summary(g, pct, rows)
-
-
-def _target_summary(h5: h5py.File, name: str, raw, times, ok, runs: int) -> dict:
-    """One target measured on every run of the output ``name``."""
-    from ..language import targets as tg
-
-    tgt = tg.load(raw)
-    cols = sorted({tg.time_index(times, y) for y in tgt.years_needed()} - {None})
-    x = h5[name][:, cols] if cols else np.empty((runs, 0))
-    m = tg.measure(tgt, x, times[cols])
-    met = int(np.count_nonzero(m.met & ok))
-    finite = m.value[ok][np.isfinite(m.value[ok])]
-    q = np.percentile(finite, PERCENTILES) if finite.size else np.full(len(PERCENTILES), np.nan)
-    first, last = (tgt.year, tgt.year) if tgt.kind == "level" else tgt.window
-    tid = tgt.id or name
-    return {
-        "id": tid,
-        "element": name,
-        "kind": tgt.kind,
-        "first": first,
-        "last": last,
-        "worst": tg.worst_year(tgt, m, ok),
-        "q": q,
-        "n_met": met,
-        "p_met": met / runs if runs else np.nan,
-        "definition": json.dumps({**tgt.model_dump(mode="json"), "id": tid}),
-    }
-
-
-def _write_target_summary(g: h5py.Group, pct, rows: list[dict]) -> None:
-    text = h5py.string_dtype()
-    tn = g.create_dataset("target", data=np.array([r["id"] for r in rows], dtype=text))
-    tn.make_scale("target")
-
-    def put(key, data, long_name, dtype=None):
-        ds = g.create_dataset(key, data=np.array(data, dtype=dtype))
-        ds.attrs["long_name"] = long_name
-        ds.dims[0].attach_scale(tn)
-        return ds
-
-    put(
-        "p_met",
-        [r["p_met"] for r in rows],
-        "share of all runs that meet the target (failed runs do not)",
-        np.float64,
-    )
-    put("n_met", [r["n_met"] for r in rows], "runs that meet the target", np.int64)
-    put("target_element", [r["element"] for r in rows], "the output the target measures", text)
-    put("target_kind", [r["kind"] for r in rows], "level, every_year, cumulative or growth", text)
-    put(
-        "target_first",
-        [r["first"] for r in rows],
-        "first year measured (level: the year)",
-        np.float64,
-    )
-    put(
-        "target_last", [r["last"] for r in rows], "last year measured (level: the year)", np.float64
-    )
-    put(
-        "target_worst_year",
-        [r["worst"] for r in rows],
-        "every_year: the year with the worst median addition (else NaN)",
-        np.float64,
-    )
-    put("target_definition", [r["definition"] for r in rows], "the target as JSON", text)
-    q = np.array([r["q"] for r in rows], dtype=np.float64).reshape(len(rows), len(PERCENTILES))
-    ds = g.create_dataset("target_value", data=q)
-    ds.attrs["long_name"] = (
-        "percentiles over finished runs of the measured value (level: the value; every_year: "
-        "the run's worst addition; cumulative: the addition; growth: the average growth, a "
-        "fraction a year); counts rounded"
-    )
-    ds.dims[0].attach_scale(tn)
-    ds.dims[1].attach_scale(pct)
