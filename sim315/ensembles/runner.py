@@ -23,7 +23,9 @@ from ..core.errors import suggest
 from ..core.progress import Progress
 from ..core.version import __version__
 from ..imports.loading import load_model_file
-from ..results.store import RESERVED, OutputInfo, ResultWriter, check_output
+from ..results.files import check_output
+from ..results.layout import RESERVED, OutputInfo
+from ..results.store import ResultWriter
 from ..schemas.scenario import MAX_RUNS, MAX_SEED, ScenarioError, TimeTable
 from .calibrated import read_calibrated
 from .executors import LocalExecutor
@@ -148,7 +150,10 @@ def plan_run(
             "needs the fitted history it starts from",
             "add calibrated: <fit result>.yaml",
         )
-    ir = compile_spec(spec, model_source, raw, tables, warm_start=sc.start_from_history)
+    if tables or sc.start_from_history:  # issue 14: a second lowering until levers are data
+        ir = compile_spec(spec, model_source, raw, tables, warm_start=sc.start_from_history)
+    else:
+        ir = probe  # the same call: lowered once
     model = CompiledModel(ir)
     base = model.defaults
     joint = calibrated = None
