@@ -448,7 +448,7 @@ def report(results, outdir, group, html_out, sweep, baseline) -> None:
         click.echo(f"wrote {write_html(list(results), html_out, sweep, baseline)}")
         if outdir is None:
             return
-    from .reports.report import write_report
+    from .reports.charts import write_report
 
     if outdir is not None and len(results) > 1:
         raise Sim315Error(str(outdir), "--out", "one folder for several files", "drop --out")
@@ -504,7 +504,7 @@ def discover_cmd(result, target, missed, density, outdir) -> None:
 def compare(a, b, markdown, force) -> None:
     """Two result files' target tables side by side, with the differences A - B (A the
     policy, B the baseline); run by run too when both share seed and sampler."""
-    from .reports.report import compare_text
+    from .reports.compare import compare_text
 
     click.echo(compare_text(a, b, markdown=markdown, force=force))
 

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from sim315.cli import main
 from sim315.reports import labels
-from sim315.reports.report import _scale_panels
+from sim315.reports.charts import _scale_panels
 
 
 @pytest.mark.parametrize(

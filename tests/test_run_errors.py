@@ -1111,7 +1111,7 @@ def test_compare_refuses_other_target_definitions(tmp_path):
 
 
 def test_compare_pairs_runs_that_share_seed_and_sampler(tmp_path):
-    from sim315.reports.report import paired_differences
+    from sim315.reports.compare import paired_differences
 
     a = _run_ok(tmp_path, _with(runs=20, overrides={"entry_rate": 0.1}))
     a.rename(tmp_path / "a.h5")

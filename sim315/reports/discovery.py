@@ -170,7 +170,7 @@ def trajectory_figure(found: Discovery, outdir: str | Path) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .report import _save
+    from .charts import _save
 
     outdir = Path(outdir)
     try:

@@ -19,7 +19,9 @@ import numpy as np
 from ..core.errors import Sim315Error
 from ..results.reader import open_complete
 from . import labels
-from .report import _KIND_NAMES, _KINDS, Row, _accepted, target_rows
+from .charts import _accepted
+from .compare import _KIND_NAMES, _KINDS
+from .report import Row, target_rows
 
 #: P(met) at or above LIKELY is green, below UNLIKELY red, amber between (IPCC's words).
 LIKELY, UNLIKELY = 2 / 3, 1 / 3
