@@ -13,7 +13,7 @@ from click.testing import CliRunner
 import sim315
 from sim315.analysis.calibration import calibrate, write_result
 from sim315.cli import main
-from sim315.compilation.compiler import start_parameter
+from sim315.compilation.lowering import start_parameter
 from sim315.core.errors import Sim315Error
 from sim315.ensembles.calibrated import read_calibrated
 from sim315.ensembles.runner import execute, plan_run

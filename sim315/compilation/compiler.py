@@ -12,7 +12,6 @@ import keyword
 import math
 import re
 import unicodedata
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -21,7 +20,6 @@ from ..core.yamlio import line_of
 from ..language.expressions import (
     FUNCTIONS,
     SPECIAL_NAMES,
-    TABLE_FUNCTIONS,
     names_in,
     parse_equation,
     tables_in,
@@ -29,6 +27,8 @@ from ..language.expressions import (
 from ..language.unitcheck import UnitChecker
 from ..language.units import Dim, UnitError, parse_units
 from ..schemas.modelfile import ModelFile
+from .ir import ModelIR, TimeGrid, time_grid
+from .lowering import Lowerer, TimeTableSwap, branch, start_parameter, table_name
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")  # used with fullmatch: no trailing newline
 _SECTIONS = ("parameters", "stocks", "flows", "auxiliaries", "lookups")
@@ -43,144 +43,6 @@ _KIND = {
 
 def _an(word: str) -> str:
     return ("an " if word[0] in "aeiou" else "a ") + word
-
-
-@dataclass(frozen=True)
-class Hidden:
-    """A hidden stock made from a SMOOTH or DELAY call."""
-
-    name: str
-    deriv: ast.expr
-    init: ast.expr
-    origin: str
-
-
-@dataclass(frozen=True)
-class DelayFixed:
-    """A DELAY FIXED pipeline: ``input`` delayed by ``tau``, ``init`` until then."""
-
-    name: str
-    input: ast.expr
-    tau: ast.expr
-    init: ast.expr
-    origin: str
-
-
-@dataclass(frozen=True)
-class TimeGrid:
-    """The integer time grid: ``t = start + k*dt`` for ``k = 0..n_steps``."""
-
-    start: float
-    stop: float
-    dt: float
-    n_steps: int
-    stride: int
-    units: str
-
-    @property
-    def save_every(self) -> float:
-        return self.stride * self.dt
-
-    @property
-    def n_saved(self) -> int:
-        return self.n_steps // self.stride + 1
-
-    def times(self) -> np.ndarray:
-        """The saved times, computed from integer step counts."""
-        k = np.arange(self.n_saved, dtype=np.float64) * self.stride
-        return self.start + k * self.dt
-
-
-@dataclass
-class ModelIR:
-    """A checked model, lowered and ordered; the code generator's input."""
-
-    spec: ModelFile
-    source: str
-    grid: TimeGrid
-    kernel_params: list[str]
-    defaults: np.ndarray
-    stocks: list[str]
-    hidden: list[Hidden]
-    dfix: list[DelayFixed]
-    equations: dict[str, ast.expr]
-    initial: dict[str, ast.expr]
-    aux_order: list[str]
-    rhs_order: list[str]
-    init_order: list[tuple[str, str]]
-    record: list[str]
-    units: dict[str, Dim]
-    lookup_names: list[str]
-    table_points: dict[str, tuple[list[float], list[float]]]
-    nonneg: list[int]
-    kinds: dict[str, str] = field(default_factory=dict)
-    targets: dict = field(default_factory=dict)
-    groups: dict[str, list[str]] = field(default_factory=dict)
-
-    @property
-    def state_names(self) -> list[str]:
-        return self.stocks + [h.name for h in self.hidden]
-
-
-#: Most time steps a run may take (the random generator's step counter is 32-bit).
-MAX_STEPS = 2**31
-
-
-def time_grid(start, stop, dt, save_every, units, source: str, raw=None) -> TimeGrid:
-    """Check the clock and express it in integer steps."""
-
-    def fail(fld, problem, fix):
-        loc = ("time", fld)
-        return ModelError(source, "time." + fld, problem, fix, line_of(raw, loc))
-
-    for fld, v in (("start", start), ("stop", stop), ("dt", dt)):
-        if not math.isfinite(v):
-            raise fail(fld, f"must be a finite number, not {v}", "give a number")
-    if stop <= start:
-        raise fail("stop", f"stop ({stop}) must be after start ({start})", "raise stop")
-    if dt <= 0:
-        raise fail("dt", f"dt must be positive, not {dt}", "use e.g. 0.25")
-    horizon = stop - start
-    steps = horizon / dt
-    if not steps <= MAX_STEPS:
-        raise fail(
-            "dt",
-            f"dt={dt:g} over {start:g}..{stop:g} makes {steps:.3g} steps, more than the "
-            f"{MAX_STEPS:,} a run may take",
-            "use a larger dt or a shorter horizon",
-        )
-    n_steps = round(steps)
-    if n_steps < 1 or abs(n_steps * dt - horizon) > 1e-9 * max(horizon, 1.0):
-        raise fail(
-            "dt",
-            f"dt={dt} does not divide the horizon {start}..{stop} into whole steps",
-            f"use a dt that divides {horizon:g}, such as {_divisor_dt(horizon, dt)}",
-        )
-    save = dt if save_every is None else save_every
-    stride = round(save / dt)
-    if stride < 1 or abs(stride * dt - save) > 1e-9 * save:
-        raise fail(
-            "save_every",
-            f"save_every={save} is not a whole multiple of dt={dt}",
-            f"use a multiple of dt such as {max(1, stride) * dt:g}",
-        )
-    if n_steps % stride:
-        raise fail(
-            "save_every",
-            f"save_every={save} does not divide the horizon {start}..{stop}",
-            "choose a save period that ends on stop",
-        )
-    return TimeGrid(float(start), float(stop), float(dt), int(n_steps), int(stride), units)
-
-
-def _divisor_dt(horizon: float, dt: float) -> str:
-    """A step not above ``dt`` that divides ``horizon`` and is short to write, as text."""
-    first = max(1, math.ceil(horizon / dt - 1e-9))
-    for n in range(first, 4 * first + 100):
-        text = f"{horizon / n:g}"
-        if abs(n * float(text) - horizon) <= 1e-9 * max(horizon, 1.0):
-            return text
-    return repr(horizon / first)
 
 
 class _Compiler:
@@ -410,13 +272,13 @@ class _Compiler:
                     f"'{name}' is not a parameter of the model",
                     suggest(name, self.spec.parameters),
                 )
-        swap = _TimeTableSwap({p: mode for p, (mode, _pts) in self.time_tables.items()})
+        swap = TimeTableSwap({p: mode for p, (mode, _pts) in self.time_tables.items()})
         self.trees = {n: swap.visit(t) for n, t in self.trees.items()}
         self.init_trees = {n: swap.visit(t) for n, t in self.init_trees.items()}
 
     # -- lowering and ordering -----------------------------------------------------------
     def lower(self) -> None:
-        lowerer = _Lowerer()
+        lowerer = Lowerer()
         self.lowered = {n: lowerer.lower(t, n) for n, t in self.trees.items()}
         self.init_trees = {n: lowerer.lower(t, n) for n, t in self.init_trees.items()}
         self.hidden = lowerer.hidden
@@ -425,7 +287,7 @@ class _Compiler:
     def order(self) -> None:
         aux_names = list(self.lowered)
         deps = {
-            n: [d for d in names_in(_branch(self.lowered[n], False)) if d in self.lowered]
+            n: [d for d in names_in(branch(self.lowered[n], False)) if d in self.lowered]
             for n in aux_names
         }
         self.aux_order = _toposort(aux_names, deps, self._loop_error("algebraic loop"))
@@ -450,7 +312,7 @@ class _Compiler:
             tree = self.init_trees.get(s)
             nodes[s] = names_in(tree) if tree is not None else []
         for n in aux_names:
-            nodes[n] = names_in(_branch(self.lowered[n], True))
+            nodes[n] = names_in(branch(self.lowered[n], True))
         for h in self.hidden:
             nodes[h.name] = names_in(h.init)
         for d in self.dfix:
@@ -584,10 +446,10 @@ class _Compiler:
             init_order=self.init_order,
             record=record,
             units=units,
-            lookup_names=list(spec.lookups) + [_table_name(p) for p in self.time_tables],
+            lookup_names=list(spec.lookups) + [table_name(p) for p in self.time_tables],
             table_points={
                 **{n: (list(t.x), list(t.y)) for n, t in spec.lookups.items()},
-                **{_table_name(p): pts for p, (_mode, pts) in self.time_tables.items()},
+                **{table_name(p): pts for p, (_mode, pts) in self.time_tables.items()},
             },
             nonneg=[i for i, s in enumerate(stocks) if spec.stocks[s].non_negative],
             kinds=kinds,
@@ -621,254 +483,6 @@ def _toposort(names: list[str], deps: dict[str, list[str]], loop_error) -> list[
                 path.append(nxt)
                 stack.append((nxt, iter(deps[nxt])))
     return order
-
-
-# -- lowering of stateful builtins ----------------------------------------------------------
-def _num(v: float) -> ast.Constant:
-    return ast.Constant(value=float(v))
-
-
-def _bin(a: ast.expr, op: ast.operator, b: ast.expr) -> ast.BinOp:
-    return ast.BinOp(left=a, op=op, right=b)
-
-
-def _call(fn: str, *args: ast.expr) -> ast.Call:
-    return ast.Call(func=ast.Name(id=fn), args=list(args), keywords=[])
-
-
-_DT = ast.Name(id="dt")
-
-#: Stateful Vensim/XMILE builtins lowered by ``_Lowerer._<name>``.
-_VENSIM_STATEFUL = (
-    "delay1i",
-    "delay3i",
-    "delayn",
-    "smoothi",
-    "smooth3i",
-    "smoothn",
-    "trend",
-    "forecast",
-    "initial",
-    "sample_if_true",
-)
-
-
-def _branch(node: ast.expr, initialising: bool) -> ast.expr:
-    """``node`` as evaluated at initialisation (``active_initial``'s second argument) or
-    during the run (its first): what each ordering must follow."""
-
-    class _Pick(ast.NodeTransformer):
-        def visit_Call(self, call):
-            self.generic_visit(call)
-            if isinstance(call.func, ast.Name) and call.func.id == "_active_initial":
-                return call.args[1 if initialising else 0]
-            return call
-
-    if not any(
-        isinstance(n, ast.Call) and getattr(n.func, "id", "") == "_active_initial"
-        for n in ast.walk(node)
-    ):
-        return node
-    import copy
-
-    return _Pick().visit(copy.deepcopy(node))
-
-
-class _Lowerer:
-    """Replaces SMOOTH/DELAY calls by hidden stocks and DELAY FIXED by pipelines."""
-
-    def __init__(self):
-        self.hidden: list[Hidden] = []
-        self.dfix: list[DelayFixed] = []
-        self.n_sites = 0
-
-    def _site(self) -> ast.Constant:
-        """A call site number for a random draw: fixed by the model's structure."""
-        self.n_sites += 1
-        return ast.Constant(value=self.n_sites - 1)
-
-    def _stock(self, deriv, init, origin) -> ast.Name:
-        name = f"_h{len(self.hidden)}"
-        self.hidden.append(Hidden(name, deriv, init, origin))
-        return ast.Name(id=name)
-
-    # -- Vensim/XMILE stateful builtins (issue 12) ------------------------------------------
-    def _chain(self, x, tau, init, n: int, where: str, material: bool, lag: bool = False):
-        """n first-order stages of ``tau/n``. Smooths: each stage moves toward the one before
-        and starts at ``init``. Material delays: stage k holds material, drains at
-        ``stage/(tau/n)`` and starts at ``init*tau/n``. ``lag``: stage k sees the delay time
-        of k steps ago, as Vensim's DELAY N passes it down its chain one step per stage."""
-        cur = x
-        for k in range(n):
-            tk = tau
-            if lag and k:
-                name = f"_d{len(self.dfix)}"
-                self.dfix.append(DelayFixed(name, tau, _bin(_num(k), ast.Mult(), _DT), tau, where))
-                tk = ast.Name(id=name)
-            tn = tk if n == 1 else _bin(tk, ast.Div(), _num(n))
-            stage = ast.Name(id=f"_h{len(self.hidden)}")
-            if material:
-                outflow = _bin(stage, ast.Div(), tn)
-                self._stock(_bin(cur, ast.Sub(), outflow), _bin(init, ast.Mult(), tn), where)
-                cur = outflow
-            else:
-                self._stock(_bin(_bin(cur, ast.Sub(), stage), ast.Div(), tn), init, where)
-                cur = stage
-        return cur
-
-    def _delay1i(self, args, where):
-        return self._chain(*args, 1, where, material=True)
-
-    def _delay3i(self, args, where):
-        return self._chain(*args, 3, where, material=True)
-
-    def _delayn(self, args, where):
-        x, tau, init, n = args
-        return self._chain(x, tau, init, int(n.value), where, material=True, lag=True)
-
-    def _smoothi(self, args, where):
-        return self._chain(*args, 1, where, material=False)
-
-    def _smooth3i(self, args, where):
-        return self._chain(*args, 3, where, material=False)
-
-    def _smoothn(self, args, where):
-        x, tau, init, n = args
-        return self._chain(x, tau, init, int(n.value), where, material=False)
-
-    def _average(self, x, tau, init_trend, where):
-        """TREND's state: x smoothed over tau, starting at x/(1 + init_trend*tau); and the
-        trend itself, (x - average)/(tau*|average|), 0 where the average is 0."""
-        init = _bin(x, ast.Div(), _bin(_num(1), ast.Add(), _bin(init_trend, ast.Mult(), tau)))
-        avg = ast.Name(id=f"_h{len(self.hidden)}")
-        self._stock(_bin(_bin(x, ast.Sub(), avg), ast.Div(), tau), init, where)
-        scale = _bin(tau, ast.Mult(), _call("abs", avg))
-        return _call("zidz", _bin(x, ast.Sub(), avg), scale)
-
-    def _trend(self, args, where):
-        return self._average(*args, where)
-
-    def _forecast(self, args, where):
-        x, tau, horizon, init_trend = args
-        trend = self._average(x, tau, init_trend, where)
-        return _bin(x, ast.Mult(), _bin(_num(1), ast.Add(), _bin(trend, ast.Mult(), horizon)))
-
-    def _initial(self, args, where):
-        return self._stock(_num(0), args[0], where)  # a state that never changes
-
-    def _sample_if_true(self, args, where):
-        # a one-step pipeline that feeds itself: it holds the last sample, updated once per
-        # step (at the step's start, as Vensim's Euler does)
-        cond, x, init = args
-        name = f"_d{len(self.dfix)}"
-        value = _call("if_then_else", cond, x, ast.Name(id=name))
-        self.dfix.append(DelayFixed(name, value, _DT, init, where))
-        return value
-
-    def lower(self, node: ast.expr, origin: str) -> ast.expr:
-        if isinstance(node, ast.Call):
-            args = [self.lower(a, origin) for a in node.args]
-            fn = node.func.id
-            where = f"{fn}() in {origin}"
-            if fn in ("smooth", "smooth3"):
-                x, tau = args
-                n = 1 if fn == "smooth" else 3
-                tn = tau if n == 1 else _bin(tau, ast.Div(), _num(3))
-                # forward reference: each stage's derivative reads its own stock
-                cur = x
-                for _ in range(n):
-                    name = ast.Name(id=f"_h{len(self.hidden)}")
-                    deriv = _bin(_bin(cur, ast.Sub(), name), ast.Div(), tn)
-                    self._stock(deriv, x, where)
-                    cur = name
-                return cur
-            if fn in ("delay1", "delay3"):
-                x, tau = args
-                n = 1 if fn == "delay1" else 3
-                tn = tau if n == 1 else _bin(tau, ast.Div(), _num(3))
-                inflow = x
-                for _ in range(n):
-                    name = ast.Name(id=f"_h{len(self.hidden)}")
-                    outflow = _bin(name, ast.Div(), tn)
-                    self._stock(_bin(inflow, ast.Sub(), outflow), _bin(x, ast.Mult(), tn), where)
-                    inflow = outflow
-                return inflow
-            if fn in ("random_uniform", "random_normal"):
-                name = "_rand_uniform" if fn == "random_uniform" else "_rand_normal"
-                return ast.Call(func=ast.Name(id=name), args=[*args, self._site()], keywords=[])
-            if fn == "pink_noise":
-                # white noise held over each step, first-order smoothed with time constant
-                # tau; under Euler its variance makes the smoothed series' stationary sd
-                # exactly sd: var(white) = sd**2 * (2 - dt/tau) * tau/dt
-                sd, tau = args
-                a = _bin(ast.Name(id="dt"), ast.Div(), tau)
-                scale = ast.Call(
-                    func=ast.Name(id="sqrt"),
-                    args=[_bin(_bin(_num(2), ast.Sub(), a), ast.Div(), a)],
-                    keywords=[],
-                )
-                white = ast.Call(
-                    func=ast.Name(id="_rand_normal"),
-                    args=[_num(0), _bin(sd, ast.Mult(), scale), self._site()],
-                    keywords=[],
-                )
-                name = ast.Name(id=f"_h{len(self.hidden)}")
-                deriv = _bin(_bin(white, ast.Sub(), name), ast.Div(), tau)
-                return self._stock(deriv, _num(0), where)
-            if fn == "delay_fixed":
-                x, tau, init = args
-                name = f"_d{len(self.dfix)}"
-                self.dfix.append(DelayFixed(name, x, tau, init, where))
-                return ast.Name(id=name)
-            if fn in _VENSIM_STATEFUL:
-                return getattr(self, "_" + fn)(args, where)
-            if fn == "active_initial":
-                return ast.Call(func=ast.Name(id="_active_initial"), args=args, keywords=[])
-            return ast.Call(func=node.func, args=args, keywords=[])
-        if isinstance(node, ast.BinOp):
-            return _bin(self.lower(node.left, origin), node.op, self.lower(node.right, origin))
-        if isinstance(node, ast.UnaryOp):
-            return ast.UnaryOp(op=node.op, operand=self.lower(node.operand, origin))
-        if isinstance(node, ast.Compare):
-            return ast.Compare(
-                left=self.lower(node.left, origin),
-                ops=node.ops,
-                comparators=[self.lower(node.comparators[0], origin)],
-            )
-        return node
-
-
-def start_parameter(state: str) -> str:
-    """The kernel input that gives a state slot its start value (warm-started kernels)."""
-    return f"{state}.start"
-
-
-def _table_name(parameter: str) -> str:
-    return f"_tt_{parameter}"
-
-
-class _TimeTableSwap(ast.NodeTransformer):
-    """``p`` -> ``lookup(_tt_p, time)`` (or the step-holding variant) for tabled parameters."""
-
-    def __init__(self, modes: dict[str, str]):
-        self.modes = modes
-
-    def visit_Call(self, node: ast.Call) -> ast.Call:
-        args = list(node.args)
-        first = 1 if node.func.id in TABLE_FUNCTIONS else 0
-        args[first:] = [self.visit(a) for a in args[first:]]
-        return ast.Call(func=node.func, args=args, keywords=[])
-
-    def visit_Name(self, node: ast.Name) -> ast.expr:
-        mode = self.modes.get(node.id)
-        if mode is None:
-            return node
-        fn = "lookup" if mode == "linear" else "_lookup_hold"
-        return ast.Call(
-            func=ast.Name(id=fn),
-            args=[ast.Name(id=_table_name(node.id)), ast.Name(id="time")],
-            keywords=[],
-        )
 
 
 def compile_spec(

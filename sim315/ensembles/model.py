@@ -13,7 +13,7 @@ import numpy as np
 
 from ..compilation.cache import load_kernel_module
 from ..compilation.codegen import generate_source
-from ..compilation.compiler import ModelIR, TimeGrid, time_grid
+from ..compilation.ir import ModelIR, TimeGrid, time_grid
 from ..core.errors import Sim315Error, suggest
 from ..core.seeds import seed_key
 from ..imports.loading import compile_file

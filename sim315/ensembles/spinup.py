@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..compilation.compiler import compile_spec, start_parameter
+from ..compilation.compiler import compile_spec
+from ..compilation.lowering import start_parameter
 from ..core.errors import suggest
 from ..language.expressions import names_in
 from ..schemas.scenario import ScenarioError, TimeTable

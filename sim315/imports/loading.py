@@ -11,7 +11,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from ..compilation.compiler import ModelIR, compile_spec
+from ..compilation.compiler import compile_spec
+from ..compilation.ir import ModelIR
 from ..schemas.modelfile import ModelFile, load_yaml_model, validation_error
 from . import is_foreign, translated
 

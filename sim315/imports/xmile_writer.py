@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 from xml.sax.saxutils import escape
 
-from ..compilation.compiler import ModelIR
+from ..compilation.ir import ModelIR
 from ..core.errors import ModelError
 from ..core.version import __version__
 from ..language.expressions import binop_symbol, cmpop_symbol, parse_equation

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 
-from ..compilation.compiler import ModelIR
+from ..compilation.ir import ModelIR
 
 
 def summary_line(ir: ModelIR) -> str:

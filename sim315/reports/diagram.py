@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 
-from ..compilation.compiler import ModelIR
+from ..compilation.ir import ModelIR
 
 
 def mermaid(ir: ModelIR) -> str:

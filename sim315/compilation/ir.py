@@ -1,0 +1,153 @@
+"""The model IR: what lowering hands to code generation (``ModelIR``), and the time grid
+counted in integer steps (``TimeGrid``, ``time_grid``)."""
+
+from __future__ import annotations
+
+import ast
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..core.errors import ModelError
+from ..core.yamlio import line_of
+from ..language.units import Dim
+from ..schemas.modelfile import ModelFile
+
+
+@dataclass(frozen=True)
+class Hidden:
+    """A hidden stock made from a SMOOTH or DELAY call."""
+
+    name: str
+    deriv: ast.expr
+    init: ast.expr
+    origin: str
+
+
+@dataclass(frozen=True)
+class DelayFixed:
+    """A DELAY FIXED pipeline: ``input`` delayed by ``tau``, ``init`` until then."""
+
+    name: str
+    input: ast.expr
+    tau: ast.expr
+    init: ast.expr
+    origin: str
+
+
+@dataclass(frozen=True)
+class TimeGrid:
+    """The integer time grid: ``t = start + k*dt`` for ``k = 0..n_steps``."""
+
+    start: float
+    stop: float
+    dt: float
+    n_steps: int
+    stride: int
+    units: str
+
+    @property
+    def save_every(self) -> float:
+        return self.stride * self.dt
+
+    @property
+    def n_saved(self) -> int:
+        return self.n_steps // self.stride + 1
+
+    def times(self) -> np.ndarray:
+        """The saved times, computed from integer step counts."""
+        k = np.arange(self.n_saved, dtype=np.float64) * self.stride
+        return self.start + k * self.dt
+
+
+@dataclass
+class ModelIR:
+    """A checked model, lowered and ordered; the code generator's input."""
+
+    spec: ModelFile
+    source: str
+    grid: TimeGrid
+    kernel_params: list[str]
+    defaults: np.ndarray
+    stocks: list[str]
+    hidden: list[Hidden]
+    dfix: list[DelayFixed]
+    equations: dict[str, ast.expr]
+    initial: dict[str, ast.expr]
+    aux_order: list[str]
+    rhs_order: list[str]
+    init_order: list[tuple[str, str]]
+    record: list[str]
+    units: dict[str, Dim]
+    lookup_names: list[str]
+    table_points: dict[str, tuple[list[float], list[float]]]
+    nonneg: list[int]
+    kinds: dict[str, str] = field(default_factory=dict)
+    targets: dict = field(default_factory=dict)
+    groups: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def state_names(self) -> list[str]:
+        return self.stocks + [h.name for h in self.hidden]
+
+
+#: Most time steps a run may take (the random generator's step counter is 32-bit).
+MAX_STEPS = 2**31
+
+
+def time_grid(start, stop, dt, save_every, units, source: str, raw=None) -> TimeGrid:
+    """Check the clock and express it in integer steps."""
+
+    def fail(fld, problem, fix):
+        loc = ("time", fld)
+        return ModelError(source, "time." + fld, problem, fix, line_of(raw, loc))
+
+    for fld, v in (("start", start), ("stop", stop), ("dt", dt)):
+        if not math.isfinite(v):
+            raise fail(fld, f"must be a finite number, not {v}", "give a number")
+    if stop <= start:
+        raise fail("stop", f"stop ({stop}) must be after start ({start})", "raise stop")
+    if dt <= 0:
+        raise fail("dt", f"dt must be positive, not {dt}", "use e.g. 0.25")
+    horizon = stop - start
+    steps = horizon / dt
+    if not steps <= MAX_STEPS:
+        raise fail(
+            "dt",
+            f"dt={dt:g} over {start:g}..{stop:g} makes {steps:.3g} steps, more than the "
+            f"{MAX_STEPS:,} a run may take",
+            "use a larger dt or a shorter horizon",
+        )
+    n_steps = round(steps)
+    if n_steps < 1 or abs(n_steps * dt - horizon) > 1e-9 * max(horizon, 1.0):
+        raise fail(
+            "dt",
+            f"dt={dt} does not divide the horizon {start}..{stop} into whole steps",
+            f"use a dt that divides {horizon:g}, such as {_divisor_dt(horizon, dt)}",
+        )
+    save = dt if save_every is None else save_every
+    stride = round(save / dt)
+    if stride < 1 or abs(stride * dt - save) > 1e-9 * save:
+        raise fail(
+            "save_every",
+            f"save_every={save} is not a whole multiple of dt={dt}",
+            f"use a multiple of dt such as {max(1, stride) * dt:g}",
+        )
+    if n_steps % stride:
+        raise fail(
+            "save_every",
+            f"save_every={save} does not divide the horizon {start}..{stop}",
+            "choose a save period that ends on stop",
+        )
+    return TimeGrid(float(start), float(stop), float(dt), int(n_steps), int(stride), units)
+
+
+def _divisor_dt(horizon: float, dt: float) -> str:
+    """A step not above ``dt`` that divides ``horizon`` and is short to write, as text."""
+    first = max(1, math.ceil(horizon / dt - 1e-9))
+    for n in range(first, 4 * first + 100):
+        text = f"{horizon / n:g}"
+        if abs(n * float(text) - horizon) <= 1e-9 * max(horizon, 1.0):
+            return text
+    return repr(horizon / first)

@@ -1,0 +1,259 @@
+"""Lowering of equations: stateful builtins (SMOOTH, DELAY, ...) to hidden stocks, time-tabled
+levers to table lookups, and the warm-start inputs (``<stock>.start``)."""
+
+from __future__ import annotations
+
+import ast
+
+from ..language.expressions import (
+    TABLE_FUNCTIONS,
+)
+from .ir import DelayFixed, Hidden
+
+
+# -- lowering of stateful builtins ----------------------------------------------------------
+def _num(v: float) -> ast.Constant:
+    return ast.Constant(value=float(v))
+
+
+def _bin(a: ast.expr, op: ast.operator, b: ast.expr) -> ast.BinOp:
+    return ast.BinOp(left=a, op=op, right=b)
+
+
+def call_node(fn: str, *args: ast.expr) -> ast.Call:
+    return ast.Call(func=ast.Name(id=fn), args=list(args), keywords=[])
+
+
+_DT = ast.Name(id="dt")
+
+#: Stateful Vensim/XMILE builtins lowered by ``Lowerer._<name>``.
+_VENSIM_STATEFUL = (
+    "delay1i",
+    "delay3i",
+    "delayn",
+    "smoothi",
+    "smooth3i",
+    "smoothn",
+    "trend",
+    "forecast",
+    "initial",
+    "sample_if_true",
+)
+
+
+def branch(node: ast.expr, initialising: bool) -> ast.expr:
+    """``node`` as evaluated at initialisation (``active_initial``'s second argument) or
+    during the run (its first): what each ordering must follow."""
+
+    class _Pick(ast.NodeTransformer):
+        def visit_Call(self, call):
+            self.generic_visit(call)
+            if isinstance(call.func, ast.Name) and call.func.id == "_active_initial":
+                return call.args[1 if initialising else 0]
+            return call
+
+    if not any(
+        isinstance(n, ast.Call) and getattr(n.func, "id", "") == "_active_initial"
+        for n in ast.walk(node)
+    ):
+        return node
+    import copy
+
+    return _Pick().visit(copy.deepcopy(node))
+
+
+class Lowerer:
+    """Replaces SMOOTH/DELAY calls by hidden stocks and DELAY FIXED by pipelines."""
+
+    def __init__(self):
+        self.hidden: list[Hidden] = []
+        self.dfix: list[DelayFixed] = []
+        self.n_sites = 0
+
+    def _site(self) -> ast.Constant:
+        """A call site number for a random draw: fixed by the model's structure."""
+        self.n_sites += 1
+        return ast.Constant(value=self.n_sites - 1)
+
+    def _stock(self, deriv, init, origin) -> ast.Name:
+        name = f"_h{len(self.hidden)}"
+        self.hidden.append(Hidden(name, deriv, init, origin))
+        return ast.Name(id=name)
+
+    # -- Vensim/XMILE stateful builtins (issue 12) ------------------------------------------
+    def _chain(self, x, tau, init, n: int, where: str, material: bool, lag: bool = False):
+        """n first-order stages of ``tau/n``. Smooths: each stage moves toward the one before
+        and starts at ``init``. Material delays: stage k holds material, drains at
+        ``stage/(tau/n)`` and starts at ``init*tau/n``. ``lag``: stage k sees the delay time
+        of k steps ago, as Vensim's DELAY N passes it down its chain one step per stage."""
+        cur = x
+        for k in range(n):
+            tk = tau
+            if lag and k:
+                name = f"_d{len(self.dfix)}"
+                self.dfix.append(DelayFixed(name, tau, _bin(_num(k), ast.Mult(), _DT), tau, where))
+                tk = ast.Name(id=name)
+            tn = tk if n == 1 else _bin(tk, ast.Div(), _num(n))
+            stage = ast.Name(id=f"_h{len(self.hidden)}")
+            if material:
+                outflow = _bin(stage, ast.Div(), tn)
+                self._stock(_bin(cur, ast.Sub(), outflow), _bin(init, ast.Mult(), tn), where)
+                cur = outflow
+            else:
+                self._stock(_bin(_bin(cur, ast.Sub(), stage), ast.Div(), tn), init, where)
+                cur = stage
+        return cur
+
+    def _delay1i(self, args, where):
+        return self._chain(*args, 1, where, material=True)
+
+    def _delay3i(self, args, where):
+        return self._chain(*args, 3, where, material=True)
+
+    def _delayn(self, args, where):
+        x, tau, init, n = args
+        return self._chain(x, tau, init, int(n.value), where, material=True, lag=True)
+
+    def _smoothi(self, args, where):
+        return self._chain(*args, 1, where, material=False)
+
+    def _smooth3i(self, args, where):
+        return self._chain(*args, 3, where, material=False)
+
+    def _smoothn(self, args, where):
+        x, tau, init, n = args
+        return self._chain(x, tau, init, int(n.value), where, material=False)
+
+    def _average(self, x, tau, init_trend, where):
+        """TREND's state: x smoothed over tau, starting at x/(1 + init_trend*tau); and the
+        trend itself, (x - average)/(tau*|average|), 0 where the average is 0."""
+        init = _bin(x, ast.Div(), _bin(_num(1), ast.Add(), _bin(init_trend, ast.Mult(), tau)))
+        avg = ast.Name(id=f"_h{len(self.hidden)}")
+        self._stock(_bin(_bin(x, ast.Sub(), avg), ast.Div(), tau), init, where)
+        scale = _bin(tau, ast.Mult(), call_node("abs", avg))
+        return call_node("zidz", _bin(x, ast.Sub(), avg), scale)
+
+    def _trend(self, args, where):
+        return self._average(*args, where)
+
+    def _forecast(self, args, where):
+        x, tau, horizon, init_trend = args
+        trend = self._average(x, tau, init_trend, where)
+        return _bin(x, ast.Mult(), _bin(_num(1), ast.Add(), _bin(trend, ast.Mult(), horizon)))
+
+    def _initial(self, args, where):
+        return self._stock(_num(0), args[0], where)  # a state that never changes
+
+    def _sample_if_true(self, args, where):
+        # a one-step pipeline that feeds itself: it holds the last sample, updated once per
+        # step (at the step's start, as Vensim's Euler does)
+        cond, x, init = args
+        name = f"_d{len(self.dfix)}"
+        value = call_node("if_then_else", cond, x, ast.Name(id=name))
+        self.dfix.append(DelayFixed(name, value, _DT, init, where))
+        return value
+
+    def lower(self, node: ast.expr, origin: str) -> ast.expr:
+        if isinstance(node, ast.Call):
+            args = [self.lower(a, origin) for a in node.args]
+            fn = node.func.id
+            where = f"{fn}() in {origin}"
+            if fn in ("smooth", "smooth3"):
+                x, tau = args
+                n = 1 if fn == "smooth" else 3
+                tn = tau if n == 1 else _bin(tau, ast.Div(), _num(3))
+                # forward reference: each stage's derivative reads its own stock
+                cur = x
+                for _ in range(n):
+                    name = ast.Name(id=f"_h{len(self.hidden)}")
+                    deriv = _bin(_bin(cur, ast.Sub(), name), ast.Div(), tn)
+                    self._stock(deriv, x, where)
+                    cur = name
+                return cur
+            if fn in ("delay1", "delay3"):
+                x, tau = args
+                n = 1 if fn == "delay1" else 3
+                tn = tau if n == 1 else _bin(tau, ast.Div(), _num(3))
+                inflow = x
+                for _ in range(n):
+                    name = ast.Name(id=f"_h{len(self.hidden)}")
+                    outflow = _bin(name, ast.Div(), tn)
+                    self._stock(_bin(inflow, ast.Sub(), outflow), _bin(x, ast.Mult(), tn), where)
+                    inflow = outflow
+                return inflow
+            if fn in ("random_uniform", "random_normal"):
+                name = "_rand_uniform" if fn == "random_uniform" else "_rand_normal"
+                return ast.Call(func=ast.Name(id=name), args=[*args, self._site()], keywords=[])
+            if fn == "pink_noise":
+                # white noise held over each step, first-order smoothed with time constant
+                # tau; under Euler its variance makes the smoothed series' stationary sd
+                # exactly sd: var(white) = sd**2 * (2 - dt/tau) * tau/dt
+                sd, tau = args
+                a = _bin(ast.Name(id="dt"), ast.Div(), tau)
+                scale = ast.Call(
+                    func=ast.Name(id="sqrt"),
+                    args=[_bin(_bin(_num(2), ast.Sub(), a), ast.Div(), a)],
+                    keywords=[],
+                )
+                white = ast.Call(
+                    func=ast.Name(id="_rand_normal"),
+                    args=[_num(0), _bin(sd, ast.Mult(), scale), self._site()],
+                    keywords=[],
+                )
+                name = ast.Name(id=f"_h{len(self.hidden)}")
+                deriv = _bin(_bin(white, ast.Sub(), name), ast.Div(), tau)
+                return self._stock(deriv, _num(0), where)
+            if fn == "delay_fixed":
+                x, tau, init = args
+                name = f"_d{len(self.dfix)}"
+                self.dfix.append(DelayFixed(name, x, tau, init, where))
+                return ast.Name(id=name)
+            if fn in _VENSIM_STATEFUL:
+                return getattr(self, "_" + fn)(args, where)
+            if fn == "active_initial":
+                return ast.Call(func=ast.Name(id="_active_initial"), args=args, keywords=[])
+            return ast.Call(func=node.func, args=args, keywords=[])
+        if isinstance(node, ast.BinOp):
+            return _bin(self.lower(node.left, origin), node.op, self.lower(node.right, origin))
+        if isinstance(node, ast.UnaryOp):
+            return ast.UnaryOp(op=node.op, operand=self.lower(node.operand, origin))
+        if isinstance(node, ast.Compare):
+            return ast.Compare(
+                left=self.lower(node.left, origin),
+                ops=node.ops,
+                comparators=[self.lower(node.comparators[0], origin)],
+            )
+        return node
+
+
+def start_parameter(state: str) -> str:
+    """The kernel input that gives a state slot its start value (warm-started kernels)."""
+    return f"{state}.start"
+
+
+def table_name(parameter: str) -> str:
+    return f"_tt_{parameter}"
+
+
+class TimeTableSwap(ast.NodeTransformer):
+    """``p`` -> ``lookup(_tt_p, time)`` (or the step-holding variant) for tabled parameters."""
+
+    def __init__(self, modes: dict[str, str]):
+        self.modes = modes
+
+    def visit_Call(self, node: ast.Call) -> ast.Call:
+        args = list(node.args)
+        first = 1 if node.func.id in TABLE_FUNCTIONS else 0
+        args[first:] = [self.visit(a) for a in args[first:]]
+        return ast.Call(func=node.func, args=args, keywords=[])
+
+    def visit_Name(self, node: ast.Name) -> ast.expr:
+        mode = self.modes.get(node.id)
+        if mode is None:
+            return node
+        fn = "lookup" if mode == "linear" else "_lookup_hold"
+        return ast.Call(
+            func=ast.Name(id=fn),
+            args=[ast.Name(id=table_name(node.id)), ast.Name(id="time")],
+            keywords=[],
+        )
