@@ -201,3 +201,24 @@ def test_the_window_must_end_where_the_model_starts(tmp_path):
     )
     with pytest.raises(Sim315Error, match="window ends at 2021 but the model starts at 2022"):
         plan_run(tmp_path / "sc.yaml")
+
+
+def test_the_flagship_plan_starts_where_its_calibrated_history_ends():
+    """scenarios/plan.yaml, run by run: every stock at the end of 2022 equals what the fit's
+    own problem (calibration/jiaxing.yaml, the code path that fitted the posterior) gives for
+    that run's posterior draw."""
+    from sim315.analysis.calibration import prepare
+
+    plan = plan_run(ROOT / "scenarios" / "plan.yaml", runs=24)
+    stocks = list(plan.model.ir.stocks)
+    res = plan.model.simulate(plan.rows(0, 24), outputs=stocks, stop=2023)
+    assert res.time[0] == 2022.0 and (res.status == 0).all()
+    problem = prepare(ROOT / "calibration" / "jiaxing.yaml")
+    cal = read_calibrated(ROOT / "calibration" / "jiaxing-result.yaml")
+    assert cal.names == problem.free
+    draws = cal.sample[plan.sampler.posterior_rows(0, 24)]
+    problem.outputs = stocks
+    hist = problem.simulate(draws)
+    assert hist.time[-1] == 2022.0
+    np.testing.assert_array_equal(res.values[:, 0, :], hist.values[:, -1, :])
+    assert np.unique(res["ht_cert_1"][:, 0]).size > 12  # each run its own history
