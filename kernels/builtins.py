@@ -85,6 +85,23 @@ def fill_nan(out, start):
 
 
 @njit(cache=True)
+def _last_at_or_below(xs, start, stop, x):
+    """The largest index ``lo`` in ``[start, stop)`` with ``xs[lo] <= x`` (``start`` when
+    ``x`` lies before the table): binary search."""
+    if x < xs[start]:
+        return start
+    lo = start
+    hi = stop
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if xs[mid] <= x:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True)
 def lookup_hold(xs, ys, start, stop, x):
     """Step-holding table: the y of the last point with ``xs <= x`` (the first y before).
 
@@ -94,17 +111,7 @@ def lookup_hold(xs, ys, start, stop, x):
     if x != x:
         return np.nan
     x = x + 1e-9 * (abs(x) + 1.0)  # a time that rounds just below a listed time is at it
-    if x < xs[start]:
-        return ys[start]
-    lo = start
-    hi = stop
-    while hi - lo > 1:  # largest lo with xs[lo] <= x
-        mid = (lo + hi) // 2
-        if xs[mid] <= x:
-            lo = mid
-        else:
-            hi = mid
-    return ys[lo]
+    return ys[_last_at_or_below(xs, start, stop, x)]
 
 
 @njit(cache=True)
@@ -132,17 +139,7 @@ def lookup_backward(xs, ys, start, stop, x):
     range). Same arguments as :func:`lookup`."""
     if x != x:
         return np.nan
-    if x < xs[start]:
-        return ys[start]
-    lo = start
-    hi = stop
-    while hi - lo > 1:  # largest lo with xs[lo] <= x
-        mid = (lo + hi) // 2
-        if xs[mid] <= x:
-            lo = mid
-        else:
-            hi = mid
-    return ys[lo]
+    return ys[_last_at_or_below(xs, start, stop, x)]
 
 
 @njit(cache=True)

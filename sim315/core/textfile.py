@@ -124,3 +124,13 @@ def write_atomic(path: str | Path, text: str, where: str = "--out") -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def make_folder(path: str | Path, where: str = "--out") -> Path:
+    """Create an output folder (and its parents), or a one-line error naming it."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise Sim315Error(str(path), where, f"cannot create the folder ({exc.strerror})") from None
+    return path

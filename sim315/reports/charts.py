@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import Sim315Error
+from ..core.textfile import make_folder
 from ..results.reader import open_complete
 from . import labels
 from .report import Row, _fmt, csv_table, header_block, markdown_table, run_header, target_rows
@@ -57,13 +58,7 @@ def write_report(path: str | Path, outdir: str | Path, group: str | None = None)
     from .fonts import use_cjk_fonts
 
     use_cjk_fonts()
-    outdir = Path(outdir)
-    try:
-        outdir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise Sim315Error(
-            str(outdir), "--out", f"cannot create the folder ({exc.strerror})"
-        ) from None
+    outdir = make_folder(outdir)
     rows = target_rows(path)
     info = run_header(path)
     written = []

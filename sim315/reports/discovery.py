@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import Sim315Error, suggest
+from ..core.textfile import make_folder
 
 
 @dataclass(frozen=True)
@@ -172,13 +173,7 @@ def trajectory_figure(found: Discovery, outdir: str | Path) -> list[Path]:
 
     from .charts import _save
 
-    outdir = Path(outdir)
-    try:
-        outdir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise Sim315Error(
-            str(outdir), "--out", f"cannot create the folder ({exc.strerror})"
-        ) from None
+    outdir = make_folder(outdir)
     cov = [t["coverage"] for t in found.trajectory]
     den = [t["density"] for t in found.trajectory]
     dims = [t["res dim"] for t in found.trajectory]
