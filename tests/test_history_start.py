@@ -222,3 +222,21 @@ def test_the_flagship_plan_starts_where_its_calibrated_history_ends():
     assert hist.time[-1] == 2022.0
     np.testing.assert_array_equal(res.values[:, 0, :], hist.values[:, -1, :])
     assert np.unique(res["ht_cert_1"][:, 0]).size > 12  # each run its own history
+
+
+def test_the_history_scenario_decides_the_numbers_so_resume_and_provenance_know_it(fitted):
+    (fitted / "fp.yaml").write_text(SCENARIO.format(method="euler"))
+    plan = plan_run(fitted / "fp.yaml")
+    before = plan.fingerprint_parts()["history run"]
+    assert "push: 1.0" in plan.start.record and "window 2015..2022" in plan.start.record
+    history = (fitted / "history.yaml").read_text()
+    try:
+        (fitted / "history.yaml").write_text(history.replace("push: 1.0", "push: 1.5"))
+        after = plan_run(fitted / "fp.yaml").fingerprint_parts()["history run"]
+    finally:
+        (fitted / "history.yaml").write_text(history)
+    assert after != before
+    out = fitted / "fp.h5"
+    execute(plan_run(fitted / "fp.yaml", runs=4), out, progress=False)
+    with h5py.File(out) as h5:
+        assert "push: 1.0" in h5.attrs["history_start"]

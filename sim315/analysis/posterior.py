@@ -87,16 +87,19 @@ class Posterior:
         return all(self.rhat[n] < RHAT_LIMIT for n in self.names if ident[n])
 
 
-def _sigma(problem) -> np.ndarray:
+def _sigma(problem, obs=None) -> np.ndarray:
     """Relative observation error of each observation (its series' ``rel_error``)."""
-    return np.array([problem.fit.series[s].rel_error for s, _ in problem.obs])
+    obs = problem.obs if obs is None else obs
+    return np.array([problem.fit.series[s].rel_error for s, _ in obs])
 
 
-def model_at_observations(problem, X: np.ndarray) -> np.ndarray:
-    """Model values Y[k, m] at each observation (data units x scale) for rows of X."""
+def model_at_observations(problem, X: np.ndarray, obs=None) -> np.ndarray:
+    """Model values Y[k, m] at each observation (default the fit's; data units x scale) for
+    rows of X."""
+    obs = problem.obs if obs is None else obs
     res = problem.simulate(np.atleast_2d(X))
-    Y = np.empty((res.values.shape[0], problem.n_obs))
-    for i, (s, o) in enumerate(problem.obs):
+    Y = np.empty((res.values.shape[0], len(obs)))
+    for i, (s, o) in enumerate(obs):
         Y[:, i] = at_time(res.time, res.values[:, :, s], o.time)
     return Y
 
@@ -189,14 +192,8 @@ def predictive(problem, sample: np.ndarray, draws: int, seed: int, at=None):
     rng = np.random.default_rng(seed)
     rows = sample[rng.integers(0, sample.shape[0], size=min(draws, sample.shape[0]))]
     obs = problem.obs if at is None else at
-    saved = problem.obs
-    try:
-        problem.obs = obs
-        Y = model_at_observations(problem, rows)
-        sig = _sigma(problem)
-    finally:
-        problem.obs = saved
-    return Y * (1.0 + sig * rng.standard_normal(Y.shape)), obs
+    Y = model_at_observations(problem, rows, obs)
+    return Y * (1.0 + _sigma(problem, obs) * rng.standard_normal(Y.shape)), obs
 
 
 def band_check(problem, Y: np.ndarray, obs) -> list[dict]:

@@ -103,6 +103,8 @@ class RunPlan:
             }
         )
         parts.update(self.inputs)
+        if self.start is not None:
+            parts["history run"] = digest(self.start.record)
         return parts
 
     def fingerprint(self) -> str:
@@ -500,6 +502,7 @@ def _provenance(plan: RunPlan) -> dict:
         "save_every": g.save_every,
         "time_units": g.units,
         "groups": _json(plan.model.ir.groups),
+        "history_start": "" if plan.start is None else plan.start.record,
         "fingerprint": plan.fingerprint(),
         "fingerprint_parts": json.dumps(plan.fingerprint_parts(), sort_keys=True),
     }

@@ -58,6 +58,9 @@ class HistoryStart:
     dt: float | None
     start: float
     stop: float
+    record: str = ""
+    """What decides the history runs besides the calibration (the fit's scenario, every file
+    it extends, the window, method and dt): for the resume fingerprint and the provenance."""
 
     def apply(self, P: np.ndarray, a: int, sampler, threads: int | None = None) -> np.ndarray:
         """Rows ``P`` of runs ``[a, a + len(P))`` with their start state filled in."""
@@ -164,4 +167,11 @@ def plan_history_start(source: str, sc, model: CompiledModel, calibrated, raw=No
         dt=history.scenario.dt,
         start=fit.window.start,
         stop=fit.window.stop,
+        record="\n".join(
+            [
+                f"# window {fit.window.start:g}..{fit.window.stop:g}, method "
+                f"{history.scenario.method}, dt {history.scenario.dt}",
+                *(f"# --- {name}\n{text}" for name, text in history.texts.items()),
+            ]
+        ),
     )
