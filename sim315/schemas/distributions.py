@@ -10,9 +10,16 @@ from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
-from scipy import stats
 
 from .base import Strict
+
+
+def _stats():
+    """``scipy.stats``, imported on first use: it takes about half a second to import, and
+    a scenario is read by commands (``validate``, ``run`` start-up) that need none of it."""
+    from scipy import stats
+
+    return stats
 
 
 class _Dist(Strict):
@@ -43,6 +50,8 @@ class Uniform(_Dist):
         return self
 
     def frozen(self):
+        stats = _stats()
+
         return stats.uniform(loc=self.low, scale=self.high - self.low)
 
 
@@ -56,6 +65,8 @@ class Normal(_Dist):
     """Standard deviation, positive."""
 
     def frozen(self):
+        stats = _stats()
+
         return stats.norm(loc=self.mean, scale=self.sd)
 
 
@@ -74,6 +85,8 @@ class TruncNormal(_Dist):
 
     @model_validator(mode="after")
     def _check(self):
+        stats = _stats()
+
         if not self.low < self.high:
             raise ValueError(f"low ({self.low}) must be below high ({self.high})")
         a, b = (self.low - self.mean) / self.sd, (self.high - self.mean) / self.sd
@@ -82,6 +95,8 @@ class TruncNormal(_Dist):
         return self
 
     def frozen(self):
+        stats = _stats()
+
         a, b = (self.low - self.mean) / self.sd, (self.high - self.mean) / self.sd
         return stats.truncnorm(a, b, loc=self.mean, scale=self.sd)
 
@@ -96,6 +111,8 @@ class LogNormal(_Dist):
     """Standard deviation of log(x)."""
 
     def frozen(self):
+        stats = _stats()
+
         return stats.lognorm(s=self.sigma, scale=self.median)
 
 
@@ -120,6 +137,8 @@ class Triangular(_Dist):
         return self
 
     def frozen(self):
+        stats = _stats()
+
         width = self.high - self.low
         return stats.triang(c=(self.mode - self.low) / width, loc=self.low, scale=width)
 
@@ -130,6 +149,8 @@ class Pert(Triangular):
     dist: Literal["pert"]
 
     def frozen(self):
+        stats = _stats()
+
         width = self.high - self.low
         alpha = 1 + 4 * (self.mode - self.low) / width
         beta = 1 + 4 * (self.high - self.mode) / width
@@ -167,6 +188,8 @@ class Choice(_Dist):
         return np.asarray(self.values)[np.minimum(idx, len(self.values) - 1)]
 
     def frozen(self):
+        stats = _stats()
+
         w = np.ones(len(self.values)) if self.weights is None else np.array(self.weights)
         return stats.rv_discrete(values=(np.arange(len(self.values)), w / w.sum()))
 
