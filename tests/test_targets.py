@@ -351,7 +351,7 @@ def test_run_writes_the_measured_values_and_prints_the_kinds(tmp_path):
 
 def test_a_target_met_exactly_is_not_decided_by_rounding():
     """Realised growth of a lever compounded per step: 0.17999999999999994 against >= 0.18."""
-    from sim315.schemas.modelfile import Target
+    from sim315.schemas.target import Target
 
     t = Target(kind="growth", compare=">=", value=0.18, window=[2023, 2027])
     assert t.met(0.17999999999999994) and t.met(0.18)
@@ -359,3 +359,28 @@ def test_a_target_met_exactly_is_not_decided_by_rounding():
     strict = Target(kind="level", compare=">", value=2.0, year=2027)
     assert not strict.met(2.0000000000000004)  # equal, within rounding: not above
     assert strict.met(2.001)
+
+
+def test_a_target_is_one_value_type_written_and_read_in_one_place():
+    """The model file's schema converts a target once into the plain frozen value type that
+    every later stage uses; result files save it and read it back through that type alone."""
+    import dataclasses
+
+    from sim315.schemas.modelfile import Target as TargetSpec
+    from sim315.schemas.target import Target
+
+    spec = TargetSpec.model_validate(
+        {"kind": "every_year", "compare": "~", "value": 3, "window": [2023, 2027],
+         "overshoot": "met", "id": "a"}
+    )  # fmt: skip
+    t = spec.as_target()
+    assert type(t) is Target and t is spec.as_target()  # converted once, when validated
+    assert t.window == (2023.0, 2027.0) and t.value == 3.0
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        t.value = 4.0
+    assert Target.from_json(t.to_json()) == t
+    assert json.loads(t.to_json("b"))["id"] == "b"
+    legacy = {"kind": "level", "compare": "~", "value": 2.0, "year": 2027}  # before overshoot
+    assert Target.from_json(json.dumps(legacy)).overshoot == "miss"
+    with pytest.raises(ValueError, match="is reversed"):
+        Target(kind="cumulative", compare=">=", value=1, window=(2027, 2023))

@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from ..schemas.fitfile import FitError, Window, load_fit
-from .calibration import fit_problem, prepare_fit
+from .calibration import fit_problem
+from .fitproblem import prepare_fit
 from .posterior import band_check, predictive
 
 

@@ -15,12 +15,12 @@ import re
 
 from ..core.errors import ModelError
 from .equations import TABLE_READER, EquationWriter, Scope, UnsupportedError, error
-from .names import NameTable, key
+from .macros import expand_macro
+from .names import CONTROL, NameTable, key
+from .netflows import attach_flows
 from .reader import abstract_expressions
 
 ae = abstract_expressions()
-
-_CONTROL = {"initial time": "start", "final time": "stop", "time step": "dt", "saveper": "save"}
 
 
 class ModelMapping:
@@ -48,7 +48,7 @@ class ModelMapping:
             self.elements[key(el.name)] = el
         self.names = NameTable()
         for el in self.section.elements:
-            if key(el.name) not in _CONTROL:
+            if key(el.name) not in CONTROL:
                 self.names.add(el.name)
         self.inline: dict[str, dict] = {}
         self._evaluating: set[str] = set()
@@ -99,8 +99,8 @@ class ModelMapping:
             return "time"
         if k == "time step":
             return "dt"
-        if k in _CONTROL:
-            return EquationWriter.number(self.time[_CONTROL[k]])
+        if k in CONTROL:
+            return EquationWriter.number(self.time[CONTROL[k]])
         if k in self.macros:
             raise UnsupportedError(f"the macro {reference} used as a value", "call it")
         ident = self.names.get(reference)
@@ -131,8 +131,8 @@ class ModelMapping:
             k = key(node.reference)
             if k == "time":
                 return self.time["start"]
-            if k in _CONTROL and hasattr(self, "time"):
-                return self.time[_CONTROL[k]]
+            if k in CONTROL and hasattr(self, "time"):
+                return self.time[CONTROL[k]]
             el = self.elements.get(k)
             if el is None or k in self._evaluating:
                 raise UnsupportedError("a non-constant value")
@@ -207,65 +207,8 @@ class ModelMapping:
 
     # -- macros, expanded at import --------------------------------------------------------
     def expand_macro(self, name: str, args: list[str]) -> str | None:
-        """Copy the elements of macro ``name`` into the model for one call: each call gets
-        its own elements (``<macro>_<n>_<element>``, so its stocks are its own), the macro's
-        parameters replaced by the call's arguments. Returns the macro's output."""
-        macro = self.macros.get(key(name))
-        if macro is None:
-            return None
-        params = [key(p) for p in macro.params]
-        if len(params) != len(args):
-            raise UnsupportedError(
-                f"a call of the macro {name} with {len(args)} arguments ({len(params)} defined)",
-                "pass every argument",
-            )
-        if macro.returns:
-            raise UnsupportedError(f"the macro {name}'s extra outputs", "use its main output")
-        self.macro_calls[key(name)] = n = self.macro_calls.get(key(name), 0) + 1
-        local = {}
-        for el in macro.elements:
-            ident = self.names.add(f"{macro.name} {n} {el.name}")
-            self.names.original.pop(ident, None)
-            local[key(el.name)] = ident
-        bound = dict(zip(params, args, strict=True))
-
-        def resolve(reference: str) -> str:
-            k = key(reference)
-            if k in bound:
-                return f"({bound[k]})"
-            if k in local:
-                return local[k]
-            if k in ("time", "time step") or k in _CONTROL:
-                return self.resolve(reference)
-            raise UnsupportedError(f"the name '{reference}' inside the macro {name}")
-
-        for el in macro.elements:
-            ast = self.component(el).ast
-            ident = local[key(el.name)]
-            write = self.writer(el, resolve)
-            try:
-                if isinstance(ast, ae.IntegStructure):
-                    flow = self.names.add(f"{macro.name} {n} {el.name} net flow")
-                    self.names.original.pop(flow, None)
-                    self.macro_stocks[ident] = {
-                        "initial": write.write(ast.initial),
-                        "units": "1",
-                        "inflows": [flow],
-                        "doc": f"from the macro {macro.name}",
-                    }
-                    self.macro_flows[flow] = {"equation": write.write(ast.flow), "units": "1"}
-                else:
-                    self.macro_aux[ident] = {
-                        "equation": write.write(ast),
-                        "units": "1",
-                        "doc": f"from the macro {macro.name}",
-                    }
-            except UnsupportedError as exc:
-                raise UnsupportedError(f"{exc.construct} (in the macro {name})", exc.fix) from None
-        out = local.get(key(macro.name))
-        if out is None:
-            raise UnsupportedError(f"the macro {name} without an output named after it")
-        return out
+        """One call of a macro, expanded (:func:`sim315.imports.macros.expand_macro`)."""
+        return expand_macro(self, name, args)
 
     def equation(self, el, node) -> str:
         try:
@@ -277,7 +220,7 @@ class ModelMapping:
     def read_time(self) -> dict:
         self.time = {}
         found = {}
-        for k, fld in _CONTROL.items():
+        for k, fld in CONTROL.items():
             el = self.elements.get(k)
             if el is not None:
                 found[fld] = el
@@ -314,26 +257,11 @@ class ModelMapping:
         return spec
 
     def build(self) -> dict:
-        if all(key(el.name) in _CONTROL for el in self.section.elements):
-            # PySD reads a pre-XMILE (legacy) Stella file as an empty model instead of failing
-            raise self.fail(
-                "",
-                "PySD finds no model variables in it (a legacy, pre-XMILE Stella file?): a "
-                "model without variables is not supported",
-                "save it from Stella 10 or later as XMILE",
-            )
-        if self.section.subscripts:
-            ranges = ", ".join(str(sub.name) for sub in self.section.subscripts[:3])
-            raise self.fail(
-                "",
-                f"subscripts are not supported (the model defines the ranges {ranges})",
-                "subscripted models come in a later issue",
-            )
+        self.check_supported()
         time = self.read_time()
         parameters, stocks, auxiliaries, lookups, nets = {}, {}, {}, {}, {}
         for el in self.section.elements:
-            k = key(el.name)
-            if k in _CONTROL:
+            if key(el.name) in CONTROL:
                 continue
             ident = self.names.get(el.name)
             kind = self.kind(el)
@@ -342,26 +270,9 @@ class ModelMapping:
             if kind == "lookup":
                 lookups[ident] = {**self.table(ast), **_opt("doc", doc)}
             elif kind == "parameter":
-                par = {"value": float(ast), "units": self.units(el.units)}
-                lo, hi = el.limits if el.limits else (None, None)
-                lo = None if lo is None or math.isnan(lo) else float(lo)
-                hi = None if hi is None or math.isnan(hi) else float(hi)
-                inside = (lo is None or lo <= ast) and (hi is None or ast <= hi)
-                if (lo is not None or hi is not None) and inside and lo != hi:
-                    par["bounds"] = [lo, hi]
-                parameters[ident] = {**par, **_opt("doc", doc)}
+                parameters[ident] = {**self.parameter(el, ast), **_opt("doc", doc)}
             elif kind == "stock":
-                init = ast.initial
-                initial = (
-                    float(init)
-                    if isinstance(init, int | float) and math.isfinite(init)
-                    else self.equation(el, init)
-                )
-                stocks[ident] = {"initial": initial, "units": self.units(el.units)}
-                if ast.non_negative:
-                    stocks[ident]["non_negative"] = True
-                if doc:
-                    stocks[ident]["doc"] = doc
+                stocks[ident] = {**self.stock(el, ast), **_opt("doc", doc)}
                 nets[ident] = (el, ast.flow)
             else:
                 auxiliaries[ident] = {
@@ -369,7 +280,7 @@ class ModelMapping:
                     "units": self.units(el.units),
                     **_opt("doc", doc),
                 }
-        flows = self.attach_flows(stocks, auxiliaries, nets)
+        flows = attach_flows(self, stocks, auxiliaries, nets)
         if self.macro_stocks or self.macro_aux:
             if self.with_units:  # macro copies are dimensionless: import the model so
                 raise ModelError(self.source, "", "units of macro copies")
@@ -391,56 +302,47 @@ class ModelMapping:
         self.add_groups(stocks)
         return model
 
-    def attach_flows(self, stocks: dict, auxiliaries: dict, nets: dict) -> dict:
-        """Auxiliaries that are whole terms of a stock's net flow become its inflows and
-        outflows; the other terms (constants, expressions) one more flow,
-        ``<stock>_net_flow``."""
-        plans: dict[str, tuple[list, list]] = {}
-        uses: dict[str, int] = {}
-        for s, (_el, net) in nets.items():
-            terms = _signed_terms(net)
-            named, rest = [], []
-            for sign, term in terms if terms is not None else [(1, net)]:
-                ident = None
-                if isinstance(term, ae.ReferenceStructure) and term.subscripts is None:
-                    ident = self.names.get(term.reference)
-                if ident in auxiliaries and all(i != ident for _, i in named):
-                    named.append((sign, ident))
-                    uses[ident] = uses.get(ident, 0) + 1
-                else:
-                    rest.append((sign, term))
-            plans[s] = (named, rest)
-        flows: dict[str, dict] = {}
-        for s, (named, rest) in plans.items():
-            el = nets[s][0]
-            for sign, ident in named:
-                if uses[ident] > 2:  # a flow joins at most two stocks: keep it a term
-                    rest.append((sign, ae.ReferenceStructure(self.names.original[ident])))
-                    continue
-                if ident not in flows:
-                    aux = auxiliaries.pop(ident)
-                    aux["units"] = self.flow_units(stocks[s]["units"])
-                    flows[ident] = aux
-                stocks[s].setdefault("inflows" if sign > 0 else "outflows", []).append(ident)
-            if not rest:
-                continue
-            parts = []
-            for sign, term in rest:
-                part = self.equation(el, term)
-                if not parts:
-                    parts.append(part if sign > 0 else f"-{part}")
-                else:
-                    parts.append(f"{'+' if sign > 0 else '-'} {part}")
-            text = " ".join(parts)
-            ident = self.names.add(f"{s} net flow")
-            self.names.original.pop(ident, None)
-            flows[ident] = {
-                "equation": text,
-                "units": self.flow_units(stocks[s]["units"]),
-                "doc": f"the rest of the net flow of {el.name}",
-            }
-            stocks[s].setdefault("inflows", []).append(ident)
-        return flows
+    def check_supported(self) -> None:
+        """Refuse what the import cannot carry: an empty model, subscripts."""
+        if all(key(el.name) in CONTROL for el in self.section.elements):
+            # PySD reads a pre-XMILE (legacy) Stella file as an empty model instead of failing
+            raise self.fail(
+                "",
+                "PySD finds no model variables in it (a legacy, pre-XMILE Stella file?): a "
+                "model without variables is not supported",
+                "save it from Stella 10 or later as XMILE",
+            )
+        if self.section.subscripts:
+            ranges = ", ".join(str(sub.name) for sub in self.section.subscripts[:3])
+            raise self.fail(
+                "",
+                f"subscripts are not supported (the model defines the ranges {ranges})",
+                "subscripted models come in a later issue",
+            )
+
+    def parameter(self, el, ast) -> dict:
+        """A number: a parameter, with the element's limits as bounds when they hold it."""
+        par = {"value": float(ast), "units": self.units(el.units)}
+        lo, hi = el.limits if el.limits else (None, None)
+        lo = None if lo is None or math.isnan(lo) else float(lo)
+        hi = None if hi is None or math.isnan(hi) else float(hi)
+        inside = (lo is None or lo <= ast) and (hi is None or ast <= hi)
+        if (lo is not None or hi is not None) and inside and lo != hi:
+            par["bounds"] = [lo, hi]
+        return par
+
+    def stock(self, el, ast) -> dict:
+        """An INTEG element: a stock (its flows are attached afterwards)."""
+        init = ast.initial
+        initial = (
+            float(init)
+            if isinstance(init, int | float) and math.isfinite(init)
+            else self.equation(el, init)
+        )
+        out = {"initial": initial, "units": self.units(el.units)}
+        if ast.non_negative:
+            out["non_negative"] = True
+        return out
 
     def flow_units(self, stock_units: str) -> str:
         if not self.with_units:
@@ -465,24 +367,6 @@ class ModelMapping:
 
 def _opt(field: str, value) -> dict:
     return {field: value} if value else {}
-
-
-def _signed_terms(node, sign: int = 1):
-    """``a - b + c`` -> [(1, a), (-1, b), (1, c)]; None when ``node`` is no such sum."""
-    if isinstance(node, ae.ArithmeticStructure):
-        ops, args = list(node.operators), list(node.arguments)
-        if len(args) == 1 and ops[0] in ("negative", "-"):
-            return _signed_terms(args[0], -sign)
-        if len(args) > 1 and all(op in "+-" for op in ops):
-            out = _signed_terms(args[0], sign)
-            for op, arg in zip(ops, args[1:], strict=True):
-                more = _signed_terms(arg, sign if op == "+" else -sign)
-                if out is None or more is None:
-                    return None
-                out += more
-            return out
-        return None
-    return [(sign, node)]
 
 
 _UNIT_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_ ]*[A-Za-z0-9_]|[A-Za-z_]")

@@ -16,6 +16,9 @@ from ..language.expressions import FUNCTIONS, SPECIAL_NAMES
 
 _RUN = re.compile(r"[^0-9a-z]+")
 
+#: Vensim's control variables (by :func:`key`) -> the field of the time grid each sets.
+CONTROL = {"initial time": "start", "final time": "stop", "time step": "dt", "saveper": "save"}
+
 
 def key(name: str) -> str:
     """How Vensim and XMILE compare names: case, spaces and underscores do not matter."""

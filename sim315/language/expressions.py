@@ -90,7 +90,6 @@ FUNCTIONS: dict[str, Function] = {
 #: Builtins whose first argument names a table in ``lookups``.
 TABLE_FUNCTIONS = (
     "lookup",
-    "_lookup_hold",
     "lookup_extrapolate",
     "lookup_forward",
     "lookup_backward",
@@ -187,24 +186,18 @@ def _quote(node: ast.AST, text: str) -> str:
     return seg if seg else ast.unparse(node)
 
 
+def _bad(node: ast.AST, text: str, source: str, where: str, what: str, fix: str) -> ModelError:
+    return ModelError(source, where, f"{what} '{_quote(node, text)}' is not supported", fix)
+
+
 def _check(node: ast.AST, text: str, source: str, where: str) -> None:
+    """Refuse, with its fix, any construct of ``node`` that is not part of the language."""
+
     def bad(n: ast.AST, what: str, fix: str) -> ModelError:
-        return ModelError(source, where, f"{what} '{_quote(n, text)}' is not supported", fix)
+        return _bad(n, text, source, where, what, fix)
 
     if isinstance(node, ast.Constant):
-        if isinstance(node.value, bool) or not isinstance(node.value, int | float):
-            raise bad(node, "the constant", "use numbers only")
-        try:
-            finite = math.isfinite(float(node.value))
-        except OverflowError:
-            finite = False
-        if not finite:
-            raise ModelError(
-                source,
-                where,
-                f"the number '{_quote(node, text)[:40]}' is not a finite float",
-                "write a number below 1.8e308",
-            )
+        _check_constant(node, text, source, where)
         return
     if isinstance(node, ast.Name):
         return
@@ -228,41 +221,7 @@ def _check(node: ast.AST, text: str, source: str, where: str) -> None:
         _check(node.comparators[0], text, source, where)
         return
     if isinstance(node, ast.Call):
-        if not isinstance(node.func, ast.Name):
-            raise bad(node, "the call", "call a builtin function by name")
-        name = node.func.id
-        if name not in FUNCTIONS:
-            raise ModelError(
-                source, where, f"unknown function '{name}' in '{text}'", suggest(name, FUNCTIONS)
-            )
-        if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
-            raise bad(node, "the keyword or starred argument in", "pass arguments by position")
-        fn = FUNCTIONS[name]
-        n = len(node.args)
-        if n > MAX_ARGS:
-            raise ModelError(
-                source,
-                where,
-                f"{name}() is given {n:,} arguments, more than {MAX_ARGS}",
-                f"nest the calls ({name}({name}(a, b, ...), ...)) or split into auxiliaries",
-            )
-        if (fn.n_args >= 0 and n != fn.n_args) or (fn.n_args < 0 and n < -fn.n_args):
-            want = fn.n_args if fn.n_args >= 0 else f"at least {-fn.n_args}"
-            noun = "argument" if fn.n_args == 1 else "arguments"
-            raise ModelError(
-                source, where, f"{name}() takes {want} {noun}, got {n} in '{text}'", fn.doc
-            )
-        if name in TABLE_FUNCTIONS and not isinstance(node.args[0], ast.Name):
-            raise bad(node, "the table argument of", "name a table from 'lookups'")
-        if name in ORDER_FUNCTIONS:
-            order = node.args[-1]
-            value = order.value if isinstance(order, ast.Constant) else None
-            if not (isinstance(value, int | float) and value >= 1 and float(value).is_integer()):
-                raise bad(order, f"the order of {name}()", "give a whole number >= 1, e.g. 3")
-        for arg in node.args:
-            _check(arg, text, source, where)
-        if name in _RANDOM_RULES:
-            _check_random_args(node, name, text, source, where)
+        _check_call(node, text, source, where)
         return
     what = {
         ast.BoolOp: "the boolean operator in",
@@ -273,6 +232,66 @@ def _check(node: ast.AST, text: str, source: str, where: str) -> None:
     }.get(type(node), "the construct")
     fix = "use if_then_else(cond, a, b)" if isinstance(node, ast.IfExp) else "see docs/models.md"
     raise bad(node, what, fix)
+
+
+def _check_constant(node: ast.Constant, text: str, source: str, where: str) -> None:
+    """A constant must be a finite number."""
+    if isinstance(node.value, bool) or not isinstance(node.value, int | float):
+        raise _bad(node, text, source, where, "the constant", "use numbers only")
+    try:
+        finite = math.isfinite(float(node.value))
+    except OverflowError:
+        finite = False
+    if not finite:
+        raise ModelError(
+            source,
+            where,
+            f"the number '{_quote(node, text)[:40]}' is not a finite float",
+            "write a number below 1.8e308",
+        )
+
+
+def _check_call(node: ast.Call, text: str, source: str, where: str) -> None:
+    """A call must name a builtin and give it what it takes; its arguments are checked too."""
+
+    def bad(n: ast.AST, what: str, fix: str) -> ModelError:
+        return _bad(n, text, source, where, what, fix)
+
+    if not isinstance(node.func, ast.Name):
+        raise bad(node, "the call", "call a builtin function by name")
+    name = node.func.id
+    if name not in FUNCTIONS:
+        raise ModelError(
+            source, where, f"unknown function '{name}' in '{text}'", suggest(name, FUNCTIONS)
+        )
+    if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+        raise bad(node, "the keyword or starred argument in", "pass arguments by position")
+    fn = FUNCTIONS[name]
+    n = len(node.args)
+    if n > MAX_ARGS:
+        raise ModelError(
+            source,
+            where,
+            f"{name}() is given {n:,} arguments, more than {MAX_ARGS}",
+            f"nest the calls ({name}({name}(a, b, ...), ...)) or split into auxiliaries",
+        )
+    if (fn.n_args >= 0 and n != fn.n_args) or (fn.n_args < 0 and n < -fn.n_args):
+        want = fn.n_args if fn.n_args >= 0 else f"at least {-fn.n_args}"
+        noun = "argument" if fn.n_args == 1 else "arguments"
+        raise ModelError(
+            source, where, f"{name}() takes {want} {noun}, got {n} in '{text}'", fn.doc
+        )
+    if name in TABLE_FUNCTIONS and not isinstance(node.args[0], ast.Name):
+        raise bad(node, "the table argument of", "name a table from 'lookups'")
+    if name in ORDER_FUNCTIONS:
+        order = node.args[-1]
+        value = order.value if isinstance(order, ast.Constant) else None
+        if not (isinstance(value, int | float) and value >= 1 and float(value).is_integer()):
+            raise bad(order, f"the order of {name}()", "give a whole number >= 1, e.g. 3")
+    for arg in node.args:
+        _check(arg, text, source, where)
+    if name in _RANDOM_RULES:
+        _check_random_args(node, name, text, source, where)
 
 
 #: Random builtins: a check on their arguments when these are constants, and its fix.

@@ -1,7 +1,7 @@
 """Measuring targets on an ensemble: one (runs, times) array of an output -> per-run values.
 
-A target (:class:`sim315.schemas.modelfile.Target`) measures, per run, one number from the output's
-saved values ``x`` and compares it:
+A target (:class:`sim315.schemas.target.Target`, the one target value type) measures, per
+run, one number from the output's saved values ``x`` and compares it:
 
 - ``level``: ``x(year)``;
 - ``every_year``: the additions ``a_y = x(y) - x(y-1)`` for each year ``y`` of the window;
@@ -19,12 +19,11 @@ to the nearest whole number, ``floor(x + 0.5)``, before comparing, so that 1.999
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..schemas.modelfile import Target
+from ..schemas.target import Target
 
 
 @dataclass(frozen=True)
@@ -42,7 +41,7 @@ class ModelTarget:
 
     def info(self) -> dict:
         """The definition as saved with the output (JSON-able, ``id`` filled in)."""
-        return {**self.spec.model_dump(mode="json"), "id": self.id}
+        return self.spec.to_dict(self.id)
 
 
 @dataclass(frozen=True)
@@ -57,14 +56,6 @@ class Measure:
     """every_year: the window's years."""
     additions: np.ndarray | None = None
     """every_year: (runs, years) each year's addition (rounded for counts)."""
-
-
-def load(raw: str | bytes | dict) -> Target:
-    """A target from its saved JSON (files from before ``overshoot`` read '~' as 'miss')."""
-    data = json.loads(raw) if isinstance(raw, str | bytes) else dict(raw)
-    if data.get("compare") == "~" and data.get("overshoot") is None:
-        data["overshoot"] = "miss"
-    return Target.model_validate(data)
 
 
 def time_index(times: np.ndarray, year: float) -> int | None:

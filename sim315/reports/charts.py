@@ -53,8 +53,6 @@ def write_report(path: str | Path, outdir: str | Path, group: str | None = None)
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from .fonts import use_cjk_fonts
 
     use_cjk_fonts()
@@ -69,78 +67,97 @@ def write_report(path: str | Path, outdir: str | Path, group: str | None = None)
         written.append(p)
     about = f"{info['scenario']}, {info['runs']} runs, seed {info['seed']}"
     with open_complete(path) as h5:
-        times = h5["time"][:]
-        ok = h5["run_status"][:] == 0
         for r in rows:
-            fig, ax = plt.subplots(figsize=(7.5, 4.6))
-            el = r.element or r.output
-            raw = h5[el].attrs.get("target")
-            tgt = None
-            if raw and r.target != "-":
-                from ..language.targets import load
-
-                tgt = load(raw)
-            if tgt is not None and tgt.kind == "every_year":
-                _additions_chart(ax, h5, r, tgt, times, ok)
-            else:
-                q = h5["summary"][el][:]
-                ax.fill_between(times, q[0], q[4], alpha=0.25, color="C0", label="90% of runs")
-                ax.fill_between(times, q[1], q[3], alpha=0.45, color="C0", label="50% of runs")
-                ax.plot(times, q[2], color="C0", lw=2, label="median")
-                if tgt is not None:
-                    _mark_target(ax, tgt, times, q[2])
-                ax.set_xlabel("year")
-                ax.set_ylabel(labels.units(r.units))
-            _thousands(ax)
-            title = labels.title(el, str(h5[el].attrs.get("long_name", "")))
-            sub = f"{about}"
-            if tgt is not None:
-                sub = f"target {r.target}: P(met) {labels.percent(r.p_met)}  ·  {about}"
-            fig.suptitle(title, fontsize=12, x=0.01, ha="left")
-            ax.set_title(sub, fontsize=8.5, loc="left", color="#444")
-            ax.grid(alpha=0.3)
-            ax.legend(loc="best", fontsize=8)
-            fig.tight_layout()
-            written += _save(fig, outdir, f"fan_{r.output}")
-        groups = json.loads(h5.attrs.get("groups", "{}"))
-        saved = json.loads(h5.attrs["outputs"])
-        if group is not None and group not in groups:
-            from ..core.errors import suggest
-
-            raise Sim315Error(
-                str(path), "--group", f"no stock group '{group}'", suggest(group, groups)
-            )
-        for gname, members in groups.items():
-            if group is not None and gname != group:
-                continue
-            members = [m for m in members if m in saved]
-            if not members:
-                continue
-            q = {m: h5["summary"][m][:] for m in members}
-            scale = {m: float(np.nanmax(np.abs(q[m][2]), initial=0.0)) for m in members}
-            units = {m: str(h5[m].attrs.get("units", "")) for m in members}
-            panels = _scale_panels(members, scale, units)
-            fig, axes = plt.subplots(
-                len(panels), 1, figsize=(7.5, 1.2 + 2.4 * len(panels)), sharex=True, squeeze=False
-            )
-            for ax, panel in zip(axes[:, 0], panels, strict=True):
-                for m in panel:
-                    i = members.index(m)
-                    name = labels.title(m, str(h5[m].attrs.get("long_name", "")))
-                    ax.fill_between(times, q[m][0], q[m][4], alpha=0.15, color=f"C{i}")
-                    ax.plot(times, q[m][2], color=f"C{i}", lw=2, label=name)
-                ax.set_ylabel(labels.units(units[panel[0]]))
-                ax.set_ylim(bottom=min(0.0, float(np.nanmin([q[m][0] for m in panel]))))
-                _thousands(ax)
-                ax.grid(alpha=0.3)
-                ax.legend(loc="best", fontsize=7.5)
-            axes[-1, 0].set_xlabel("year")
-            fig.suptitle(f"Stocks: {gname} (median and 90% of runs)", fontsize=12, x=0.01,
-                         ha="left")  # fmt: skip
-            axes[0, 0].set_title(about, fontsize=8.5, loc="left", color="#444")
-            fig.tight_layout()
-            written += _save(fig, outdir, f"stocks_{gname}")
+            written += _save(_fan_figure(h5, r, about), outdir, f"fan_{r.output}")
+        for gname, members in _stock_groups(h5, path, group).items():
+            written += _save(_stocks_figure(h5, gname, members, about), outdir, f"stocks_{gname}")
     return written
+
+
+def _fan_figure(h5, r: Row, about: str):
+    """One output's fan chart with its target (an every_year target: its additions)."""
+    import matplotlib.pyplot as plt
+
+    times = h5["time"][:]
+    fig, ax = plt.subplots(figsize=(7.5, 4.6))
+    el = r.element or r.output
+    raw = h5[el].attrs.get("target")
+    tgt = None
+    if raw and r.target != "-":
+        from ..schemas.target import Target
+
+        tgt = Target.from_json(raw)
+    if tgt is not None and tgt.kind == "every_year":
+        _additions_chart(ax, h5, r, tgt, times, h5["run_status"][:] == 0)
+    else:
+        q = h5["summary"][el][:]
+        ax.fill_between(times, q[0], q[4], alpha=0.25, color="C0", label="90% of runs")
+        ax.fill_between(times, q[1], q[3], alpha=0.45, color="C0", label="50% of runs")
+        ax.plot(times, q[2], color="C0", lw=2, label="median")
+        if tgt is not None:
+            _mark_target(ax, tgt, times, q[2])
+        ax.set_xlabel("year")
+        ax.set_ylabel(labels.units(r.units))
+    _thousands(ax)
+    title = labels.title(el, str(h5[el].attrs.get("long_name", "")))
+    sub = f"{about}"
+    if tgt is not None:
+        sub = f"target {r.target}: P(met) {labels.percent(r.p_met)}  ·  {about}"
+    fig.suptitle(title, fontsize=12, x=0.01, ha="left")
+    ax.set_title(sub, fontsize=8.5, loc="left", color="#444")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def _stock_groups(h5, path, group: str | None) -> dict[str, list[str]]:
+    """The stock groups to draw (only ``group`` when given), each with its saved members."""
+    groups = json.loads(h5.attrs.get("groups", "{}"))
+    saved = json.loads(h5.attrs["outputs"])
+    if group is not None and group not in groups:
+        from ..core.errors import suggest
+
+        raise Sim315Error(str(path), "--group", f"no stock group '{group}'", suggest(group, groups))
+    out = {}
+    for gname, members in groups.items():
+        if group is not None and gname != group:
+            continue
+        members = [m for m in members if m in saved]
+        if members:
+            out[gname] = members
+    return out
+
+
+def _stocks_figure(h5, gname: str, members: list[str], about: str):
+    """A group's stocks, median and 90 % of runs, on panels of similar scale and one unit."""
+    import matplotlib.pyplot as plt
+
+    times = h5["time"][:]
+    q = {m: h5["summary"][m][:] for m in members}
+    scale = {m: float(np.nanmax(np.abs(q[m][2]), initial=0.0)) for m in members}
+    units = {m: str(h5[m].attrs.get("units", "")) for m in members}
+    panels = _scale_panels(members, scale, units)
+    fig, axes = plt.subplots(
+        len(panels), 1, figsize=(7.5, 1.2 + 2.4 * len(panels)), sharex=True, squeeze=False
+    )
+    for ax, panel in zip(axes[:, 0], panels, strict=True):
+        for m in panel:
+            i = members.index(m)
+            name = labels.title(m, str(h5[m].attrs.get("long_name", "")))
+            ax.fill_between(times, q[m][0], q[m][4], alpha=0.15, color=f"C{i}")
+            ax.plot(times, q[m][2], color=f"C{i}", lw=2, label=name)
+        ax.set_ylabel(labels.units(units[panel[0]]))
+        ax.set_ylim(bottom=min(0.0, float(np.nanmin([q[m][0] for m in panel]))))
+        _thousands(ax)
+        ax.grid(alpha=0.3)
+        ax.legend(loc="best", fontsize=7.5)
+    axes[-1, 0].set_xlabel("year")
+    fig.suptitle(f"Stocks: {gname} (median and 90% of runs)", fontsize=12, x=0.01,
+                 ha="left")  # fmt: skip
+    axes[0, 0].set_title(about, fontsize=8.5, loc="left", color="#444")
+    fig.tight_layout()
+    return fig
 
 
 def _accepted(t) -> tuple[float, float]:

@@ -136,6 +136,7 @@ def paired_differences(a: str | Path, b: str | Path) -> dict[str, dict]:
     share seed, sampler and run count (else empty); runs that failed in either are left out.
     """
     from ..language import targets as tg
+    from ..schemas.target import Target
 
     if _identity(a)["pairing"] != _identity(b)["pairing"]:
         return {}
@@ -154,7 +155,7 @@ def paired_differences(a: str | Path, b: str | Path) -> dict[str, dict]:
         ):
             if tid not in ids_b or el not in hb:
                 continue
-            tgt = tg.load(raw)
+            tgt = Target.from_json(raw)
             values = []
             for h5 in (ha, hb):
                 times = h5["time"][:]

@@ -85,8 +85,9 @@ def inputs(path: str | Path):
 
 def cases(path: str | Path, target: str) -> np.ndarray:
     """(runs,) bool: the run meets ``target``."""
-    from ..language.targets import load, measure, time_index
+    from ..language.targets import measure, time_index
     from ..results.reader import open_complete, texts
+    from ..schemas.target import Target
 
     with open_complete(path) as h5:
         s = h5["summary"]
@@ -94,7 +95,7 @@ def cases(path: str | Path, target: str) -> np.ndarray:
         if target not in ids:
             raise Sim315Error(str(path), "--target", f"no target '{target}'", suggest(target, ids))
         i = ids.index(target)
-        tgt = load(texts(s["target_definition"])[i])
+        tgt = Target.from_json(texts(s["target_definition"])[i])
         el = texts(s["target_element"])[i]
         times = h5["time"][:]
         cols = sorted({time_index(times, y) for y in tgt.years_needed()} - {None})

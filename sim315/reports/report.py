@@ -18,6 +18,7 @@ import numpy as np
 
 from ..results.layout import PERCENTILES
 from ..results.reader import open_complete, texts
+from ..schemas.target import Target
 from . import labels
 
 
@@ -64,68 +65,70 @@ def _pct(name: str, h5: h5py.File, k: int) -> tuple[float, float, float]:
 def target_rows(path: str | Path) -> list[Row]:
     """The target table, one row per target id; without targets, the outputs at the end."""
     with open_complete(path) as h5:
-        times = h5["time"][:]
-        names = json.loads(h5.attrs["outputs"])
-        s = h5["summary"]
-        ids = texts(s["target"])
-        rows = []
-        if "target_value" in s:  # files with the measured values
-            q = s["target_value"][:]
-            idx = {p: i for i, p in enumerate(PERCENTILES)}
-            elements = texts(s["target_element"])
-            defs = texts(s["target_definition"])
-            worst = s["target_worst_year"][:]
-            for i, tid in enumerate(ids):
-                from ..language.targets import load
+        # older files have no measured values: level targets at the nearest saved time
+        measured = "target_value" in h5["summary"]
+        rows = _measured_rows(h5) if measured else _level_rows(h5)
+        return rows or _output_rows(h5)
 
-                tgt = load(defs[i])
-                el = elements[i]
-                rows.append(
-                    Row(
-                        tid,
-                        str(h5[el].attrs.get("units", "")),
-                        tgt.describe(),
-                        float(tgt.last_year),
-                        float(q[i, idx[50.0]]),
-                        float(q[i, idx[5.0]]),
-                        float(q[i, idx[95.0]]),
-                        float(s["p_met"][i]),
-                        el,
-                        tgt.kind,
-                        None if not np.isfinite(worst[i]) else float(worst[i]),
-                    )
-                )
-        else:  # older files: level targets at the nearest saved time
-            from ..language.targets import load
 
-            p_met = dict(zip(ids, s["p_met"][:], strict=True))
-            for name in names:
-                raw = h5[name].attrs.get("target")
-                if raw:
-                    tgt = load(raw)
-                    k = int(np.argmin(np.abs(times - tgt.last_year)))
-                    med, lo, hi = _pct(name, h5, k)
-                    units = str(h5[name].attrs.get("units", ""))
-                    rows.append(
-                        Row(
-                            name,
-                            units,
-                            tgt.describe(),
-                            float(times[k]),
-                            med,
-                            lo,
-                            hi,
-                            float(p_met[name]),
-                            name,
-                        )
-                    )
-        if not rows:
-            k = times.size - 1
-            for name in names:
-                med, lo, hi = _pct(name, h5, k)
-                units = h5[name].attrs.get("units", "")
-                rows.append(Row(name, units, "-", float(times[k]), med, lo, hi, None, name))
-        return rows
+def _measured_rows(h5: h5py.File) -> list[Row]:
+    """One row per target from the summary's measured values."""
+    s = h5["summary"]
+    q = s["target_value"][:]
+    idx = {p: i for i, p in enumerate(PERCENTILES)}
+    elements = texts(s["target_element"])
+    defs = texts(s["target_definition"])
+    worst = s["target_worst_year"][:]
+    rows = []
+    for i, tid in enumerate(texts(s["target"])):
+        tgt = Target.from_json(defs[i])
+        el = elements[i]
+        rows.append(
+            Row(
+                tid,
+                str(h5[el].attrs.get("units", "")),
+                tgt.describe(),
+                float(tgt.last_year),
+                float(q[i, idx[50.0]]),
+                float(q[i, idx[5.0]]),
+                float(q[i, idx[95.0]]),
+                float(s["p_met"][i]),
+                el,
+                tgt.kind,
+                None if not np.isfinite(worst[i]) else float(worst[i]),
+            )
+        )
+    return rows
+
+
+def _level_rows(h5: h5py.File) -> list[Row]:
+    """Files from before measured values: the outputs' percentiles at each target's year."""
+    times = h5["time"][:]
+    s = h5["summary"]
+    p_met = dict(zip(texts(s["target"]), s["p_met"][:], strict=True))
+    rows = []
+    for name in json.loads(h5.attrs["outputs"]):
+        raw = h5[name].attrs.get("target")
+        if raw:
+            tgt = Target.from_json(raw)
+            k = int(np.argmin(np.abs(times - tgt.last_year)))
+            med, lo, hi = _pct(name, h5, k)
+            units = str(h5[name].attrs.get("units", ""))
+            met = float(p_met[name])
+            rows.append(Row(name, units, tgt.describe(), float(times[k]), med, lo, hi, met, name))
+    return rows
+
+
+def _output_rows(h5: h5py.File) -> list[Row]:
+    """No targets: every saved output at the end."""
+    times = h5["time"][:]
+    k = times.size - 1
+    rows = []
+    for name in json.loads(h5.attrs["outputs"]):
+        med, lo, hi = _pct(name, h5, k)
+        units = h5[name].attrs.get("units", "")
+        rows.append(Row(name, units, "-", float(times[k]), med, lo, hi, None, name))
+    return rows
 
 
 def run_info(path: str | Path) -> dict:

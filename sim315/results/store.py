@@ -1,30 +1,10 @@
 """HDF5 result files: one per run command, streamed chunk by chunk, renamed when complete.
 
-Layout (readable with ``xarray.open_dataset(path, engine="h5netcdf")``)::
-
-    /time              (time)                 saved times; dimension scale
-    /run               (run)                  run numbers; dimension scale
-    /parameter         (parameter)            parameter names; dimension scale
-    /parameter_values  (run, parameter)       the parameter matrix
-    /run_status        (run)                  0 ok, 1 NaN/inf (stopped), -1 not run yet
-    /levers/<name>     (point, 2)             a time-tabled lever's table (time, value); its
-                                              parameter_values column is NaN
-    /<output>          (run, time)            one dataset per saved variable, chunked, gzip
-    /summary/percentile (percentile)          5, 25, 50, 75, 95
-    /summary/<output>  (percentile, time)     percentiles over the runs that finished
-    /summary/target    (target)               target ids (default: the output's name)
-    /summary/p_met     (target)               share of all runs meeting the target
-    /summary/n_met     (target)               runs meeting the target
-    /summary/target_element, _kind, _first, _last, _worst_year, _definition (target)
-                                              the output measured, the kind, the year or
-                                              window, every_year's worst year, the JSON
-    /summary/target_value (target, percentile) the measured value over finished runs
-    attributes: versions, model hash, scenario text, seed entropy, method, grid, ...
-
-The file is written as ``<name>.partial`` (made exclusively, under an advisory lock on the
-final name) and renamed to its final name only when complete, flushed and read back, so an
-interrupted run never leaves a half-written file under the final name; ``resume`` continues
-the partial file.
+The datasets and attributes (readable with xarray) are drawn in :mod:`.layout`. The file is
+written as ``<name>.partial`` (made exclusively, under an advisory lock on the final name)
+and renamed to its final name only when complete, flushed and read back, so an interrupted
+run never leaves a half-written file under the final name; ``resume`` continues the partial
+file.
 """
 
 from __future__ import annotations
@@ -53,7 +33,7 @@ from .files import (
     partial_path,
     quiet_h5py_dealloc,
 )
-from .layout import COMPRESSION, FORMAT_VERSION, STATUS_NOT_RUN, SUMMARY_BLOCK, OutputInfo
+from .layout import COMPRESSION, STATUS_NOT_RUN, SUMMARY_BLOCK, OutputInfo, lay_out
 from .summary import write_summary
 
 
@@ -112,7 +92,7 @@ class ResultWriter:
                 ) from None
             raise disk_error(path, exc) from None
         try:
-            cls._layout(
+            lay_out(
                 h5,
                 runs,
                 times,
@@ -136,77 +116,6 @@ class ResultWriter:
                 raise disk_error(path, exc) from None
             raise
         return cls(path, h5, 0, lock)
-
-    @staticmethod
-    def _layout(h5, runs, times, time_units, outputs, parameter_names, attrs, rows, comp):
-        n_t = len(times)
-        t = h5.create_dataset("time", data=np.asarray(times, dtype=np.float64))
-        t.attrs["units"] = time_units
-        t.make_scale("time")
-        r = h5.create_dataset("run", shape=(runs,), dtype=np.int64)
-        for a in range(0, runs, SUMMARY_BLOCK):  # never the whole range in memory
-            b = min(runs, a + SUMMARY_BLOCK)
-            r[a:b] = np.arange(a, b, dtype=np.int64)
-        r.attrs["long_name"] = "run number"
-        r.make_scale("run")
-        names = np.array(parameter_names, dtype=h5py.string_dtype())
-        pn = h5.create_dataset("parameter", data=names)
-        pn.make_scale("parameter")
-        chunk_rows = max(1, min(runs, rows, max(1, (1 << 20) // (8 * max(1, n_t)))))
-        filters = comp
-
-        def comp_kw() -> dict:
-            if filters:
-                return dict(filters)
-            # uncompressed: every chunk is allocated (and filled) now, so a full disk shows
-            # up here, before any run, and never leaves half-written HDF5 metadata behind
-            early = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
-            early.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)
-            return {"dcpl": early}
-
-        pv = h5.create_dataset(
-            "parameter_values",
-            shape=(runs, len(parameter_names)),
-            dtype=np.float64,
-            chunks=(chunk_rows, max(1, len(parameter_names))),
-            **comp_kw(),
-        )
-        pv.dims[0].attach_scale(r)
-        pv.dims[1].attach_scale(pn)
-        st = h5.create_dataset(
-            "run_status",
-            shape=(runs,),
-            dtype=np.int8,
-            fillvalue=STATUS_NOT_RUN,
-            chunks=(max(1, min(runs, 1 << 16)),),
-            **({} if filters else comp_kw()),
-        )
-        st.attrs["flag_meanings"] = "not_run ok nonfinite"
-        st.attrs["flag_values"] = np.array([-1, 0, 1], dtype=np.int8)
-        st.dims[0].attach_scale(r)
-        for info in outputs:
-            ds = h5.create_dataset(
-                info.name,
-                shape=(runs, n_t),
-                dtype=np.float64,
-                chunks=(chunk_rows, n_t),
-                fillvalue=np.nan,
-                **comp_kw(),
-            )
-            ds.attrs["units"] = info.units
-            ds.attrs["long_name"] = info.doc or info.name
-            ds.attrs["kind"] = info.kind
-            if info.target:
-                ds.attrs["target"] = json.dumps(info.target)
-            ds.dims[0].attach_scale(r)
-            ds.dims[1].attach_scale(t)
-        for k, v in attrs.items():
-            h5.attrs[k] = v
-        h5.attrs["format_version"] = FORMAT_VERSION
-        h5.attrs["outputs"] = json.dumps([o.name for o in outputs])
-        h5.attrs["runs"] = runs
-        h5.attrs["runs_done"] = 0
-        h5.attrs["complete"] = False
 
     @classmethod
     def resume(cls, path: Path, fingerprint: dict[str, str]) -> ResultWriter:

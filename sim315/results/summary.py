@@ -59,8 +59,9 @@ def write_summary(h5: h5py.File) -> None:
 def _target_summary(h5: h5py.File, name: str, raw, times, ok, runs: int) -> dict:
     """One target measured on every run of the output ``name``."""
     from ..language import targets as tg
+    from ..schemas.target import Target
 
-    tgt = tg.load(raw)
+    tgt = Target.from_json(raw)
     cols = sorted({tg.time_index(times, y) for y in tgt.years_needed()} - {None})
     x = h5[name][:, cols] if cols else np.empty((runs, 0))
     m = tg.measure(tgt, x, times[cols])
@@ -79,7 +80,7 @@ def _target_summary(h5: h5py.File, name: str, raw, times, ok, runs: int) -> dict
         "q": q,
         "n_met": met,
         "p_met": met / runs if runs else np.nan,
-        "definition": json.dumps({**tgt.model_dump(mode="json"), "id": tid}),
+        "definition": tgt.to_json(tid),
     }
 
 

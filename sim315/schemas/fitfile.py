@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 
 from ..core.errors import Sim315Error
 from .base import Strict
-from .modelfile import load_validated
+from .validation import load_validated
 
 
 class FitError(Sim315Error):

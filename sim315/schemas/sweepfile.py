@@ -10,7 +10,7 @@ from pydantic import Field, model_validator
 from ..core.errors import Sim315Error
 from .base import Strict, fields_of
 from .distributions import Distribution
-from .modelfile import load_validated
+from .validation import load_validated
 
 
 class SweepError(Sim315Error):

@@ -1,0 +1,7 @@
+"""``python -m sim315.cli``."""
+
+import sys
+
+from . import main
+
+sys.exit(main())
