@@ -89,8 +89,8 @@ def test_scenarios_draw_rows_of_the_posterior_sample(fitted):
     assert len({tuple(x) for x in P[:, cols]}) > 1000  # not one row over and over
     # run i's row depends on (seed, i) only: chunking and a resumed sampler change nothing
     np.testing.assert_array_equal(np.vstack([plan.rows(0, 1000), plan.rows(1000, 3000)]), P)
-    again = plan.sampler.with_seed(plan.sampler.entropy)
-    np.testing.assert_array_equal(again.chunk(0, 3000), P)
+    again = plan_run(fitted / "draw.yaml", entropy=plan.sampler.entropy)
+    np.testing.assert_array_equal(again.rows(0, 3000), P)
     other = plan_run(fitted / "draw.yaml", seed=6).rows(0, 3000)
     assert not np.array_equal(other, P)
 
@@ -127,3 +127,47 @@ def test_the_flagship_posterior_is_converged_and_agrees_with_history():
     assert post["predictive_check"]["share"] >= 0.85
     cal = read_calibrated(ROOT / "calibration" / "jiaxing-result.yaml")
     assert cal.sample.shape[0] == post["draws"]
+
+
+def test_a_resumed_unseeded_run_keeps_its_calibrated_draws(fitted, tmp_path, monkeypatch):
+    """Resume plans again from the same inputs under the recorded seed entropy: the runs
+    after the interruption take the same posterior rows as an uninterrupted run's."""
+    import h5py
+
+    from sim315.ensembles import runner
+
+    (fitted / "unseeded.yaml").write_text(
+        "model: model.yaml\ncalibrated: res.yaml\ncalibrated_draws: true\nruns: 60\n"
+    )
+    scenario = fitted / "unseeded.yaml"
+    out = tmp_path / "r.h5"
+    real_write = runner.ResultWriter.write
+    calls = {"n": 0}
+
+    def flaky(self, *args):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real_write(self, *args)
+
+    monkeypatch.setattr(runner.ResultWriter, "write", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        runner.execute(plan_run(scenario, chunk=20), out, progress=False)
+    monkeypatch.setattr(runner.ResultWriter, "write", real_write)
+    fresh = plan_run(scenario, chunk=20)  # a new plan draws new entropy: resume replans
+    done = runner.execute(fresh, out, resume=True, progress=False)
+    assert done.resumed_from == 20
+    with h5py.File(out) as h5:
+        entropy = int(h5.attrs["seed_entropy"])
+        resumed = {k: h5[k][()] for k in ("parameter_values", "run_status", *fresh.outputs)}
+    assert entropy != fresh.sampler.entropy
+    whole = tmp_path / "whole.h5"
+    runner.execute(plan_run(scenario, entropy=entropy), whole, progress=False)
+    with h5py.File(whole) as h5:
+        for name, values in resumed.items():
+            assert values.tobytes() == h5[name][()].tobytes(), name
+    cal = read_calibrated(fitted / "res.yaml")
+    cols = [fresh.model.parameter_index(n) for n in cal.names]
+    drawn = resumed["parameter_values"][:, cols]
+    assert len({tuple(x) for x in drawn[20:]}) > 20  # posterior draws, not the estimates
+    assert {tuple(x) for x in drawn} <= {tuple(x) for x in cal.sample}

@@ -98,7 +98,7 @@ def test_time_table_changes_the_lever_on_its_dates(tmp_path):
     from sim315.ensembles.runner import plan_run
 
     plan = plan_run(scenario(tmp_path, outputs=["entry", "pool"]))
-    res = plan.model.simulate(plan.sampler.chunk(0, 1), outputs=["entry", "pool"])
+    res = plan.model.simulate(plan.sampler.rows(0, 1), outputs=["entry", "pool"])
     g = plan.grid
     ratio = res["entry"][0] / (res["pool"][0] * 0.08)  # 1 + support_boost(t)
     t = g.times()

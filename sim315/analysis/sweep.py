@@ -4,54 +4,99 @@ executor as ``sim315 run``, with indices per output and year written beside the 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import h5py
 import numpy as np
 
 from ..core.errors import suggest
-from ..ensembles.runner import CHUNK_BYTES, execute, plan_base_scenario
+from ..ensembles.plan import CHUNK_BYTES, RunPlan, plan_base_scenario
+from ..ensembles.runner import RunOutcome, execute
 from ..schemas.sweepfile import Range, SweepError, SweepFile, load_sweep
 from .sensitivity import Design, convergence_warnings, make_design, morris_indices, sobol_indices
 
 
 class DesignSampler:
-    """Rows of a sweep design as a parameter matrix, chunk by chunk (the runner's sampler)."""
+    """A sweep's design as a sampler (:class:`sim315.ensembles.sampling.Sampler`): run *i*
+    takes design row *i* over the scenario's base row. ``entropy`` keys the equations'
+    random streams (the sweep's seed)."""
 
-    def __init__(self, base: np.ndarray, columns: list[int], design: Design, entropy: int):
+    def __init__(
+        self, base: np.ndarray, columns: list[int], design: Design, entropy: int, record: str
+    ):
         self.base = base
         self.columns = columns
         self.design = design
-        self.entropy = entropy
-        self.sampler = f"sweep:{design.method}"
-        self.dists = []
+        self.entropy = int(entropy)
+        self.runs = design.runs
+        self.record = record
+        """The sweep file's text, n and seed: what decides the design."""
 
+    kind = property(lambda self: f"sweep:{self.design.method}")
     n_uncertain = property(lambda self: len(self.columns))
 
-    def with_seed(self, seed) -> DesignSampler:
-        """The same design under another seed of the equations' random draws (resume)."""
-        return DesignSampler(self.base, self.columns, self.design, int(seed))
-
-    def chunk(self, a: int, b: int) -> np.ndarray:
+    def rows(self, a: int, b: int) -> np.ndarray:
         P = np.tile(self.base, (b - a, 1))
         P[:, self.columns] = self.design.values[a:b]
         return P
 
+    def provenance(self) -> dict[str, str]:
+        return {
+            "sampler": self.kind,
+            "seed_entropy": str(self.entropy),
+            "sweep_design": self.record,
+        }
 
-@dataclass
+
+@dataclass(frozen=True)
 class SweepPlan:
     sweep: SweepFile
     path: Path
-    plan: object
+    plan: RunPlan
     design: Design
     years: np.ndarray
     outputs: list[str]
 
 
-def plan_sweep(path: str | Path, n: int | None = None, seed: int | None = None) -> SweepPlan:
-    """Read and check a sweep file and its scenario; build the design."""
+def plan_sweep(
+    path: str | Path, n: int | None = None, seed: int | None = None, entropy: int | None = None
+) -> SweepPlan:
+    """Read and check a sweep file and its scenario; build the design. The run spec is the
+    scenario's with the design as its sampler (``entropy``, for a resumed run, is the
+    sweep's seed: it decides the design and the equations' random streams)."""
     path = Path(path)
+    sweep = _read(path, n, seed if entropy is None else entropy)
+    source = str(path)
+    base_plan = plan_base_scenario(path, sweep.scenario, SweepError, "sweep file")
+    model = base_plan.model
+    names = list(model.parameter_names)
+    _check_factors(source, sweep, base_plan, names)
+    outputs = _outputs(source, sweep, model)
+    years = _years(source, sweep, model, base_plan.grid)
+    base = base_plan.sampler.base
+    base_values = {k: float(base[names.index(k)]) for k in sweep.factors}
+    design = make_design(
+        sweep.method, dict(sweep.factors), sweep.n, sweep.seed, sweep.levels, base_values
+    )
+    record = path.read_text(encoding="utf-8") + f"|n={sweep.n}|seed={sweep.seed}"
+    columns = [names.index(k) for k in sweep.factors]
+    sampler = DesignSampler(base, columns, design, sweep.seed, record)
+    per_run = max(1, base_plan.grid.n_saved * len(outputs) * 8)
+    plan = replace(
+        base_plan,
+        sampler=sampler,
+        runs=design.runs,
+        chunk=min(design.runs, max(64, CHUNK_BYTES // per_run)),
+        outputs=tuple(outputs),
+        notes=(),
+        replan=lambda entropy: plan_sweep(path, n, seed, entropy).plan,
+    )
+    return SweepPlan(sweep, path, plan, design, years, outputs)
+
+
+def _read(path: Path, n: int | None, seed: int | None) -> SweepFile:
+    """The sweep file with ``--n`` and ``--seed`` applied, checked."""
     sweep = load_sweep(path)
     source = str(path)
     if n is not None:
@@ -64,14 +109,15 @@ def plan_sweep(path: str | Path, n: int | None = None, seed: int | None = None) 
         )
     if seed is not None:
         sweep = sweep.model_copy(update={"seed": seed})
-    plan = plan_base_scenario(path, sweep.scenario, SweepError, "sweep file")
-    model = plan.model
-    names = list(model.parameter_names)
+    return sweep
+
+
+def _check_factors(source: str, sweep: SweepFile, plan: RunPlan, names: list[str]) -> None:
     init_only = set()
     if plan.start is not None:
         from ..ensembles.spinup import init_only_parameters
 
-        init_only = init_only_parameters(model)
+        init_only = init_only_parameters(plan.model)
     for k, spec in sweep.factors.items():
         if k not in names:
             raise SweepError(source, f"factors.{k}", f"unknown parameter '{k}'", suggest(k, names))
@@ -94,6 +140,9 @@ def plan_sweep(path: str | Path, n: int | None = None, seed: int | None = None) 
                 f"explicit values suit grids, not {sweep.method}",
                 "give low and high, or use method: oat or factorial",
             )
+
+
+def _outputs(source: str, sweep: SweepFile, model) -> list[str]:
     outputs = sweep.outputs or list(dict.fromkeys(t.element for t in model.ir.targets.values()))
     if not outputs:
         raise SweepError(
@@ -104,34 +153,23 @@ def plan_sweep(path: str | Path, n: int | None = None, seed: int | None = None) 
             raise SweepError(
                 source, "outputs", f"unknown output '{o}'", suggest(o, model.output_names)
             )
-    g = plan.grid
+    return outputs
+
+
+def _years(source: str, sweep: SweepFile, model, g) -> np.ndarray:
     if sweep.years is None:
         last = max((t.year for t in model.ir.targets.values()), default=g.stop)
-        years = np.arange(np.ceil(g.start + 1e-9), np.floor(last) + 1)
-    else:
-        years = np.array(sweep.years, dtype=float)
-        bad = [y for y in years if not g.start <= y <= g.stop]
-        if bad:
-            raise SweepError(
-                source,
-                "years",
-                f"{bad[0]:g} is outside the simulated time {g.start:g}..{g.stop:g}",
-                "choose years inside it",
-            )
-    base = plan.sampler.base
-    base_values = {k: float(base[names.index(k)]) for k in sweep.factors}
-    design = make_design(
-        sweep.method, dict(sweep.factors), sweep.n, sweep.seed, sweep.levels, base_values
-    )
-    sampler = DesignSampler(base, [names.index(k) for k in sweep.factors], design, sweep.seed)
-    plan.sampler = sampler
-    plan.runs = design.runs
-    per_run = max(1, g.n_saved * len(outputs) * 8)
-    plan.chunk = min(plan.runs, max(64, CHUNK_BYTES // per_run))
-    plan.outputs = outputs
-    plan.extra = path.read_text(encoding="utf-8") + f"|n={sweep.n}|seed={sweep.seed}"
-    plan.notes = []
-    return SweepPlan(sweep, path, plan, design, years, outputs)
+        return np.arange(np.ceil(g.start + 1e-9), np.floor(last) + 1)
+    years = np.array(sweep.years, dtype=float)
+    bad = [y for y in years if not g.start <= y <= g.stop]
+    if bad:
+        raise SweepError(
+            source,
+            "years",
+            f"{bad[0]:g} is outside the simulated time {g.start:g}..{g.stop:g}",
+            "choose years inside it",
+        )
+    return years
 
 
 def _at_years(h5: h5py.File, outputs: list[str], years: np.ndarray) -> tuple[np.ndarray, list[str]]:
@@ -193,7 +231,9 @@ def analyse(sp: SweepPlan, h5: h5py.File) -> dict:
     return result
 
 
-def run_sweep(sp: SweepPlan, out: str | Path, threads=None, progress=True) -> tuple[object, dict]:
+def run_sweep(
+    sp: SweepPlan, out: str | Path, threads=None, progress=True
+) -> tuple[RunOutcome, dict]:
     holder: dict = {}
 
     def before_finish(h5):
@@ -253,67 +293,74 @@ def figures(sp: SweepPlan, res: dict, folder: str | Path) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     if res["method"] not in ("sobol", "morris"):
         return written
+    for o, output in enumerate(sp.outputs):
+        written.append(_bars(sp, res, o, folder / f"indices_{output}.png"))
+        written.append(_heatmap(sp, res, o, folder / f"heatmap_{output}.png"))
+    return written
+
+
+def _bars(sp: SweepPlan, res: dict, o: int, path: Path) -> Path:
+    """Output ``o``'s indices in the last year, with their intervals."""
+    import matplotlib.pyplot as plt
+
     names = sp.design.names
     last = len(sp.years) - 1
-    for o, output in enumerate(sp.outputs):
-        fig, ax = plt.subplots(figsize=(7, 0.35 * len(names) + 1.8))
-        if res["method"] == "sobol":
-            order = np.argsort(np.nan_to_num(res["ST"][o, last]))
-            y = np.arange(len(names))
+    fig, ax = plt.subplots(figsize=(7, 0.35 * len(names) + 1.8))
+    y = np.arange(len(names))
+    if res["method"] == "sobol":
+        order = np.argsort(np.nan_to_num(res["ST"][o, last]))
+        for key, shift, label, color in (
+            ("ST", 0.2, "total (ST)", "C0"),
+            ("S1", -0.2, "first order (S1)", "C1"),
+        ):
             ax.barh(
-                y + 0.2,
-                res["ST"][o, last, order],
+                y + shift,
+                res[key][o, last, order],
                 0.4,
-                xerr=res["ST_conf"][o, last, order],
-                label="total (ST)",
-                color="C0",
+                xerr=res[f"{key}_conf"][o, last, order],
+                label=label,
+                color=color,
             )
-            ax.barh(
-                y - 0.2,
-                res["S1"][o, last, order],
-                0.4,
-                xerr=res["S1_conf"][o, last, order],
-                label="first order (S1)",
-                color="C1",
-            )
-            ax.set_xlabel("Sobol' index (95 % interval)")
-        else:
-            order = np.argsort(np.nan_to_num(res["mu_star"][o, last]))
-            y = np.arange(len(names))
-            ax.barh(
-                y,
-                res["mu_star"][o, last, order],
-                xerr=res["mu_star_conf"][o, last, order],
-                color="C0",
-                label="mu*",
-            )
-            ax.set_xlabel("Morris mu* (95 % interval)")
-        ax.set_yticks(y, [names[j] for j in order])
-        ax.set_title(f"{output} in {sp.years[last]:g}")
-        ax.legend(fontsize=8)
-        ax.grid(alpha=0.3, axis="x")
-        fig.tight_layout()
-        p = folder / f"indices_{output}.png"
-        fig.savefig(p, dpi=110)
-        plt.close(fig)
-        written.append(p)
-        key = "ST" if res["method"] == "sobol" else "mu_star"
-        fig, ax = plt.subplots(figsize=(0.6 * len(sp.years) + 3, 0.35 * len(names) + 1.8))
-        im = ax.imshow(res[key][o].T, aspect="auto", cmap="viridis")
-        ax.set_xticks(range(len(sp.years)), [f"{y:g}" for y in sp.years])
-        ax.set_yticks(range(len(names)), names)
-        ax.set_title(f"{key} of {output} over time")
-        fig.colorbar(im, ax=ax)
-        fig.tight_layout()
-        p = folder / f"heatmap_{output}.png"
-        fig.savefig(p, dpi=110)
-        plt.close(fig)
-        written.append(p)
-    return written
+        ax.set_xlabel("Sobol' index (95 % interval)")
+    else:
+        order = np.argsort(np.nan_to_num(res["mu_star"][o, last]))
+        ax.barh(
+            y,
+            res["mu_star"][o, last, order],
+            xerr=res["mu_star_conf"][o, last, order],
+            color="C0",
+            label="mu*",
+        )
+        ax.set_xlabel("Morris mu* (95 % interval)")
+    ax.set_yticks(y, [names[j] for j in order])
+    ax.set_title(f"{sp.outputs[o]} in {sp.years[last]:g}")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, axis="x")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _heatmap(sp: SweepPlan, res: dict, o: int, path: Path) -> Path:
+    """Output ``o``'s total (or mu*) index of each factor, year by year."""
+    import matplotlib.pyplot as plt
+
+    names = sp.design.names
+    key = "ST" if res["method"] == "sobol" else "mu_star"
+    fig, ax = plt.subplots(figsize=(0.6 * len(sp.years) + 3, 0.35 * len(names) + 1.8))
+    im = ax.imshow(res[key][o].T, aspect="auto", cmap="viridis")
+    ax.set_xticks(range(len(sp.years)), [f"{y:g}" for y in sp.years])
+    ax.set_yticks(range(len(names)), names)
+    ax.set_title(f"{key} of {sp.outputs[o]} over time")
+    fig.colorbar(im, ax=ax)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -69,7 +69,7 @@ def read_calibrated(path: str | Path) -> Calibrated:
     posterior sample (if any)."""
     from ..core.errors import Sim315Error
     from ..schemas.fitresult import FitResultFile, fields_at
-    from ..schemas.modelfile import load_validated
+    from ..schemas.validation import load_validated
 
     path = Path(path)
     if not path.is_file():
@@ -84,3 +84,65 @@ def read_calibrated(path: str | Path) -> Calibrated:
     sample_file = None if doc.posterior is None else path.parent / doc.posterior.sample
     sample = None if sample_file is None else read_sample(sample_file, names)
     return Calibrated(path, estimates, transfer, fit, names, sample)
+
+
+def apply_calibrated(source: str, sc, model, base: np.ndarray):
+    """Read a scenario's ``calibrated:`` file and set its estimates in ``base`` (those the
+    scenario neither overrides nor draws). Returns the file and, when the scenario draws
+    the calibrated parameters (``calibrated_draws``), their columns and posterior sample."""
+    from ..schemas.scenario import ScenarioError
+
+    cal = read_calibrated(sc.calibrated)  # resolved by the scenario loader
+    _check_calibrated(source, sc, model, cal)
+    skip = set(sc.overrides) | set(sc.uncertain)
+    for name in cal.transfer:
+        if name not in skip:
+            base[model.parameter_index(name)] = cal.estimates[name]
+    if not sc.calibrated_draws:
+        return cal, None
+    both = sorted(set(cal.transfer) & set(sc.uncertain))
+    if both:
+        raise ScenarioError(
+            source,
+            f"uncertain.{both[0]}",
+            "is also drawn from the calibration",
+            "remove it from uncertain, or set calibrated_draws: false",
+        )
+    if cal.sample is None:
+        raise ScenarioError(
+            source,
+            "calibrated_draws",
+            f"{sc.calibrated} holds no posterior sample to draw from",
+            "add a posterior: section to the fit file and run sim315 calibrate again",
+        )
+    keep = [i for i, n in enumerate(cal.names) if n in cal.transfer and n not in sc.overrides]
+    cols = [model.parameter_index(cal.names[i]) for i in keep]
+    return cal, (cols, cal.sample[:, keep])
+
+
+def _check_calibrated(source: str, sc, model, cal: Calibrated) -> None:
+    from ..schemas.scenario import ScenarioError
+
+    for name in cal.names:
+        if name not in model.parameter_names:
+            raise ScenarioError(
+                source,
+                "calibrated",
+                f"'{name}' in {sc.calibrated} is not a model parameter",
+                "calibrate against this scenario's model",
+            )
+    for name in cal.names:
+        if not np.isfinite(cal.estimates[name]):
+            raise ScenarioError(
+                str(cal.path),
+                f"parameters.{name}.estimate",
+                f"is {cal.estimates[name]}, not a finite number",
+                "run sim315 calibrate again",
+            )
+    if cal.sample is not None and not np.all(np.isfinite(cal.sample)):
+        raise ScenarioError(
+            str(cal.path),
+            "posterior.sample",
+            "the posterior sample holds NaN or inf",
+            "run sim315 calibrate again",
+        )

@@ -1,17 +1,22 @@
-"""The parameter matrix of an ensemble, produced chunk by chunk.
+"""The parameter matrix of an ensemble, produced chunk by chunk, by samplers behind one
+protocol (:class:`Sampler`).
 
 Run *i*'s parameters depend only on the scenario, the seed and *i* — and, for designs that
 spread points over the whole ensemble (Latin hypercube, Sobol'), on the run count — never on
 how runs are split into chunks. ``random`` draws are counter-based (see
 :mod:`sim315.kernels.rng`), so a chunk is computed without the runs before it; Sobol' points
 are reached with ``fast_forward``; a Latin hypercube is built whole on first use (its
-unit-cube design is ``runs x uncertain`` floats) and sliced.
+unit-cube design is ``runs x uncertain`` floats) and sliced. Calibrated draws
+(:class:`PosteriorDraws`) take, for run *i*, the row of a stored posterior sample chosen by a
+counter-based uniform keyed by (seed, *i*). A sweep's design
+(:class:`sim315.analysis.sweep.DesignSampler`) is a sampler like these.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 from scipy.stats import qmc
@@ -24,8 +29,49 @@ SAMPLERS = ("random", "lhs", "sobol")
 POSTERIOR_SITE = PARAMETER_SITE + 1
 
 
+@runtime_checkable
+class Sampler(Protocol):
+    """What a run spec needs of a sampler: the rows of runs ``a..b`` and what to record.
+
+    ``rows(a, b)`` must depend on ``a``, ``b`` and the sampler's inputs only (never on the
+    chunks asked for before), so that any chunking and any executor give the same numbers,
+    and a resumed run the same rows as an uninterrupted one.
+    """
+
+    runs: int
+    """Ensemble size."""
+    entropy: int
+    """Seed entropy of the run: it keys the sampler's draws and the equations' random
+    streams (recorded as ``seed_entropy``)."""
+    base: np.ndarray
+    """Every run's parameters before sampling (defaults, overrides, calibrated estimates)."""
+
+    @property
+    def kind(self) -> str:
+        """The design's name (the result file's ``sampler`` attribute)."""
+        ...
+
+    @property
+    def n_uncertain(self) -> int:
+        """How many columns vary from run to run."""
+        ...
+
+    def rows(self, a: int, b: int) -> np.ndarray:
+        """The parameter matrix of runs ``[a, b)``, shape ``(b - a, len(base))``."""
+        ...
+
+    def provenance(self) -> dict[str, str]:
+        """Result-file attributes that say how the rows were made (``sampler``,
+        ``seed_entropy`` and any design); the run's fingerprint digests the design."""
+        ...
+
+
+def _provenance(kind: str, entropy: int) -> dict[str, str]:
+    return {"sampler": kind, "seed_entropy": str(entropy)}
+
+
 class ParameterSampler:
-    """Parameter rows for runs ``[a, b)`` of an ensemble.
+    """Uncertain parameters drawn from their distributions: rows for runs ``[a, b)``.
 
     Parameters
     ----------
@@ -35,14 +81,10 @@ class ParameterSampler:
         Columns of the uncertain parameters.
     dists : sequence
         Their distributions (objects with ``ppf``), in the same order.
-    sampler : {'random', 'lhs', 'sobol'}
+    kind : {'random', 'lhs', 'sobol'}
     runs : int
         Ensemble size.
     seed : int, SeedSequence or None
-    posterior : (columns, sample), optional
-        Calibrated parameters drawn from a stored posterior sample: run *i* takes the row
-        chosen by a counter-based uniform keyed by (seed, i), so its values depend on *i*
-        only.
     """
 
     def __init__(
@@ -50,30 +92,19 @@ class ParameterSampler:
         base: np.ndarray,
         columns: Sequence[int],
         dists: Sequence,
-        sampler: str,
+        kind: str,
         runs: int,
         seed=None,
-        posterior=None,
     ):
-        if sampler not in SAMPLERS:
-            raise ValueError(f"unknown sampler {sampler!r}")
+        if kind not in SAMPLERS:
+            raise ValueError(f"unknown sampler {kind!r}")
         self.base = np.asarray(base, dtype=np.float64)
         self.columns = list(columns)
         self.dists = list(dists)
-        self.sampler = sampler
+        self.kind = kind
         self.runs = int(runs)
         self.key, self.entropy = seed_key(seed)
         self._design: np.ndarray | None = None
-        self.posterior = None
-        if posterior is not None:
-            cols, sample = posterior
-            self.posterior = (list(cols), np.ascontiguousarray(sample, dtype=np.float64))
-
-    def with_seed(self, seed) -> ParameterSampler:
-        """The same sampler under another seed (a resumed run's stored entropy)."""
-        return ParameterSampler(
-            self.base, self.columns, self.dists, self.sampler, self.runs, seed, self.posterior
-        )
 
     @property
     def n_uncertain(self) -> int:
@@ -82,7 +113,7 @@ class ParameterSampler:
     def unit(self, a: int, b: int) -> np.ndarray:
         """Unit-hypercube points of runs ``[a, b)``, shape (b - a, n_uncertain)."""
         d = self.n_uncertain
-        if self.sampler == "random":
+        if self.kind == "random":
             out = np.empty((b - a, d))
             if d:
                 uniform_matrix(self.key, np.int64(a), np.int64(PARAMETER_SITE), out)
@@ -90,29 +121,69 @@ class ParameterSampler:
         if d == 0:
             return np.empty((b - a, 0))
         rng = np.random.default_rng(np.random.SeedSequence(self.entropy))
-        if self.sampler == "sobol":
+        if self.kind == "sobol":
             engine = qmc.Sobol(d, scramble=True, seed=rng)
             if a:
                 engine.fast_forward(a)
             with warnings.catch_warnings():
                 # scipy warns that balance needs powers of two; the chunk sizes are ours, the
-                # run count is the user's and is checked once in check_design()
+                # run count is the user's and is checked once in design_warning()
                 warnings.simplefilter("ignore", UserWarning)
                 return engine.random(b - a)
         if self._design is None:
             self._design = qmc.LatinHypercube(d, seed=rng).random(self.runs)
         return self._design[a:b]
 
-    def chunk(self, a: int, b: int) -> np.ndarray:
+    def rows(self, a: int, b: int) -> np.ndarray:
         """The parameter matrix of runs ``[a, b)``."""
         P = np.tile(self.base, (b - a, 1))
         if self.n_uncertain:
             u = self.unit(a, b)
             for j, (col, dist) in enumerate(zip(self.columns, self.dists, strict=True)):
                 P[:, col] = dist.ppf(u[:, j])
-        if self.posterior is not None:
-            cols, sample = self.posterior
-            P[:, cols] = sample[self.posterior_rows(a, b)]
+        return P
+
+    def provenance(self) -> dict[str, str]:
+        return _provenance(self.kind, self.entropy)
+
+    def design_warning(self) -> str | None:
+        """A note when the run count does not suit the design, else None."""
+        if self.kind == "sobol" and self.runs & (self.runs - 1):
+            return (
+                f"Sobol' points balance best at a power of two runs; {self.runs} is not "
+                f"(e.g. {1 << (self.runs.bit_length() - 1)} or {1 << self.runs.bit_length()})"
+            )
+        return None
+
+
+class PosteriorDraws:
+    """Calibrated parameters drawn from a stored posterior sample, over another sampler's
+    rows: run *i* takes the sample row chosen by a counter-based uniform keyed by the inner
+    sampler's seed and *i*, so its values depend on *i* only.
+
+    Parameters
+    ----------
+    inner : Sampler
+        The rest of each row (the scenario's uncertain parameters); its seed keys the draws.
+    columns : sequence of int
+        The columns the sample's columns go to.
+    sample : ndarray, shape (draws, len(columns))
+    """
+
+    def __init__(self, inner: Sampler, columns: Sequence[int], sample: np.ndarray):
+        self.inner = inner
+        self.posterior = (list(columns), np.ascontiguousarray(sample, dtype=np.float64))
+        self.key, self.entropy = seed_key(inner.entropy)
+        self.runs = inner.runs
+        self.base = inner.base
+
+    kind = property(lambda self: self.inner.kind)
+    n_uncertain = property(lambda self: self.inner.n_uncertain)  # the scenario's uncertain
+
+    def rows(self, a: int, b: int) -> np.ndarray:
+        P = self.inner.rows(a, b)
+        cols, sample = self.posterior
+        P[:, cols] = sample[self.posterior_rows(a, b)]
         return P
 
     def posterior_rows(self, a: int, b: int) -> np.ndarray:
@@ -122,11 +193,7 @@ class ParameterSampler:
         uniform_matrix(self.key, np.int64(a), np.int64(POSTERIOR_SITE), u)
         return np.minimum((u[:, 0] * n).astype(np.int64), n - 1)
 
-    def design_warning(self) -> str | None:
-        """A note when the run count does not suit the design, else None."""
-        if self.sampler == "sobol" and self.runs & (self.runs - 1):
-            return (
-                f"Sobol' points balance best at a power of two runs; {self.runs} is not "
-                f"(e.g. {1 << (self.runs.bit_length() - 1)} or {1 << self.runs.bit_length()})"
-            )
-        return None
+    def provenance(self) -> dict[str, str]:
+        cols, sample = self.posterior
+        draws = f"{sample.shape[0]} draws of {len(cols)} calibrated parameters"
+        return {**self.inner.provenance(), "posterior_draws": draws}

@@ -17,8 +17,8 @@ from ..core.textfile import read_text
 from ..core.yamlio import LineDict, parse_yaml, read_yaml
 from ..schemas.base import fields_of
 from ..schemas.distributions import Distribution
-from ..schemas.modelfile import validation_error
 from ..schemas.scenario import PACKAGED_MODELS, Scenario, ScenarioError, TimeTable
+from ..schemas.validation import validation_error
 
 
 class LoadedScenario(BaseModel):

@@ -1,0 +1,81 @@
+"""What a result file records about its run besides the numbers: the versions, the model
+and scenario texts, the sampler's provenance, the fingerprint, and each output's
+description (units, doc, kind, target)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timezone
+
+import numpy as np
+
+from ..core.version import __version__
+from ..results.layout import OutputInfo
+from .plan import RunPlan
+
+
+def result_attrs(plan: RunPlan) -> dict:
+    """The result file's attributes: enough to say where its numbers came from and to
+    replay any run."""
+    import h5py
+    import numba
+    import scipy
+
+    g = plan.grid
+    sampled = plan.sampler.provenance()
+    return {
+        "sim315_version": __version__,
+        "numba_version": numba.__version__,
+        "numpy_version": np.__version__,
+        "scipy_version": scipy.__version__,
+        "h5py_version": h5py.__version__,
+        "python_version": sys.version.split()[0],
+        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "model_name": plan.model.name,
+        "model_file": str(plan.loaded.model_path),
+        "model_hash": plan.model.hash,
+        "model_text": plan.loaded.model_path.read_text(encoding="utf-8"),
+        "scenario_file": str(plan.loaded.path),
+        "scenario": plan.loaded.resolved_yaml(),
+        "scenario_files": "\n".join(
+            f"# --- {name}\n{text}" for name, text in plan.loaded.texts.items()
+        ),
+        "seed": -1 if plan.seed_setting is None else plan.seed_setting,
+        **sampled,
+        "method": plan.method,
+        "dt": g.dt,
+        "save_every": g.save_every,
+        "time_units": g.units,
+        "groups": json.dumps(plan.model.ir.groups),
+        "history_start": "" if plan.start is None else plan.start.record,
+        "fingerprint": plan.fingerprint(),
+        "fingerprint_parts": json.dumps(plan.fingerprint_parts(), sort_keys=True),
+    }
+
+
+def output_infos(plan: RunPlan) -> list[OutputInfo]:
+    """Units, description, kind and target of each saved output."""
+    ir = plan.model.ir
+    spec = ir.spec
+    infos = []
+    for name in plan.outputs:
+        kind = ir.kinds[name]
+        section = {
+            "stock": spec.stocks,
+            "flow": spec.flows,
+            "auxiliary": spec.auxiliaries,
+            "parameter": spec.parameters,
+        }[kind]
+        el = section[name]
+        target = next((t for t in ir.targets.values() if t.element == name), None)
+        infos.append(
+            OutputInfo(
+                name,
+                el.units,
+                el.doc.strip(),
+                kind,
+                None if target is None else target.info(),
+            )
+        )
+    return infos
