@@ -2,16 +2,23 @@
 
 The code generator (:mod:`sim315.compilation.codegen`) writes, for each model and integration
 method, a module whose ``_run(p, lx, ly, lo, t0, dt, n_steps, stride, sel, out, key, run)``
-integrates one run and returns its status. ``ENSEMBLE_SOURCE`` is appended to that module, so
-the ensemble, the stepper and the model's equations compile into one kernel whose calls LLVM
-can inline. (A closure over a generated ``_run`` would be neater Python, but Numba cannot
-cache closures across processes, and a model must compile once, not once per process.)
+integrates one run and returns its status. It then copies the source of the entry points
+below (:data:`ENTRY_POINTS`, with :func:`inspect.getsource`) into that module, so the
+ensemble, the stepper and the model's equations compile into one kernel whose calls LLVM can
+inline. (A closure over a generated ``_run`` would be neater Python, but Numba cannot cache
+closures across processes, and a model must compile once, not once per process.)
+
+The ``_run`` defined here is a placeholder with the same signature, never copied: it makes
+this module real Python that ruff checks and tests run (``tests/test_driver.py``). Each
+saved value it writes is a known function of its inputs.
 
 Two entry points share ``_run``, so a run's numbers are the same whichever is used:
 ``ensemble`` spreads runs over threads with ``prange``; ``ensemble_serial`` loops on the
 calling thread, for single runs and small batches, where waking a thread pool costs more
-than the work.
+than the work. The GPU's entry points are in :mod:`sim315.kernels.cuda_driver`.
 """
+
+from numba import njit, prange
 
 #: Run status codes written to ``status[run]``.
 STATUS_OK = 0
@@ -24,7 +31,23 @@ STATUS_MESSAGES = {
     STATUS_NONFINITE: "a value became NaN or infinite; the run stopped there",
 }
 
-ENSEMBLE_SOURCE = '''
+#: The functions the code generator copies into every CPU model module, in this order.
+ENTRY_POINTS = ("ensemble", "ensemble_serial")
+
+
+@njit(error_model="numpy")
+def _run(p, lx, ly, lo, t0, dt, n_steps, stride, sel, out, key, run):
+    """Placeholder of the generated ``_run`` (never copied): saved value ``m`` at saved time
+    ``j`` is ``p[sel[m]] + (t0 + j*stride*dt) + lx[0]*ly[0] + lo[0] + run + key % 7``, up to
+    step ``n_steps``; a run whose first parameter is negative has status 1."""
+    extra = lx[0] * ly[0] + lo[0] + run + float(key % 7)
+    for j in range(min(out.shape[0], n_steps // stride + 1)):
+        t = t0 + j * stride * dt
+        for m in range(sel.shape[0]):
+            out[j, m] = p[sel[m]] + t + extra
+    return 1 if p[0] < 0.0 else 0
+
+
 @njit(cache=True, parallel=True, nogil=True, error_model="numpy")
 def ensemble(P, lx, ly, lo, t0, dt, n_steps, stride, sel, out, status, key, run0):
     """Runs P[r] (run number run0 + r) for every r in parallel; out[r], status[r]."""
@@ -39,33 +62,3 @@ def ensemble_serial(P, lx, ly, lo, t0, dt, n_steps, stride, sel, out, status, ke
     for r in range(P.shape[0]):
         status[r] = _run(P[r], lx, ly, lo, t0, dt, n_steps, stride, sel, out[r], key, run0 + r)
     return 0
-'''
-
-
-#: The GPU variant: ``_run`` compiled as a CUDA device function (``numba.cuda``), one thread
-#: per run, float64 throughout. ``run_cuda`` copies a chunk to the device, launches, copies
-#: back. The builtins it calls are the same ``@njit`` functions as on the CPU, which Numba
-#: compiles for the device. Under ``NUMBA_ENABLE_CUDASIM=1`` the same code runs in Numba's
-#: CUDA simulator (tests); ``delay_fixed`` models are CPU-only (a buffer of runtime length).
-CUDA_ENSEMBLE_SOURCE = '''
-@cuda.jit
-def ensemble_cuda(P, lx, ly, lo, t0, dt, n_steps, stride, sel, out, status, key, run0):
-    r = cuda.grid(1)
-    if r < P.shape[0]:
-        status[r] = _run(P[r], lx, ly, lo, t0, dt, n_steps, stride, sel, out[r], key, run0 + r)
-
-
-def run_cuda(P, lx, ly, lo, t0, dt, n_steps, stride, sel, out, status, key, run0):
-    """Host side: one chunk through the device."""
-    threads = 128
-    blocks = (P.shape[0] + threads - 1) // threads
-    d_out = cuda.to_device(out)
-    d_status = cuda.to_device(status)
-    ensemble_cuda[blocks, threads](
-        cuda.to_device(P), cuda.to_device(lx), cuda.to_device(ly), cuda.to_device(lo),
-        t0, dt, n_steps, stride, cuda.to_device(sel), d_out, d_status, key, run0,
-    )
-    d_out.copy_to_host(out)
-    d_status.copy_to_host(status)
-    return 0
-'''

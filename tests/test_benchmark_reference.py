@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-import handwritten
+from suite import handwritten
 
 
 def test_handwritten_kernel_matches_generated(ladder):

@@ -35,7 +35,7 @@ def client():
         threads_per_worker=1,
         processes=True,
         scheduler_port=0,  # a free port: never the fixed 8786/8787 another process holds
-        dashboard_address=None,
+        dashboard_address=":0",  # a free port: another process may hold 8787
         timeout="120s",  # worker processes import numba: slow on a loaded 2-core machine
     )
     client = distributed.Client(cluster, timeout="120s")
@@ -103,7 +103,7 @@ CUDA_CHECK = textwrap.dedent(
         assert (a.status == b.status).all()
         worst = max(worst, float(np.max(np.abs(a.values - b.values) / np.abs(a.values))))
     plan = plan_run("scenarios/plan.yaml", runs=16)
-    P = plan.sampler.chunk(0, 16)
+    P = plan.sampler.rows(0, 16)
     a = plan.model.simulate(P, seed=1)
     b = plan.model.simulate(P, seed=1, target="cuda")
     assert (a.status == b.status).all()

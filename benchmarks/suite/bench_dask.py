@@ -23,7 +23,7 @@ class DaskOverhead:
         import distributed
 
         self.cluster = distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         )
         self.client = distributed.Client(self.cluster)
         self.tmp = tempfile.TemporaryDirectory()

@@ -4,7 +4,6 @@ ns per run-step, and the generated kernel against a hand-written one."""
 import numpy as np
 
 import sim315
-from sim315.ensembles.model import kernel_args
 
 from .common import LADDER, OUTPUTS, best_of, handwritten, interleaved_ratio, parameter_matrix
 
@@ -16,13 +15,10 @@ class LadderRun:
         self.model = sim315.load_model(LADDER)
         self.model.warm_up()
         self.p1 = parameter_matrix(self.model, 1)
-        g = self.model.grid
-        lx, ly, lo = self.model._lookups
-        self.out = np.empty((1, g.n_saved, len(OUTPUTS)))
-        self.status = np.zeros(1, dtype=np.int32)
-        sel = np.array([self.model.output_names.index(n) for n in OUTPUTS], dtype=np.int64)
+        call = self.model.kernel_call(outputs=OUTPUTS, seed=0)
+        self.out, self.status = call.buffers(1)
         self.kernel = self.model.kernel_module("euler").ensemble_serial
-        self.args = kernel_args(self.p1, lx, ly, lo, g, sel, self.out, self.status, np.uint64(0), 0)
+        self.args = call.args(self.p1, self.out, self.status, 0)
 
     def time_one_run_api(self):
         """``model.simulate`` of one run: the kernel plus the Python around it."""

@@ -40,7 +40,7 @@ class PlanScenario:
         plan = plan_run(SCENARIO)
         t0 = time.perf_counter()
         for a in range(0, plan.runs, plan.chunk):
-            P = plan.sampler.chunk(a, min(plan.runs, a + plan.chunk))
+            P = plan.sampler.rows(a, min(plan.runs, a + plan.chunk))
             plan.start.apply(P, a, plan.sampler, threads=1)
         history = time.perf_counter() - t0
         t0 = time.perf_counter()

@@ -55,7 +55,7 @@ class EndToEnd:
         """End-to-end wall time over the kernel calls alone for the same runs and chunks."""
         plan = self.plan
         chunks = [
-            plan.sampler.chunk(a, min(plan.runs, a + plan.chunk))
+            plan.sampler.rows(a, min(plan.runs, a + plan.chunk))
             for a in range(0, plan.runs, plan.chunk)
         ]
         t0 = time.perf_counter()

@@ -1,16 +1,14 @@
 """Helpers shared by the benchmarks: the ladder model, its parameter matrices, timing."""
 
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from . import handwritten
+
 ROOT = Path(__file__).resolve().parents[2]
 LADDER = ROOT / "tests" / "models" / "ladder" / "model.yaml"
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-import handwritten  # noqa: E402  (benchmarks/ is not a package)
 
 OUTPUTS = handwritten.OUTPUTS
 

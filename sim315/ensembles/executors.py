@@ -54,37 +54,40 @@ class LocalExecutor:
             plan.model.kernel_module(plan.method, "cuda")  # compiles, or says why not
 
     def compute(self, plan, starts: list[int]) -> Iterator[tuple]:
+        model = plan.model
+        call = plan_call(plan)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sim315-sampler") as pool:
             nxt = pool.submit(_sample, plan, starts[0]) if starts else None
             for i, a in enumerate(starts):
                 P = nxt.result()
                 if i + 1 < len(starts):
                     nxt = pool.submit(_sample, plan, starts[i + 1])
-                res = plan.model.simulate(
-                    P,
-                    method=plan.method,
-                    dt=plan.dt,
-                    save_every=plan.save_every,
-                    outputs=plan.outputs,
-                    threads=self.threads,
-                    seed=plan.sampler.entropy,
-                    run_offset=a,
-                    target=self.target,
+                res = model.run_call(
+                    call, P, run_offset=a, threads=self.threads, target=self.target
                 )
                 yield a, P, res.values, res.status
 
 
-def chunk_task(source, P, lx, ly, lo, grid, sel, key, run0):
+def plan_call(plan):
+    """The kernel call of a run plan: its method, grid, outputs and seed."""
+    return plan.model.kernel_call(
+        method=plan.method,
+        outputs=plan.outputs,
+        dt=plan.dt,
+        save_every=plan.save_every,
+        seed=plan.sampler.entropy,
+    )
+
+
+def chunk_task(source, call, P, run0):
     """One chunk on a Dask worker: load the model's kernel (compiled once per worker and
-    cached on its disk) and run it. A pure function of its arguments, so a chunk lost with
-    its worker is simply computed again elsewhere."""
+    cached on its disk) and run it with the run's kernel call. A pure function of its
+    arguments, so a chunk lost with its worker is simply computed again elsewhere."""
     from ..compilation.cache import load_kernel_module
-    from .model import kernel_args
 
     mod, _, _ = load_kernel_module(source)
-    out = np.empty((P.shape[0], grid.n_saved, sel.shape[0]))
-    status = np.zeros(P.shape[0], dtype=np.int32)
-    mod.ensemble(*kernel_args(P, lx, ly, lo, grid, sel, out, status, key, run0))
+    out, status = call.buffers(P.shape[0])
+    mod.ensemble(*call.args(P, out, status, run0))
     return out, status
 
 
@@ -166,13 +169,10 @@ class DaskExecutor:
 
     def compute(self, plan, starts: list[int]) -> Iterator[tuple]:
         model = plan.model
-        grid = plan.grid
         source = model.source_code(plan.method)
-        lx, ly, lo = model._lookups
-        sel = model._selection(plan.outputs)
-        key = model_key(plan)
         client = self.client
-        [src] = client.scatter([source], broadcast=True)
+        # sent to every worker once, not with each chunk
+        [src, call] = client.scatter([source, plan_call(plan)], broadcast=True)
         threads = sum(client.nthreads().values()) or 1
         window = self.window or 2 * threads
         pending: deque = deque()
@@ -180,20 +180,7 @@ class DaskExecutor:
 
         def submit(a):
             P = _sample(plan, a)
-            fut = client.submit(
-                chunk_task,
-                src,
-                P,
-                lx,
-                ly,
-                lo,
-                grid,
-                sel,
-                key,
-                a,
-                pure=False,
-                retries=2,
-            )
+            fut = client.submit(chunk_task, src, call, P, a, pure=False, retries=2)
             pending.append((a, P, fut))
 
         for a in it:
@@ -209,12 +196,6 @@ class DaskExecutor:
             nxt = next(it, None)
             if nxt is not None:
                 submit(nxt)
-
-
-def model_key(plan):
-    from ..core.seeds import seed_key
-
-    return seed_key(plan.sampler.entropy)[0]
 
 
 def make_executor(name: str, threads=None, scheduler=None):

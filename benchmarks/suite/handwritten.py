@@ -9,6 +9,8 @@ Parameter columns follow the compiled model's ``parameter_names`` (checked in
 :func:`check_layout`); outputs are the five stocks, saved every ``stride`` steps.
 """
 
+import math
+
 import numpy as np
 from numba import njit, prange
 
@@ -37,6 +39,14 @@ PARAMETERS = [
 OUTPUTS = ("pool", "smes", "hightech", "giants", "leaders")
 
 
+def table_points(model) -> tuple[np.ndarray, np.ndarray]:
+    """The points of the model's one table (knowledge_effect_table), as its kernel gets them."""
+    call = model.kernel_call(outputs=OUTPUTS)
+    if call.lo.shape[0] != 2:
+        raise ValueError(f"expected one table, the kernel has {call.lo.shape[0] - 1}")
+    return call.lx.copy(), call.ly.copy()
+
+
 def check_layout(model) -> None:
     """Raise if the compiled model's parameter order differs from this kernel's."""
     if tuple(model.parameter_names) != tuple(PARAMETERS):
@@ -61,6 +71,9 @@ def _interp(xs, ys, x):
 def ladder_run(p, xs, ys, t0, dt, n_steps, stride, out):
     pool, smes, ht, gi, le = p[15], p[16], p[17], p[18], p[19]
     tau3 = p[12] / 3.0
+    # STEP fires at the whole step nearest its start, a tie going later (Vensim's
+    # Time + TIME STEP/2 > start; sim315.kernels.builtins.event_step)
+    start_step = math.floor((p[2] - t0) / dt + 0.5)
     rd = smes * p[8] + ht * p[9] + gi * p[10] + le * p[11]
     l1 = rd * tau3
     l2 = rd * tau3
@@ -68,7 +81,6 @@ def ladder_run(p, xs, ys, t0, dt, n_steps, stride, out):
     perc = l3 / tau3
     j = 0
     for k in range(n_steps + 1):
-        t = t0 + k * dt
         if k % stride == 0:
             out[j, 0] = pool
             out[j, 1] = smes
@@ -83,7 +95,7 @@ def ladder_run(p, xs, ys, t0, dt, n_steps, stride, out):
         o2 = l2 / tau3
         know = l3 / tau3
         eff = _interp(xs, ys, perc / p[14])
-        boost = p[1] if t >= p[2] - 1e-6 * dt else 0.0
+        boost = p[1] if k >= start_step else 0.0
         entry = pool * p[0] * (1.0 + boost)
         prom1 = smes * p[3] * eff
         exit1 = smes * p[6]
@@ -119,9 +131,7 @@ def ladder_ensemble_serial(P, xs, ys, t0, dt, n_steps, stride, out):
 def simulate(model, P, serial: bool = False) -> np.ndarray:
     """Run the hand-written kernel with the model's grid and lookup points."""
     g = model.grid
-    tab = model.ir.spec.lookups["knowledge_effect_table"]
-    xs = np.array(tab.x)
-    ys = np.array(tab.y)
+    xs, ys = table_points(model)
     out = np.empty((P.shape[0], g.n_saved, len(OUTPUTS)))
     fn = ladder_ensemble_serial if serial else ladder_ensemble
     fn(P, xs, ys, g.start, g.dt, np.int64(g.n_steps), np.int64(g.stride), out)
@@ -158,7 +168,6 @@ def ladder_block(P, xs, ys, t0, dt, n_steps, stride, out, r0, nb):
     eff = np.empty(BLOCK)
     j = 0
     for k in range(n_steps + 1):
-        t = t0 + k * dt
         if k % stride == 0:
             for q in range(nb):
                 o = out[r0 + q]
@@ -177,7 +186,7 @@ def ladder_block(P, xs, ys, t0, dt, n_steps, stride, out, r0, nb):
             o1 = l1[q] / tau3[q]
             o2 = l2[q] / tau3[q]
             know = l3[q] / tau3[q]
-            boost = pb[1, q] if t >= pb[2, q] - 1e-6 * dt else 0.0
+            boost = pb[1, q] if k >= math.floor((pb[2, q] - t0) / dt + 0.5) else 0.0
             entry = pool[q] * pb[0, q] * (1.0 + boost)
             prom1 = smes[q] * pb[3, q] * eff[q]
             exit1 = smes[q] * pb[6, q]
@@ -207,12 +216,12 @@ def ladder_block_ensemble_serial(P, xs, ys, t0, dt, n_steps, stride, out):
 def simulate_block(model, P) -> np.ndarray:
     """The block kernel, one thread (the experiment in benchmarks/README.md)."""
     g = model.grid
-    tab = model.ir.spec.lookups["knowledge_effect_table"]
+    xs, ys = table_points(model)
     out = np.empty((P.shape[0], g.n_saved, len(OUTPUTS)))
     ladder_block_ensemble_serial(
         P,
-        np.array(tab.x),
-        np.array(tab.y),
+        xs,
+        ys,
         g.start,
         g.dt,
         np.int64(g.n_steps),

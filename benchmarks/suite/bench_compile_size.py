@@ -1,0 +1,104 @@
+"""Compile time against model size (issue 15): a chain of 100, 1,000 and 3,000 auxiliaries
+(``a_i = 0.999 a_(i-1) + k``, one stock fed by the last), and the flagship plan315 model, each
+loaded and run once in a fresh process with an empty kernel cache. Past
+``sim315.compilation.blocked.BLOCK_THRESHOLD`` equations the kernel is written in blocks,
+whose compile time grows linearly (targets: 3,000 auxiliaries under 20 s, plan315 under 2 s).
+
+    cd benchmarks && python -m suite.bench_compile_size   # prints the table
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from .common import ROOT
+
+PLAN315 = ROOT / "sim315" / "models" / "plan315.yaml"
+SIZES = (100, 1000, 3000)
+
+
+def chain_model(n: int) -> dict:
+    """A model of ``n`` chained auxiliaries: the worst case for one large function."""
+    aux = {"a0": {"equation": "stock * r", "units": "firm/year"}}
+    for i in range(1, n):
+        aux[f"a{i}"] = {"equation": f"a{i - 1} * 0.999 + k", "units": "firm/year"}
+    return {
+        "name": f"chain{n}",
+        "time": {"start": 0, "stop": 10, "dt": 0.25, "units": "year"},
+        "parameters": {
+            "k": {"value": 0.01, "units": "firm/year"},
+            "r": {"value": 0.01, "units": "1/year"},
+        },
+        "stocks": {"stock": {"initial": 1.0, "units": "firm", "inflows": ["grow"]}},
+        "flows": {"grow": {"equation": f"a{n - 1} * 0.001", "units": "firm/year"}},
+        "auxiliaries": aux,
+    }
+
+
+def cold_seconds(path: Path) -> float:
+    """A fresh process with an empty kernel cache loads ``path`` and runs it once (Euler)."""
+    code = f"import sim315\nsim315.load_model({str(path)!r}).simulate()\n"
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, SIM315_CACHE_DIR=cache)
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], env=env, check=True)
+        return time.perf_counter() - t0
+
+
+class CompileSize:
+    timeout = 600
+    number = 1
+    repeat = 1
+    params = SIZES
+    param_names = ("auxiliaries",)
+
+    def setup(self, n):
+        self.dir = tempfile.TemporaryDirectory()
+        self.path = Path(self.dir.name) / "chain.yaml"
+        self.path.write_text(yaml.safe_dump(chain_model(n), sort_keys=False))
+
+    def teardown(self, n):
+        self.dir.cleanup()
+
+    def track_cold_seconds(self, n):
+        """Load, compile and run once in a fresh process with an empty cache."""
+        return cold_seconds(self.path)
+
+    track_cold_seconds.unit = "s"
+
+
+class CompilePlan315:
+    timeout = 300
+    number = 1
+    repeat = 1
+
+    def track_cold_seconds(self):
+        """The flagship model, cold: load, compile (Euler) and run once in a fresh process."""
+        return cold_seconds(PLAN315)
+
+    track_cold_seconds.unit = "s"
+
+    def track_import_only_seconds(self):
+        """Reference: a process that imports sim315 and numba only."""
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import sim315, numba"], check=True)
+        return time.perf_counter() - t0
+
+    track_import_only_seconds.unit = "s"
+
+
+if __name__ == "__main__":
+    with tempfile.TemporaryDirectory() as d:
+        for n in SIZES:
+            path = Path(d) / f"chain{n}.yaml"
+            path.write_text(yaml.safe_dump(chain_model(n), sort_keys=False))
+            print(f"chain of {n:>5,d} auxiliaries   cold {cold_seconds(path):6.1f} s", flush=True)
+    print(f"plan315                      cold {cold_seconds(PLAN315):6.1f} s")
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import sim315, numba"], check=True)
+    print(f"import sim315, numba only         {time.perf_counter() - t0:6.1f} s")

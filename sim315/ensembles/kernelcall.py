@@ -1,0 +1,138 @@
+"""What every chunk of a run passes to the ensemble kernel, built once per run, and what
+a kernel call gives back (:class:`SimulationResult`).
+
+A :class:`KernelCall` holds the inputs that are the same for every chunk: the tables' points,
+the time grid, the selected outputs, the random draws' key, the integration method. Its
+:meth:`KernelCall.args` is the one place where the entry points' argument list is written
+(``ensemble``, ``ensemble_serial``, ``run_cuda``, ``launch_cuda`` in
+:mod:`sim315.kernels.driver` and :mod:`sim315.kernels.cuda_driver`): ``model.simulate``, the
+local, Dask and CUDA executors and the benchmarks all call the kernel through it. Build one
+with :meth:`sim315.ensembles.model.CompiledModel.kernel_call`. It pickles (the Dask executor
+ships it to workers once).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..compilation.ir import TimeGrid
+from ..core.errors import suggest
+from ..kernels.driver import STATUS_OK
+
+
+@dataclass(frozen=True, eq=False)
+class KernelCall:
+    """The fixed inputs of a model's ensemble kernel for one run of many chunks.
+
+    Attributes
+    ----------
+    method : str
+        Integration method (which compiled kernel to call).
+    grid : TimeGrid
+        Start, dt, steps and the save stride.
+    lx, ly, lo : ndarray
+        Every table's points, flat (``lo``: each table's offsets).
+    sel : ndarray of int64
+        Indices of the saved outputs among the model's recorded variables.
+    names : tuple of str
+        The saved outputs' names, in ``sel``'s order (the last axis of ``out``).
+    key : numpy.uint64
+        Key of the equations' random draws.
+    entropy : int or None
+        The seed entropy ``key`` came from.
+    """
+
+    method: str
+    grid: TimeGrid
+    lx: np.ndarray
+    ly: np.ndarray
+    lo: np.ndarray
+    sel: np.ndarray
+    names: tuple[str, ...]
+    key: np.uint64
+    entropy: int | None = None
+
+    @property
+    def n_outputs(self) -> int:
+        return len(self.names)
+
+    def out_shape(self, runs: int) -> tuple[int, int, int]:
+        """Shape of the output buffer of ``runs`` runs: (runs, saved times, outputs)."""
+        return (runs, self.grid.n_saved, self.n_outputs)
+
+    def buffers(self, runs: int) -> tuple[np.ndarray, np.ndarray]:
+        """New host buffers ``(out, status)`` for ``runs`` runs."""
+        return np.empty(self.out_shape(runs)), np.zeros(runs, dtype=np.int32)
+
+    def args(self, P, out, status, run0: int = 0) -> tuple:
+        """The entry points' arguments for the rows ``P`` (run numbers ``run0 ...``), writing
+        into ``out`` and ``status``: host arrays, or device arrays for ``launch_cuda``
+        after :meth:`on_device`."""
+        g = self.grid
+        return (
+            P,
+            self.lx,
+            self.ly,
+            self.lo,
+            g.start,
+            g.dt,
+            np.int64(g.n_steps),
+            np.int64(g.stride),
+            self.sel,
+            out,
+            status,
+            self.key,
+            np.int64(run0),
+        )
+
+    def on_device(self) -> KernelCall:
+        """This call with its arrays copied to the GPU (``numba.cuda``), for launching
+        ``launch_cuda`` of a model's CUDA module on device-resident arrays."""
+        from numba import cuda
+
+        return dataclasses.replace(
+            self,
+            lx=cuda.to_device(self.lx),
+            ly=cuda.to_device(self.ly),
+            lo=cuda.to_device(self.lo),
+            sel=cuda.to_device(self.sel),
+        )
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """The outputs of an ensemble.
+
+    Attributes
+    ----------
+    time : ndarray, shape (n_saved,)
+        Saved times.
+    values : ndarray, shape (runs, n_saved, n_outputs)
+        Saved values, NaN after a run stopped.
+    names : tuple of str
+        Output names, the last axis of ``values``.
+    status : ndarray of int32, shape (runs,)
+        Per-run status code (0 = ok); see :data:`sim315.kernels.driver.STATUS_MESSAGES`.
+    entropy : int
+        The seed entropy of the random draws (repeat them with ``seed=entropy``).
+    """
+
+    time: np.ndarray
+    values: np.ndarray
+    names: tuple[str, ...]
+    status: np.ndarray
+    entropy: int | None = None
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        """Values of one output, shape (runs, n_saved)."""
+        try:
+            return self.values[:, :, self.names.index(name)]
+        except ValueError:
+            raise KeyError(f"no output '{name}'; {suggest(name, self.names)}") from None
+
+    @property
+    def n_failed(self) -> int:
+        return int(np.count_nonzero(self.status != STATUS_OK))
