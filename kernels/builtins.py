@@ -1,8 +1,14 @@
 """System-dynamics builtins called by generated model code.
 
 All functions are compiled with Numba, take plain floats and arrays, and allocate nothing.
-Time arguments are compared with a tolerance of a millionth of ``dt`` so that an event
-scheduled on the dt grid fires on that grid point even when ``t0 + k*dt`` rounds.
+
+Time is counted in whole steps. The kernel evaluates at step positions ``n`` (``n = i`` at
+the step's start, ``t = t0 + i*dt``; ``n = i + c`` at a Runge-Kutta stage at ``t + c*dt``)
+and an event at time ``T`` (a STEP's start, a PULSE's start and end, a value of a step-holding
+time table) happens at the whole step :func:`event_step` gives: the step nearest ``T``, a tie
+going to the later one, i.e. Vensim's ``Time + TIME STEP/2 > T``. An evaluation at position
+``n`` sees the event once ``n >= event_step(T)``. No tolerance is needed: a time on the grid
+is within rounding of a whole number of steps, half a step away from any tie.
 """
 
 import math
@@ -10,7 +16,24 @@ import math
 import numpy as np
 from numba import njit
 
-_EPS = 1e-6
+#: Lever modes in the kernel's lever records (see :func:`lever`).
+LEVER_HOLD = 0
+LEVER_LINEAR = 1
+
+
+@njit(cache=True)
+def whole(x):
+    """``floor(x)`` as a float; NaN and infinities pass through."""
+    if not abs(x) < 4503599627370496.0:  # NaN, infinite, or a whole number already
+        return x
+    return float(math.floor(x))
+
+
+@njit(cache=True)
+def event_step(time, t0, dt):
+    """The whole step at which an event at ``time`` happens: ``floor((time - t0)/dt + 1/2)``
+    (as a float). NaN passes through (an event at NaN never happens), as do infinities."""
+    return whole((time - t0) / dt + 0.5)
 
 
 @njit(cache=True)
@@ -50,25 +73,33 @@ def lookup(xs, ys, start, stop, x):
 
 
 @njit(cache=True)
-def step(height, start, t, dt):
-    """Vensim STEP: 0 before ``start``, ``height`` from ``start`` on."""
-    if t >= start - _EPS * dt:
+def step(height, start, t0, dt, n):
+    """Vensim STEP at step position ``n``: 0 before ``start``'s step, ``height`` from it on
+    (``Time + TIME STEP/2 > start`` in Vensim's words; see the module docstring)."""
+    if n >= event_step(start, t0, dt):
         return height
     return 0.0
 
 
 @njit(cache=True)
-def pulse(start, width, t, dt):
-    """Vensim PULSE: 1 for ``start <= t < start + width``; a width below dt lasts one dt."""
-    w = width if width >= dt else dt
-    if t >= start - _EPS * dt and t < start + w - _EPS * dt:
+def pulse(start, width, t0, dt, n):
+    """Vensim PULSE at step position ``n``: 1 from ``start``'s step until the step of
+    ``start + width`` (excluded), 0 elsewhere; a pulse lasts at least one step (a width of
+    0, or below dt, lasts one dt)."""
+    first = event_step(start, t0, dt)
+    stop = event_step(start + width, t0, dt)
+    if stop < first + 1.0:
+        stop = first + 1.0
+    if n >= first and n < stop:
         return 1.0
     return 0.0
 
 
 @njit(cache=True)
-def ramp(slope, start, end, t, dt):
-    """Vensim RAMP: 0 before ``start``, rising by ``slope`` per time unit until ``end``."""
+def ramp(slope, start, end, t):
+    """Vensim RAMP at time ``t``: 0 before ``start``, rising by ``slope`` per time unit until
+    ``end``, then held. Continuous in time, so it needs no event rule: it is evaluated at the
+    exact time of the step position (``t0 + n*dt``)."""
     if t <= start:
         return 0.0
     if t >= end:
@@ -102,16 +133,27 @@ def _last_at_or_below(xs, start, stop, x):
 
 
 @njit(cache=True)
-def lookup_hold(xs, ys, start, stop, x):
-    """Step-holding table: the y of the last point with ``xs <= x`` (the first y before).
+def lever(xs, ys, start, stop, mode, t0, dt, n, t):
+    """A time-tabled lever's value at step position ``n`` (time ``t``): its table is
+    ``xs[start:stop]`` (times, increasing) and ``ys[start:stop]``.
 
-    Used for policy levers given as time tables (``{2023: 0.18, 2025: 0.20}``): the value
-    changes at each listed time and holds until the next. Same arguments as :func:`lookup`.
+    ``mode`` :data:`LEVER_LINEAR`: interpolated at ``t``, the end values held outside (as
+    :func:`lookup`). :data:`LEVER_HOLD`: the value listed at ``T`` holds from
+    ``event_step(T)`` on, until the next listed value's step; before the first, the first.
     """
-    if x != x:
+    if mode == LEVER_LINEAR:
+        return lookup(xs, ys, start, stop, t)
+    if n != n:
         return np.nan
-    x = x + 1e-9 * (abs(x) + 1.0)  # a time that rounds just below a listed time is at it
-    return ys[_last_at_or_below(xs, start, stop, x)]
+    lo = start
+    hi = stop
+    while hi - lo > 1:  # the last point whose step is at or before n (binary search)
+        mid = (lo + hi) // 2
+        if event_step(xs[mid], t0, dt) <= n:
+            lo = mid
+        else:
+            hi = mid
+    return ys[lo]
 
 
 @njit(cache=True)
@@ -163,18 +205,25 @@ def lookup_forward(xs, ys, start, stop, x):
 
 
 @njit(cache=True)
-def pulse_train(start, width, interval, end, t, dt):
-    """Vensim PULSE TRAIN: 1 for ``width`` from ``start``, again every ``interval``, while
-    ``t < end``; a width below dt lasts one dt; an interval of 0 or less gives one pulse."""
-    if t < start - _EPS * dt or t >= end - _EPS * dt:
+def pulse_train(start, width, interval, end, t0, dt, n):
+    """Vensim PULSE TRAIN at step position ``n``: pulses of ``width`` (at least one step)
+    starting at ``start``, ``start + interval``, ... while before ``end``'s step; an interval
+    of 0 or less gives one pulse. Every start and end is placed by :func:`event_step`."""
+    if n >= event_step(end, t0, dt):
         return 0.0
-    w = width if width >= dt else dt
-    since = t - start
-    if interval > 0.0:
-        since = since - interval * math.floor((since + _EPS * dt) / interval)
-    if since < w - _EPS * dt:
-        return 1.0
-    return 0.0
+    k = 0.0
+    if interval > 0.0 and abs(start) < np.inf and interval < np.inf:
+        # the last pulse whose step is at or before n: estimated from its time, then set
+        # right by the event rule itself (the estimate is off by one at most, at a tie)
+        k = whole(((whole(n) + 0.5) * dt + t0 - start) / interval)
+        if not k > 0.0:
+            k = 0.0
+        for _ in range(2):
+            if k > 0.0 and event_step(start + k * interval, t0, dt) > n:
+                k -= 1.0
+            elif event_step(start + (k + 1.0) * interval, t0, dt) <= n:
+                k += 1.0
+    return pulse(start + k * interval, width, t0, dt, n)
 
 
 @njit(cache=True)

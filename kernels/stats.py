@@ -23,9 +23,80 @@ def _lerp(a, b, t):
     return a + d * t
 
 
+@njit(cache=True, inline="always")
+def _bin_of(v, lo, scale):
+    """The histogram bin of value ``v`` (the maximum goes in the last bin); inlined into
+    its callers, as it runs twice per value."""
+    b = int((v - lo) * scale)
+    if b >= _BINS:
+        b = _BINS - 1
+    return b
+
+
+@njit(cache=True)
+def _bin_of_rank(start, counts, k):
+    """The (non-empty) bin holding the value of rank ``k``."""
+    b = np.searchsorted(start, k, side="right") - 1
+    while counts[b] == 0:
+        b -= 1
+    return b
+
+
+@njit(cache=True)
+def _needed_ranks(n, q):
+    """Each quantile's virtual index into ``n`` sorted values, and the order statistics it
+    needs: floor and floor+1 of each (``need[2j]``, ``need[2j + 1]``)."""
+    m = q.shape[0]
+    idx = np.empty(m)
+    need = np.empty(2 * m, np.int64)
+    for j in range(m):
+        idx[j] = (n - 1) * q[j]
+        f = int(np.floor(idx[j]))
+        need[2 * j] = f
+        need[2 * j + 1] = min(f + 1, n - 1)
+    return idx, need
+
+
+@njit(cache=True)
+def _histogram(row, lo, scale):
+    """Each bin's count, and the rank of its first value."""
+    counts = np.zeros(_BINS, np.int64)
+    for v in row:
+        counts[_bin_of(v, lo, scale)] += 1
+    start = np.empty(_BINS, np.int64)
+    acc = 0
+    for b in range(_BINS):
+        start[b] = acc
+        acc += counts[b]
+    return counts, start
+
+
+@njit(cache=True)
+def _gather(row, lo, scale, counts, start, need):
+    """The values of the bins that hold the ranks ``need``, each bin's sorted, and where each
+    such bin begins in them (``offset``; -1 for the other bins)."""
+    offset = np.full(_BINS, -1, np.int64)
+    size = 0
+    for k in need:
+        b = _bin_of_rank(start, counts, k)
+        if offset[b] < 0:
+            offset[b] = size
+            size += counts[b]
+    buf = np.empty(size)
+    fill = np.zeros(_BINS, np.int64)
+    for v in row:
+        b = _bin_of(v, lo, scale)
+        if offset[b] >= 0:
+            buf[offset[b] + fill[b]] = v
+            fill[b] += 1
+    for b in range(_BINS):
+        if offset[b] >= 0:
+            buf[offset[b] : offset[b] + counts[b]].sort()
+    return buf, offset
+
+
 @njit(cache=True)
 def _row_percentiles(row, q, out):
-    n = row.shape[0]
     lo = row[0]
     hi = row[0]
     for v in row:
@@ -38,60 +109,18 @@ def _row_percentiles(row, q, out):
         for j in range(m):
             out[j] = lo
         return
-    # the order statistics needed: floor and floor+1 of each virtual index
-    idx = np.empty(m)
-    need = np.empty(2 * m, np.int64)
-    for j in range(m):
-        idx[j] = (n - 1) * q[j]
-        f = int(np.floor(idx[j]))
-        need[2 * j] = f
-        need[2 * j + 1] = min(f + 1, n - 1)
+    idx, need = _needed_ranks(row.shape[0], q)
     scale = _BINS / (hi - lo)
-    counts = np.zeros(_BINS, np.int64)
-    for v in row:
-        b = int((v - lo) * scale)
-        if b >= _BINS:
-            b = _BINS - 1
-        counts[b] += 1
-    start = np.empty(_BINS, np.int64)  # rank of each bin's first value
-    acc = 0
-    for b in range(_BINS):
-        start[b] = acc
-        acc += counts[b]
-    # which bins hold the needed ranks
-    slot = np.full(_BINS, -1, np.int64)
-    offset = np.empty(_BINS, np.int64)
-    size = 0
-    for k in need:
-        b = np.searchsorted(start, k, side="right") - 1
-        while counts[b] == 0:
-            b -= 1
-        if slot[b] < 0:
-            slot[b] = b
-            offset[b] = size
-            size += counts[b]
-    buf = np.empty(size)
-    fill = np.zeros(_BINS, np.int64)
-    for v in row:
-        b = int((v - lo) * scale)
-        if b >= _BINS:
-            b = _BINS - 1
-        if slot[b] >= 0:
-            buf[offset[b] + fill[b]] = v
-            fill[b] += 1
-    for b in range(_BINS):
-        if slot[b] >= 0:
-            buf[offset[b] : offset[b] + counts[b]].sort()
-    stat = np.empty(2 * m)
-    for i in range(2 * m):
-        k = need[i]
-        b = np.searchsorted(start, k, side="right") - 1
-        while counts[b] == 0:
-            b -= 1
-        stat[i] = buf[offset[b] + k - start[b]]
+    counts, start = _histogram(row, lo, scale)
+    buf, offset = _gather(row, lo, scale, counts, start, need)
     for j in range(m):
-        g = idx[j] - np.floor(idx[j])
-        out[j] = _lerp(stat[2 * j], stat[2 * j + 1], g)
+        lower = need[2 * j]
+        upper = need[2 * j + 1]
+        b0 = _bin_of_rank(start, counts, lower)
+        b1 = _bin_of_rank(start, counts, upper)
+        below = buf[offset[b0] + lower - start[b0]]
+        above = buf[offset[b1] + upper - start[b1]]
+        out[j] = _lerp(below, above, idx[j] - np.floor(idx[j]))
 
 
 @njit(cache=True, parallel=True, nogil=True)

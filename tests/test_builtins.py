@@ -133,3 +133,100 @@ def test_pulse_narrower_than_dt_lasts_one_step():
     res = compile_spec(spec).simulate(outputs=["pul"])
     assert res["pul"][0].sum() == 1.0
     assert res["pul"][0][res.time == 3.0] == 1.0
+
+
+# -- whole-step events and time-tabled levers (issue 14) --------------------------------------
+@pytest.mark.parametrize(
+    ("t_step", "fires_at"),
+    [(2.0, 2.0), (2.1, 2.0), (2.12, 2.0), (2.13, 2.25), (2.125, 2.25), (1.9, 2.0)],
+)
+def test_an_off_grid_step_fires_at_the_nearest_step_a_tie_at_the_later(t_step, fires_at):
+    # Vensim's rule, Time + TIME STEP/2 > step time, in whole steps: floor((T - t0)/dt + 1/2)
+    model = compile_spec(_spec(0.25))
+    res = model.simulate(model.parameters(t_step=t_step), outputs=["input"])
+    assert res.time[np.argmax(res["input"][0] > 0)] == fires_at
+
+
+def test_a_pulse_at_a_half_step_still_lasts_one_step():
+    spec = _spec(0.25)
+    spec["auxiliaries"]["pul"]["equation"] = "pulse(3.125, 0)"
+    res = compile_spec(spec).simulate(outputs=["pul"], save_every=0.25)
+    assert res["pul"][0].sum() == 1.0
+    assert res["pul"][0][res.time == 3.25] == 1.0
+
+
+def _lever_spec(equation: str) -> dict:
+    return {
+        "name": "levers",
+        "time": {"start": 0, "stop": 4, "dt": 0.25, "units": "year"},
+        "parameters": {
+            "rate": {"value": 1.0, "units": "unit/year"},
+            "per_year": {"value": 1.0, "units": "unit/year"},
+        },
+        "stocks": {"x": {"initial": 0, "units": "unit", "inflows": ["inflow"]}},
+        "flows": {"inflow": {"equation": equation, "units": "unit/year"}},
+        "lookups": {"tab": {"x": [0.5, 1.5, 3], "y": [1, 3, 2], "x_units": "year", "y_units": "1"}},
+    }
+
+
+@pytest.mark.parametrize("method", ["euler", "rk2", "rk4"])
+def test_a_linear_lever_is_the_table_read_at_each_stage_time(method):
+    # the same numbers as the equation written with the table, Runge-Kutta stages included
+    tabled = compile_spec(_lever_spec("rate")).with_levers(
+        {"rate": ("linear", ([0.5, 1.5, 3], [1, 3, 2]))}
+    )
+    written = compile_spec(_lever_spec("lookup(tab, time) * per_year"))
+    a = tabled.simulate(method=method, outputs=["x", "inflow"])
+    b = written.simulate(method=method, outputs=["x", "inflow"])
+    np.testing.assert_array_equal(a.values, b.values)
+
+
+@pytest.mark.parametrize("method", ["euler", "rk2", "rk4"])
+def test_a_hold_lever_is_a_sum_of_steps(method):
+    tabled = compile_spec(_lever_spec("rate")).with_levers(
+        {"rate": ("hold", ([0.5, 1.5, 3], [1, 3, 2]))}
+    )
+    written = compile_spec(_lever_spec("per_year * (1 + step(2, 1.5) + step(-1, 3))"))
+    a = tabled.simulate(method=method, outputs=["x", "inflow"])
+    b = written.simulate(method=method, outputs=["x", "inflow"])
+    np.testing.assert_array_equal(a.values, b.values)
+
+
+def test_a_lever_is_kernel_data_recorded_as_the_parameter():
+    model = compile_spec(_lever_spec("rate"))
+    levered = model.with_levers({"rate": ("hold", ([0, 1.1, 2], [5.0, 6.0, 7.0]))})
+    other = model.with_levers({"rate": ("linear", ([0, 3], [1.0, 2.0]))})
+    # the model text's lever variant: every lever scenario shares it, whatever its tables
+    assert levered.kernel_module() is other.kernel_module()
+    assert levered.kernel_module() is not model.kernel_module()
+    assert levered.hash == model.hash
+    res = levered.simulate(outputs=["rate"], save_every=0.25)
+    # a value listed off the grid (1.1) applies from the nearest step (1.0)
+    expected = np.select([res.time < 1.0, res.time < 2.0], [5.0, 6.0], 7.0)
+    np.testing.assert_array_equal(res["rate"][0], expected)
+    plain = model.simulate(outputs=["rate"])
+    np.testing.assert_array_equal(plain["rate"][0], 1.0)  # the model itself is unchanged
+
+
+def test_levers_are_checked():
+    from sim315.core.errors import Sim315Error
+
+    model = compile_spec(_lever_spec("rate"))
+    with pytest.raises(Sim315Error, match="not a parameter"):
+        model.with_levers({"rat": ("hold", ([0], [1]))})
+    with pytest.raises(Sim315Error, match="strictly increasing"):
+        model.with_levers({"rate": ("hold", ([1, 0], [1, 2]))})
+    with pytest.raises(Sim315Error, match="unknown mode"):
+        model.with_levers({"rate": ("cubic", ([0], [1]))})
+
+
+def test_a_warm_start_is_the_same_kernel():
+    from sim315.ensembles.model import CompiledModel
+
+    model = compile_spec(_spec(0.25))
+    warm = CompiledModel(model.ir.warm_started())
+    assert warm.hash == model.hash
+    assert warm.parameter_names[: len(model.parameter_names)] == model.parameter_names
+    P = warm.parameters()
+    cold = warm.simulate(P, outputs=["s1", "d3"])
+    np.testing.assert_array_equal(cold.values, model.simulate(outputs=["s1", "d3"]).values)

@@ -240,3 +240,34 @@ def test_the_history_scenario_decides_the_numbers_so_resume_and_provenance_know_
     execute(plan_run(fitted / "fp.yaml", runs=4), out, progress=False)
     with h5py.File(out) as h5:
         assert "push: 1.0" in h5.attrs["history_start"]
+
+
+def test_a_resumed_unseeded_run_starts_from_the_same_histories(fitted, tmp_path, monkeypatch):
+    """Resume plans again from the same inputs under the recorded seed entropy: calibrated
+    draws and the history runs that start from them are those of an uninterrupted run."""
+    from sim315.ensembles import runner
+
+    text = SCENARIO.format(method="euler").replace("runs: 300\nseed: 9\n", "runs: 60\n")
+    (fitted / "unseeded.yaml").write_text(text)
+    scenario = fitted / "unseeded.yaml"
+    out = tmp_path / "r.h5"
+    real_write = runner.ResultWriter.write
+
+    def interrupted(self, a, *args):
+        if a > 0:
+            raise KeyboardInterrupt
+        return real_write(self, a, *args)
+
+    monkeypatch.setattr(runner.ResultWriter, "write", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        execute(plan_run(scenario, chunk=25), out, progress=False)
+    monkeypatch.setattr(runner.ResultWriter, "write", real_write)
+    assert execute(plan_run(scenario, chunk=25), out, resume=True, progress=False).resumed_from
+    whole = tmp_path / "whole.h5"
+    with h5py.File(out) as h5:
+        entropy = int(h5.attrs["seed_entropy"])
+        resumed = {k: h5[k][()] for k in ("parameter_values", "x", "y", "seen", "follow")}
+    execute(plan_run(scenario, entropy=entropy), whole, progress=False)
+    with h5py.File(whole) as h5:
+        for name, values in resumed.items():
+            assert values.tobytes() == h5[name][()].tobytes(), name

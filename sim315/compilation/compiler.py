@@ -28,7 +28,8 @@ from ..language.unitcheck import UnitChecker
 from ..language.units import Dim, UnitError, parse_units
 from ..schemas.modelfile import ModelFile
 from .ir import ModelIR, TimeGrid, time_grid
-from .lowering import Lowerer, TimeTableSwap, branch, start_parameter, table_name
+from .lowering import Lowerer
+from .ordering import order_model
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")  # used with fullmatch: no trailing newline
 _SECTIONS = ("parameters", "stocks", "flows", "auxiliaries", "lookups")
@@ -46,12 +47,10 @@ def _an(word: str) -> str:
 
 
 class _Compiler:
-    def __init__(self, spec: ModelFile, source: str, raw, time_tables=None, warm_start=False):
+    def __init__(self, spec: ModelFile, source: str, raw):
         self.spec = spec
         self.source = source
         self.raw = raw
-        self.time_tables = dict(time_tables or {})
-        self.warm_start = warm_start
 
     def fail(self, loc: tuple, problem: str, fix: str | None = None) -> ModelError:
         return ModelError(
@@ -260,22 +259,6 @@ class _Compiler:
                 "fix the equation or its units",
             )
 
-    def apply_time_tables(self) -> None:
-        """Replace each parameter that has a time table by that table read at ``time``."""
-        if not self.time_tables:
-            return
-        for name in self.time_tables:
-            if name not in self.spec.parameters:
-                raise ModelError(
-                    self.source,
-                    "time tables",
-                    f"'{name}' is not a parameter of the model",
-                    suggest(name, self.spec.parameters),
-                )
-        swap = TimeTableSwap({p: mode for p, (mode, _pts) in self.time_tables.items()})
-        self.trees = {n: swap.visit(t) for n, t in self.trees.items()}
-        self.init_trees = {n: swap.visit(t) for n, t in self.init_trees.items()}
-
     # -- lowering and ordering -----------------------------------------------------------
     def lower(self) -> None:
         lowerer = Lowerer()
@@ -285,60 +268,16 @@ class _Compiler:
         self.dfix = lowerer.dfix
 
     def order(self) -> None:
-        aux_names = list(self.lowered)
-        deps = {
-            n: [d for d in names_in(branch(self.lowered[n], False)) if d in self.lowered]
-            for n in aux_names
-        }
-        self.aux_order = _toposort(aux_names, deps, self._loop_error("algebraic loop"))
-        # what the derivatives need
-        needed: set[str] = set()
-        roots = [f for f, st in self.flow_stocks.items() if st]
-        for h in self.hidden:
-            roots += [d for d in names_in(h.deriv) if d in self.lowered]
-        for d in self.dfix:
-            roots += [n for n in names_in(d.input) if n in self.lowered]
-        stack = list(roots)
-        while stack:
-            n = stack.pop()
-            if n not in needed:
-                needed.add(n)
-                stack.extend(deps[n])
-        self.rhs_order = [n for n in self.aux_order if n in needed]
-        # initialisation: stocks from their initial values, auxiliaries from those, hidden
-        # stocks and pipelines from their inputs
-        nodes: dict[str, list[str]] = {}
-        for s in self.spec.stocks:
-            tree = self.init_trees.get(s)
-            nodes[s] = names_in(tree) if tree is not None else []
-        for n in aux_names:
-            nodes[n] = names_in(branch(self.lowered[n], True))
-        for h in self.hidden:
-            nodes[h.name] = names_in(h.init)
-        for d in self.dfix:
-            nodes[d.name] = names_in(d.init) + names_in(d.tau)
-        init_deps = {n: [d for d in ds if d in nodes] for n, ds in nodes.items()}
-        order = _toposort(list(nodes), init_deps, self._loop_error("initialisation loop"))
-        kind = {s: "stock" for s in self.spec.stocks}
-        kind.update({n: "aux" for n in aux_names})
-        kind.update({h.name: "hidden" for h in self.hidden})
-        kind.update({d.name: "dfix" for d in self.dfix})
-        self.init_order = [(kind[n], n) for n in order]
-
-    def _loop_error(self, what: str):
-        def make(cycle: list[str]) -> ModelError:
-            first = next((c for c in cycle if c in self.section_of), cycle[0])
-            section = self.section_of.get(first, "stocks")
-            fld = "initial" if section == "stocks" else "equation"
-            shown = " -> ".join(c for c in [*cycle, cycle[0]] if not c.startswith("_"))
-            fix = (
-                "break it with a stock or a smooth()/delay"
-                if what == "algebraic loop"
-                else "give one of these a numeric initial value"
-            )
-            return self.fail((section, first, fld), f"{what}: {shown}", fix)
-
-        return make
+        self.aux_order, self.rhs_order, self.init_order = order_model(
+            list(self.spec.stocks),
+            self.lowered,
+            self.init_trees,
+            self.hidden,
+            self.dfix,
+            self.flow_stocks,
+            self.section_of,
+            self.fail,
+        )
 
     def collect_targets(self, grid: TimeGrid) -> dict:
         """The targets by id, each bound to its element; checks ids, kinds and years."""
@@ -348,9 +287,9 @@ class _Compiler:
         times = grid.times()
         for section in ("stocks", "flows", "auxiliaries"):
             for name, el in getattr(self.spec, section).items():
-                t = el.target
-                if t is None:
+                if el.target is None:
                     continue
+                t = el.target.as_target()  # the one target value type from here on
                 loc = (section, name, "target")
                 tid = t.id or name
                 if tid in targets:
@@ -396,7 +335,6 @@ class _Compiler:
         self.check_stock_flows()
         self.parse_equations()
         self.check_units()
-        self.apply_time_tables()
         self.lower()
         self.order()
         kernel_params = list(spec.parameters)
@@ -412,13 +350,6 @@ class _Compiler:
                 initial[s] = ast.Name(id=pname)
         stocks = list(spec.stocks)
         record = stocks + list(spec.flows) + list(spec.auxiliaries) + list(spec.parameters)
-        if self.warm_start:
-            # a given start state: one input per state slot (NaN: the initial value as usual);
-            # hidden SMOOTH/DELAY stocks become outputs, so a run's end state can be read
-            for name in stocks + [h.name for h in self.hidden]:
-                kernel_params.append(start_parameter(name))
-                defaults.append(math.nan)
-            record += [h.name for h in self.hidden]
         kinds = {n: _KIND[sec] for n, sec in self.section_of.items()}
         targets = self.collect_targets(grid)
         groups: dict[str, list[str]] = {}
@@ -428,8 +359,6 @@ class _Compiler:
         units = dict(self.units)
         for s in stocks:
             units[f"{s}.init"] = self.units[s]
-            if self.warm_start:
-                units[start_parameter(s)] = self.units[s]
         return ModelIR(
             spec=spec,
             source=self.source,
@@ -446,11 +375,8 @@ class _Compiler:
             init_order=self.init_order,
             record=record,
             units=units,
-            lookup_names=list(spec.lookups) + [table_name(p) for p in self.time_tables],
-            table_points={
-                **{n: (list(t.x), list(t.y)) for n, t in spec.lookups.items()},
-                **{table_name(p): pts for p, (_mode, pts) in self.time_tables.items()},
-            },
+            lookup_names=list(spec.lookups),
+            table_points={n: (list(t.x), list(t.y)) for n, t in spec.lookups.items()},
             nonneg=[i for i, s in enumerate(stocks) if spec.stocks[s].non_negative],
             kinds=kinds,
             targets=targets,
@@ -458,45 +384,15 @@ class _Compiler:
         )
 
 
-def _toposort(names: list[str], deps: dict[str, list[str]], loop_error) -> list[str]:
-    """Depth-first topological order, stable in declaration order; names a cycle if any."""
-    state: dict[str, int] = {}
-    order: list[str] = []
-    for root in names:
-        if root in state:
-            continue
-        stack = [(root, iter(deps[root]))]
-        path = [root]
-        state[root] = 1
-        while stack:
-            node, it = stack[-1]
-            nxt = next(it, None)
-            if nxt is None:
-                stack.pop()
-                path.pop()
-                state[node] = 2
-                order.append(node)
-            elif state.get(nxt) == 1:
-                raise loop_error(path[path.index(nxt) :])
-            elif nxt not in state:
-                state[nxt] = 1
-                path.append(nxt)
-                stack.append((nxt, iter(deps[nxt])))
-    return order
-
-
-def compile_spec(
-    spec: ModelFile, source: str, raw=None, time_tables=None, warm_start: bool = False
-) -> ModelIR:
+def compile_spec(spec: ModelFile, source: str, raw=None, warm_start: bool = False) -> ModelIR:
     """Check and lower a model file already read into a :class:`ModelFile`.
 
-    ``time_tables`` maps parameter names to ``(mode, (times, values))`` with mode ``hold``
-    (the value of the latest time at or before now) or ``linear``: those parameters become
-    time-varying policy levers. The points are kernel inputs; only the set of tabled
-    parameters and their modes shape the compiled kernel.
+    The kernel made from the result serves every scenario of the model: a scenario changes
+    only numbers, parameter values and time tables alike (time-tabled levers are kernel
+    data, :mod:`sim315.compilation.levers`).
 
-    ``warm_start``: the kernel takes every state slot's start value as an input
-    (``<stock>.start``, and ``<hidden>.start`` for SMOOTH/DELAY stocks; NaN means the initial
-    value as usual) and records the hidden stocks, so one run can start where another ended.
+    ``warm_start``: the same kernel with every state slot's start value as an input
+    (:meth:`ModelIR.warm_started`), so one run can start where another ended.
     """
-    return _Compiler(spec, source, raw, time_tables, warm_start).build()
+    ir = _Compiler(spec, source, raw).build()
+    return ir.warm_started() if warm_start else ir

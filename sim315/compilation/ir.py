@@ -4,6 +4,7 @@ counted in integer steps (``TimeGrid``, ``time_grid``)."""
 from __future__ import annotations
 
 import ast
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -86,10 +87,54 @@ class ModelIR:
     kinds: dict[str, str] = field(default_factory=dict)
     targets: dict = field(default_factory=dict)
     groups: dict[str, list[str]] = field(default_factory=dict)
+    warm_start: bool = False
+    """Whether :attr:`kernel_params` ends with the start-state inputs and :attr:`record` with
+    the hidden stocks (:meth:`warm_started`). The kernel is the same either way."""
 
     @property
     def state_names(self) -> list[str]:
         return self.stocks + [h.name for h in self.hidden]
+
+    @property
+    def base_params(self) -> list[str]:
+        """The kernel's parameters without the start-state inputs: the model's parameters,
+        then the numeric initial values (``<stock>.init``)."""
+        n = len(self.kernel_params) - (len(self.state_names) if self.warm_start else 0)
+        return self.kernel_params[:n]
+
+    @property
+    def kernel_record(self) -> list[str]:
+        """Every value the kernel can save: :attr:`record`, then the hidden stocks (the end
+        state of a run that another starts from)."""
+        if self.warm_start:
+            return self.record
+        return self.record + [h.name for h in self.hidden]
+
+    def warm_started(self) -> ModelIR:
+        """This model with its start state as inputs: a parameter column per state slot
+        (``<stock>.start``, ``<hidden>.start``; NaN means the initial value as usual) after
+        the others, and the hidden SMOOTH/DELAY stocks as outputs, so that one run can start
+        where another ended. The kernel is the same (it reads the start columns only when a
+        parameter row has them): nothing is compiled again."""
+        if self.warm_start:
+            return self
+        starts = [start_parameter(s) for s in self.state_names]
+        units = dict(self.units)
+        units.update({start_parameter(s): self.units[s] for s in self.stocks})
+        return dataclasses.replace(
+            self,
+            kernel_params=self.kernel_params + starts,
+            defaults=np.concatenate([self.defaults, np.full(len(starts), math.nan)]),
+            record=self.kernel_record,
+            units=units,
+            warm_start=True,
+        )
+
+
+def start_parameter(state: str) -> str:
+    """The kernel input that gives a state slot its start value (see
+    :meth:`ModelIR.warm_started`)."""
+    return f"{state}.start"
 
 
 #: Most time steps a run may take (the random generator's step counter is 32-bit).

@@ -1,14 +1,14 @@
-"""Lowering of equations: stateful builtins (SMOOTH, DELAY, ...) to hidden stocks, time-tabled
-levers to table lookups, and the warm-start inputs (``<stock>.start``)."""
+"""Lowering of equations: stateful builtins (SMOOTH, DELAY, ...) to hidden stocks and
+pipelines. (Time-tabled levers are kernel data, :mod:`sim315.compilation.levers`; the
+warm-start inputs are :meth:`sim315.compilation.ir.ModelIR.warm_started`.)"""
 
 from __future__ import annotations
 
 import ast
 
-from ..language.expressions import (
-    TABLE_FUNCTIONS,
-)
-from .ir import DelayFixed, Hidden
+from .ir import DelayFixed, Hidden, start_parameter
+
+__all__ = ["Lowerer", "branch", "call_node", "start_parameter"]
 
 
 # -- lowering of stateful builtins ----------------------------------------------------------
@@ -26,8 +26,14 @@ def call_node(fn: str, *args: ast.expr) -> ast.Call:
 
 _DT = ast.Name(id="dt")
 
-#: Stateful Vensim/XMILE builtins lowered by ``Lowerer._<name>``.
-_VENSIM_STATEFUL = (
+#: Stateful builtins, each lowered by ``Lowerer._<name>``.
+_STATEFUL = (
+    "smooth",
+    "smooth3",
+    "delay1",
+    "delay3",
+    "pink_noise",
+    "delay_fixed",
     "delay1i",
     "delay3i",
     "delayn",
@@ -153,66 +159,63 @@ class Lowerer:
         self.dfix.append(DelayFixed(name, value, _DT, init, where))
         return value
 
+    def _smooth(self, args, where):
+        x, tau = args
+        return self._chain(x, tau, x, 1, where, material=False)
+
+    def _smooth3(self, args, where):
+        x, tau = args
+        return self._chain(x, tau, x, 3, where, material=False)
+
+    def _delay1(self, args, where):
+        x, tau = args
+        return self._chain(x, tau, x, 1, where, material=True)
+
+    def _delay3(self, args, where):
+        x, tau = args
+        return self._chain(x, tau, x, 3, where, material=True)
+
+    def _delay_fixed(self, args, where):
+        x, tau, init = args
+        name = f"_d{len(self.dfix)}"
+        self.dfix.append(DelayFixed(name, x, tau, init, where))
+        return ast.Name(id=name)
+
+    def _random(self, fn, args):
+        """A random draw, numbered by its call site."""
+        name = "_rand_uniform" if fn == "random_uniform" else "_rand_normal"
+        return call_node(name, *args, self._site())
+
+    def _pink_noise(self, args, where):
+        # white noise held over each step, first-order smoothed with time constant
+        # tau; under Euler its variance makes the smoothed series' stationary sd
+        # exactly sd: var(white) = sd**2 * (2 - dt/tau) * tau/dt
+        sd, tau = args
+        a = _bin(ast.Name(id="dt"), ast.Div(), tau)
+        scale = call_node("sqrt", _bin(_bin(_num(2), ast.Sub(), a), ast.Div(), a))
+        white = call_node("_rand_normal", _num(0), _bin(sd, ast.Mult(), scale), self._site())
+        name = ast.Name(id=f"_h{len(self.hidden)}")
+        deriv = _bin(_bin(white, ast.Sub(), name), ast.Div(), tau)
+        return self._stock(deriv, _num(0), where)
+
+    def _call(self, node: ast.Call, origin: str) -> ast.expr:
+        """A call with its arguments lowered, itself lowered if it is stateful or random."""
+        args = [self.lower(a, origin) for a in node.args]
+        fn = node.func.id
+        where = f"{fn}() in {origin}"
+        if fn in _STATEFUL:
+            return getattr(self, "_" + fn)(args, where)
+        if fn in ("random_uniform", "random_normal"):
+            return self._random(fn, args)
+        if fn == "active_initial":
+            return call_node("_active_initial", *args)
+        return ast.Call(func=node.func, args=args, keywords=[])
+
     def lower(self, node: ast.expr, origin: str) -> ast.expr:
+        """``node`` with every stateful builtin replaced (``origin``: the element it is
+        from, for messages)."""
         if isinstance(node, ast.Call):
-            args = [self.lower(a, origin) for a in node.args]
-            fn = node.func.id
-            where = f"{fn}() in {origin}"
-            if fn in ("smooth", "smooth3"):
-                x, tau = args
-                n = 1 if fn == "smooth" else 3
-                tn = tau if n == 1 else _bin(tau, ast.Div(), _num(3))
-                # forward reference: each stage's derivative reads its own stock
-                cur = x
-                for _ in range(n):
-                    name = ast.Name(id=f"_h{len(self.hidden)}")
-                    deriv = _bin(_bin(cur, ast.Sub(), name), ast.Div(), tn)
-                    self._stock(deriv, x, where)
-                    cur = name
-                return cur
-            if fn in ("delay1", "delay3"):
-                x, tau = args
-                n = 1 if fn == "delay1" else 3
-                tn = tau if n == 1 else _bin(tau, ast.Div(), _num(3))
-                inflow = x
-                for _ in range(n):
-                    name = ast.Name(id=f"_h{len(self.hidden)}")
-                    outflow = _bin(name, ast.Div(), tn)
-                    self._stock(_bin(inflow, ast.Sub(), outflow), _bin(x, ast.Mult(), tn), where)
-                    inflow = outflow
-                return inflow
-            if fn in ("random_uniform", "random_normal"):
-                name = "_rand_uniform" if fn == "random_uniform" else "_rand_normal"
-                return ast.Call(func=ast.Name(id=name), args=[*args, self._site()], keywords=[])
-            if fn == "pink_noise":
-                # white noise held over each step, first-order smoothed with time constant
-                # tau; under Euler its variance makes the smoothed series' stationary sd
-                # exactly sd: var(white) = sd**2 * (2 - dt/tau) * tau/dt
-                sd, tau = args
-                a = _bin(ast.Name(id="dt"), ast.Div(), tau)
-                scale = ast.Call(
-                    func=ast.Name(id="sqrt"),
-                    args=[_bin(_bin(_num(2), ast.Sub(), a), ast.Div(), a)],
-                    keywords=[],
-                )
-                white = ast.Call(
-                    func=ast.Name(id="_rand_normal"),
-                    args=[_num(0), _bin(sd, ast.Mult(), scale), self._site()],
-                    keywords=[],
-                )
-                name = ast.Name(id=f"_h{len(self.hidden)}")
-                deriv = _bin(_bin(white, ast.Sub(), name), ast.Div(), tau)
-                return self._stock(deriv, _num(0), where)
-            if fn == "delay_fixed":
-                x, tau, init = args
-                name = f"_d{len(self.dfix)}"
-                self.dfix.append(DelayFixed(name, x, tau, init, where))
-                return ast.Name(id=name)
-            if fn in _VENSIM_STATEFUL:
-                return getattr(self, "_" + fn)(args, where)
-            if fn == "active_initial":
-                return ast.Call(func=ast.Name(id="_active_initial"), args=args, keywords=[])
-            return ast.Call(func=node.func, args=args, keywords=[])
+            return self._call(node, origin)
         if isinstance(node, ast.BinOp):
             return _bin(self.lower(node.left, origin), node.op, self.lower(node.right, origin))
         if isinstance(node, ast.UnaryOp):
@@ -224,36 +227,3 @@ class Lowerer:
                 comparators=[self.lower(node.comparators[0], origin)],
             )
         return node
-
-
-def start_parameter(state: str) -> str:
-    """The kernel input that gives a state slot its start value (warm-started kernels)."""
-    return f"{state}.start"
-
-
-def table_name(parameter: str) -> str:
-    return f"_tt_{parameter}"
-
-
-class TimeTableSwap(ast.NodeTransformer):
-    """``p`` -> ``lookup(_tt_p, time)`` (or the step-holding variant) for tabled parameters."""
-
-    def __init__(self, modes: dict[str, str]):
-        self.modes = modes
-
-    def visit_Call(self, node: ast.Call) -> ast.Call:
-        args = list(node.args)
-        first = 1 if node.func.id in TABLE_FUNCTIONS else 0
-        args[first:] = [self.visit(a) for a in args[first:]]
-        return ast.Call(func=node.func, args=args, keywords=[])
-
-    def visit_Name(self, node: ast.Name) -> ast.expr:
-        mode = self.modes.get(node.id)
-        if mode is None:
-            return node
-        fn = "lookup" if mode == "linear" else "_lookup_hold"
-        return ast.Call(
-            func=ast.Name(id=fn),
-            args=[ast.Name(id=table_name(node.id)), ast.Name(id="time")],
-            keywords=[],
-        )

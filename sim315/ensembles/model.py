@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import time as _time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
@@ -14,48 +14,13 @@ import numpy as np
 from ..compilation.cache import load_kernel_module
 from ..compilation.codegen import generate_source
 from ..compilation.ir import ModelIR, TimeGrid, time_grid
+from ..compilation.levers import append_levers, check_levers
 from ..core.errors import Sim315Error, suggest
 from ..core.seeds import seed_key
 from ..imports.loading import compile_file
-from ..kernels.driver import STATUS_MESSAGES, STATUS_OK
+from ..kernels.driver import STATUS_MESSAGES
 from ..kernels.tableaus import METHODS
-
-
-@dataclass(frozen=True)
-class SimulationResult:
-    """The outputs of an ensemble.
-
-    Attributes
-    ----------
-    time : ndarray, shape (n_saved,)
-        Saved times.
-    values : ndarray, shape (runs, n_saved, n_outputs)
-        Saved values, NaN after a run stopped.
-    names : tuple of str
-        Output names, the last axis of ``values``.
-    status : ndarray of int32, shape (runs,)
-        Per-run status code (0 = ok); see :data:`sim315.kernels.driver.STATUS_MESSAGES`.
-    entropy : int
-        The seed entropy of the random draws (repeat them with ``seed=entropy``).
-    """
-
-    time: np.ndarray
-    values: np.ndarray
-    names: tuple[str, ...]
-    status: np.ndarray
-    entropy: int | None = None
-
-    def __getitem__(self, name: str) -> np.ndarray:
-        """Values of one output, shape (runs, n_saved)."""
-        try:
-            return self.values[:, :, self.names.index(name)]
-        except ValueError:
-            raise KeyError(f"no output '{name}'; {suggest(name, self.names)}") from None
-
-    @property
-    def n_failed(self) -> int:
-        return int(np.count_nonzero(self.status != STATUS_OK))
-
+from .kernelcall import KernelCall, SimulationResult
 
 #: Batches smaller than this run on the calling thread: waking the thread pool costs more.
 SERIAL_BELOW = 8
@@ -90,16 +55,30 @@ class CompiledModel:
             np.array(ly, dtype=np.float64),
             np.array(lo, dtype=np.int64),
         )
+        #: Time-tabled levers, ``name -> (mode, (times, values))``: kernel data that
+        #: :meth:`with_levers` sets (the tables follow the lookups in ``_lookups``).
+        self.levers: dict = {}
+        self._lookups_only = self._lookups
+
+    def with_levers(self, levers) -> CompiledModel:
+        """This model (the same kernel, nothing compiled again) with time-tabled levers:
+        ``{parameter: (mode, (times, values))}``, mode ``hold`` or ``linear``; they replace
+        any the model had (see :mod:`sim315.compilation.levers`)."""
+        new = copy.copy(self)
+        new.levers = check_levers(self.ir, levers)
+        new._lookups = append_levers(self.ir, *self._lookups_only, new.levers)
+        return new
 
     def source_code(self, method: str = "euler", target: str = "cpu") -> str:
-        """The generated kernel source for ``method`` on ``target`` (``cpu`` or ``cuda``)."""
+        """The generated kernel source for ``method`` on ``target`` (``cpu`` or ``cuda``): the
+        variant with time-tabled levers when this model has levers (:meth:`with_levers`)."""
         self._tableau(method)
-        if target == "cpu":
+        if target == "cpu" and not self.levers:
             return self._sources[method]
-        key = f"{method}:{target}"
+        key = self._key(method, target)
         if key not in self._sources:
             try:
-                self._sources[key] = generate_source(self.ir, method, target)
+                self._sources[key] = generate_source(self.ir, method, target, bool(self.levers))
             except ValueError as exc:
                 raise Sim315Error(
                     self.ir.source,
@@ -110,8 +89,10 @@ class CompiledModel:
         return self._sources[key]
 
     def kernel_module(self, method: str = "euler", target: str = "cpu") -> ModuleType:
-        """The compiled kernel module for ``method`` (generated and imported on first use)."""
-        key = method if target == "cpu" else f"{method}:{target}"
+        """The compiled kernel module for ``method`` (generated and imported on first use;
+        with levers, the variant that reads them: one of two modules of the same model text,
+        so a scenario compiles the one it runs)."""
+        key = self._key(method, target)
         mod = self._modules.get(key)
         if mod is None:
             if target == "cuda":
@@ -119,6 +100,10 @@ class CompiledModel:
             mod, _digest, _path = load_kernel_module(self.source_code(method, target))
             self._modules[key] = mod
         return mod
+
+    def _key(self, method: str, target: str) -> str:
+        key = method if target == "cpu" else f"{method}:{target}"
+        return key + ":levers" if self.levers else key
 
     @staticmethod
     def _tableau(method: str):
@@ -208,13 +193,59 @@ class CompiledModel:
             Simulate another window (calibration starts earlier); initial values are then
             those of ``start``, so set them in ``params``.
         target : {'cpu', 'cuda'}
-            ``cuda`` runs the chunk on an NVIDIA GPU (or Numba's CUDA simulator when
-            ``NUMBA_ENABLE_CUDASIM=1``), one thread per run.
+            ``cuda``: an NVIDIA GPU (Numba's CUDA simulator when ``NUMBA_ENABLE_CUDASIM=1``),
+            one thread per run, in streamed sub-chunks (:mod:`sim315.kernels.cuda_driver`).
 
         Returns
         -------
         SimulationResult
         """
+        call = self.kernel_call(
+            method=method,
+            outputs=outputs,
+            dt=dt,
+            save_every=save_every,
+            lookups=lookups,
+            seed=seed,
+            start=start,
+            stop=stop,
+        )
+        return self.run_call(call, params, run_offset=run_offset, threads=threads, target=target)
+
+    def kernel_call(
+        self,
+        *,
+        method: str = "euler",
+        outputs: Sequence[str] | None = None,
+        dt: float | None = None,
+        save_every: float | None = None,
+        lookups: Mapping[str, tuple[Sequence[float], Sequence[float]]] | None = None,
+        seed: int | np.random.SeedSequence | None = None,
+        start: float | None = None,
+        stop: float | None = None,
+    ) -> KernelCall:
+        """The kernel's inputs that are the same for every chunk of a run (arguments as in
+        :meth:`simulate`), checked; run chunks with :meth:`run_call`, or pass
+        ``call.args(P, out, status, run0)`` to an entry point of :meth:`kernel_module`."""
+        self._tableau(method)
+        grid = self.grid_for(dt, save_every, start, stop)
+        sel = self._selection(outputs)
+        key, entropy = seed_key(seed)
+        lx, ly, lo = self._lookup_arrays(lookups)
+        names = tuple(self.output_names[i] for i in sel)
+        return KernelCall(method, grid, lx, ly, lo, sel, names, key, entropy)
+
+    def run_call(
+        self,
+        call: KernelCall,
+        params: np.ndarray | None = None,
+        *,
+        run_offset: int = 0,
+        threads: int | None = None,
+        target: str = "cpu",
+    ) -> SimulationResult:
+        """Run the rows ``params`` (run numbers ``run_offset ...``) with ``call``'s inputs in
+        one kernel call (arguments as in :meth:`simulate`)."""
         P = self.ir.defaults[None, :] if params is None else np.asarray(params, dtype=np.float64)
         if P.ndim == 1:
             P = P[None, :]
@@ -223,39 +254,16 @@ class CompiledModel:
                 "params", "", f"expected shape (runs, {len(self.parameter_names)}), got {P.shape}"
             )
         P = np.ascontiguousarray(P)
-        grid = self.grid_for(dt, save_every, start, stop)
-        sel = self._selection(outputs)
-        self._tableau(method)
-        key, entropy = seed_key(seed)
-        lx, ly, lo = self._lookup_arrays(lookups)
-        out = np.empty((P.shape[0], grid.n_saved, sel.shape[0]), dtype=np.float64)
-        status = np.zeros(P.shape[0], dtype=np.int32)
-        self._call(method, P, lx, ly, lo, grid, sel, out, status, threads, key, run_offset, target)
-        names = tuple(self.output_names[i] for i in sel)
-        return SimulationResult(grid.times(), out, names, status, entropy)
-
-    def _call(
-        self,
-        method,
-        P,
-        lx,
-        ly,
-        lo,
-        grid,
-        sel,
-        out,
-        status,
-        threads,
-        key,
-        run_offset,
-        target="cpu",
-    ) -> None:
-        import numba
-
-        args = kernel_args(P, lx, ly, lo, grid, sel, out, status, key, run_offset)
+        out, status = call.buffers(P.shape[0])
+        args = call.args(P, out, status, run_offset)
         if target == "cuda":
-            self.kernel_module(method, "cuda").run_cuda(*args)
-            return
+            self.kernel_module(call.method, "cuda").run_cuda(*args)
+        else:
+            self._run_cpu(call.method, args, P.shape[0], threads)
+        return SimulationResult(call.grid.times(), out, call.names, status, call.entropy)
+
+    def _run_cpu(self, method: str, args: tuple, runs: int, threads: int | None) -> None:
+        import numba
 
         if threads is not None and not 1 <= threads <= numba.config.NUMBA_NUM_THREADS:
             raise Sim315Error(
@@ -263,7 +271,7 @@ class CompiledModel:
             )
         previous = numba.get_num_threads()
         n_threads = previous if threads is None else threads
-        serial = n_threads == 1 or P.shape[0] < SERIAL_BELOW
+        serial = n_threads == 1 or runs < SERIAL_BELOW
         mod = self.kernel_module(method)
         kernel = mod.ensemble_serial if serial else mod.ensemble
         if not serial and n_threads != previous:
@@ -345,31 +353,12 @@ class CompiledModel:
             lx += list(x)
             ly += list(y)
             lo.append(len(lx))
-        return np.array(lx), np.array(ly), np.array(lo, dtype=np.int64)
+        tables = np.array(lx), np.array(ly), np.array(lo, dtype=np.int64)
+        return append_levers(self.ir, *tables, self.levers)
 
     @staticmethod
     def status_message(code: int) -> str:
         return STATUS_MESSAGES.get(int(code), f"unknown status {code}")
-
-
-def kernel_args(P, lx, ly, lo, grid: TimeGrid, sel, out, status, key, run_offset) -> tuple:
-    """The arguments of every ensemble entry point (``ensemble``, ``ensemble_serial``,
-    ``run_cuda``), in their order and types."""
-    return (
-        P,
-        lx,
-        ly,
-        lo,
-        grid.start,
-        grid.dt,
-        np.int64(grid.n_steps),
-        np.int64(grid.stride),
-        sel,
-        out,
-        status,
-        key,
-        np.int64(run_offset),
-    )
 
 
 def require_cuda() -> None:

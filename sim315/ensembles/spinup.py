@@ -12,9 +12,10 @@ runs, for every run *i*, two simulations of the same model:
 2. **the scenario** from the window's end, every state slot (stocks and the hidden stocks of
    SMOOTH and DELAY) set to where run *i*'s history ended; the scenario's parameters as usual.
 
-Both use a warm-start kernel (:func:`sim315.compilation.compiler.compile_spec` with
-``warm_start``): its
-``<state>.start`` inputs give the start state. They are filled per chunk, so they are
+Both use the scenario's kernel, warm-started (``ModelIR.warm_started``: the same kernel,
+its start state as parameter columns); the history has the fit scenario's levers instead of
+the scenario's (levers are kernel data), so nothing is compiled for it. The
+``<state>.start`` columns give the start state. They are filled per chunk, so they are
 recorded in the result file's ``parameter_values`` like any parameter: run *i*'s start state
 is on file. A history run that fails (NaN or inf) hands on an infinite state, so its scenario
 run fails too (status 1) instead of silently starting from the model's initial values.
@@ -26,8 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..compilation.compiler import compile_spec
-from ..compilation.lowering import start_parameter
+from ..compilation.ir import start_parameter
 from ..core.errors import suggest
 from ..language.expressions import names_in
 from ..schemas.scenario import ScenarioError, TimeTable
@@ -39,7 +39,7 @@ class HistoryStart:
     """How a scenario's runs get their start state (see the module docstring)."""
 
     model: CompiledModel
-    """The history's warm-start kernel (the fit scenario's time tables)."""
+    """The scenario's warm-started kernel with the fit scenario's time tables."""
     base: np.ndarray
     """The history's parameter row before the calibrated draw (as in the fit)."""
     free_columns: np.ndarray
@@ -103,22 +103,19 @@ def init_only_parameters(model: CompiledModel) -> set[str]:
     return {p for p in ir.spec.parameters if p not in used}
 
 
-def plan_history_start(source: str, sc, model: CompiledModel, calibrated, raw=None) -> HistoryStart:
-    """Check a scenario's ``start_from_history`` and prepare the history runs (``raw``: the
-    model file's parsed tree, for line numbers)."""
-    from ..schemas.fitfile import load_fit
-    from .scenario import load_scenario
-
-    ir = model.ir
-    if ir.dfix:
+def _refuse_delay_fixed(source: str, model: CompiledModel) -> None:
+    if model.ir.dfix:
         raise ScenarioError(
             source,
             "start_from_history",
             "a model with delay_fixed keeps a buffer that cannot be handed on",
             "use delay3 or delay_n, or set start_from_history: false",
         )
-    fit = load_fit(calibrated.fit)
-    history = load_scenario(calibrated.fit.parent / fit.scenario)
+
+
+def _check_window(source: str, sc, model: CompiledModel, fit, calibrated) -> None:
+    """The fit's window must end where the model starts, and the scenario must leave the
+    start state (initial values) to the history."""
     grid = model.grid
     if abs(fit.window.stop - grid.start) > 1e-9 * max(1.0, abs(grid.start)):
         raise ScenarioError(
@@ -136,13 +133,11 @@ def plan_history_start(source: str, sc, model: CompiledModel, calibrated, raw=No
                 "sets only an initial value, which start_from_history takes from the history run",
                 f"remove it, or give its {fit.window.start:g} value in {calibrated.fit.name}",
             )
-    tables = {
-        n: (o.interpolate, o.points())
-        for n, o in history.scenario.overrides.items()
-        if isinstance(o, TimeTable)
-    }
-    hist_model = CompiledModel(compile_spec(ir.spec, ir.source, raw, tables, warm_start=True))
-    names = list(model.parameter_names)
+
+
+def _history_base(source: str, hist_model: CompiledModel, names, history, fit, calibrated):
+    """The history's parameter row (columns ``names``) before the calibrated draw: the
+    model's defaults with the fit scenario's values and the fit's ``fixed`` ones."""
     fixed = {n: v for n, v in history.scenario.overrides.items() if not isinstance(v, TimeTable)}
     fixed.update(fit.fixed)
     base = hist_model.defaults.copy()
@@ -153,10 +148,44 @@ def plan_history_start(source: str, sc, model: CompiledModel, calibrated, raw=No
             )
     for name, value in fixed.items():
         base[names.index(name)] = value
+    return base
+
+
+def _history_record(fit, history) -> str:
+    """:attr:`HistoryStart.record`."""
+    return "\n".join(
+        [
+            f"# window {fit.window.start:g}..{fit.window.stop:g}, method "
+            f"{history.scenario.method}, dt {history.scenario.dt}",
+            *(f"# --- {name}\n{text}" for name, text in history.texts.items()),
+        ]
+    )
+
+
+def plan_history_start(source: str, sc, model: CompiledModel, calibrated, raw=None) -> HistoryStart:
+    """Check a scenario's ``start_from_history`` and prepare the history runs (``raw``: the
+    model file's parsed tree, for line numbers)."""
+    from ..schemas.fitfile import load_fit
+    from .scenario import load_scenario
+
+    _refuse_delay_fixed(source, model)
+    fit = load_fit(calibrated.fit)
+    history = load_scenario(calibrated.fit.parent / fit.scenario)
+    _check_window(source, sc, model, fit, calibrated)
+    tables = {
+        n: (o.interpolate, o.points())
+        for n, o in history.scenario.overrides.items()
+        if isinstance(o, TimeTable)
+    }
+    ir = model.ir
+    if not ir.warm_start:
+        model = CompiledModel(ir.warm_started())  # the same kernel: loaded, not compiled
+    hist_model = model.with_levers(tables)
+    names = list(model.parameter_names)
     states = list(ir.state_names)
     return HistoryStart(
         model=hist_model,
-        base=base,
+        base=_history_base(source, hist_model, names, history, fit, calibrated),
         free_columns=np.array([names.index(n) for n in calibrated.names], dtype=np.int64),
         estimates=np.array([calibrated.estimates[n] for n in calibrated.names]),
         transfer_columns=np.array([names.index(n) for n in calibrated.transfer], dtype=np.int64),
@@ -167,11 +196,5 @@ def plan_history_start(source: str, sc, model: CompiledModel, calibrated, raw=No
         dt=history.scenario.dt,
         start=fit.window.start,
         stop=fit.window.stop,
-        record="\n".join(
-            [
-                f"# window {fit.window.start:g}..{fit.window.stop:g}, method "
-                f"{history.scenario.method}, dt {history.scenario.dt}",
-                *(f"# --- {name}\n{text}" for name, text in history.texts.items()),
-            ]
-        ),
+        record=_history_record(fit, history),
     )

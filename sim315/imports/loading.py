@@ -28,12 +28,9 @@ def load_model_file(path: str | Path) -> tuple[ModelFile, object]:
     return load_yaml_model(path)
 
 
-def compile_file(path: str | Path) -> ModelIR:
-    """Read, check and lower a model file."""
-    return compile_file_with(path)
-
-
-def compile_file_with(path: str | Path, time_tables=None, warm_start: bool = False) -> ModelIR:
-    """Read, check and lower a model file, with parameters turned into time tables."""
+def compile_file(path: str | Path, warm_start: bool = False) -> ModelIR:
+    """Read, check and lower a model file (``warm_start``: with its start state as inputs,
+    :meth:`~sim315.compilation.ir.ModelIR.warm_started`). Its kernel serves every scenario:
+    time-tabled levers are kernel data (:mod:`sim315.compilation.levers`)."""
     spec, raw = load_model_file(path)
-    return compile_spec(spec, str(path), raw, time_tables, warm_start)
+    return compile_spec(spec, str(path), raw, warm_start)

@@ -1,0 +1,359 @@
+"""``_run`` for large models: the equations in blocks of jitted functions over state arrays.
+
+The scalar ``_run`` of :mod:`sim315.compilation.codegen` keeps every value in a local, which
+is what makes small kernels fast, but Numba gives each local a stack slot and LLVM's SROA
+pass, which turns those slots into registers, takes time that grows with the square of
+their number in one function: a chain of 1,000 auxiliaries spent most of its 19 s compile
+there, one of 3,000 over 90 s. Past :data:`BLOCK_THRESHOLD` equations and states, the
+generator writes instead:
+
+- the state at the step's start ``S``, a Runge-Kutta trial state ``U``, the stage rates
+  ``K[stage, slot]``, every equation's value ``V`` and the parameters ``PP`` (which
+  time-tabled levers set) as arrays of ``_run``;
+- the equations, in evaluation order, as functions of at most :data:`BLOCK_SIZE` equations
+  each (``_b<k>``), which load what they read from those arrays into locals, compute with
+  locals, and store each result: every function has a bounded number of locals, so the
+  compile time grows linearly with the model;
+- the initialisation, the rates' inputs at each stage, the auxiliaries computed only for
+  saving, and the net rates, each as a sequence of such calls; the stages' state updates as
+  loops over the slots.
+
+The arithmetic is the scalar kernel's, in the same order, on the same float64 values, so
+the results are identical (``tests/test_blocked.py`` compares both modes bit for bit). The
+calls cost a little at run time: a block is too large for LLVM to inline.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from ..kernels.driver import STATUS_NONFINITE, STATUS_OK
+from ..kernels.tableaus import Tableau
+from .emitter import Emitter, Writer, combination, net_rates
+from .ir import ModelIR
+
+#: Equations and states above which a model's ``_run`` is written in blocks.
+BLOCK_THRESHOLD = 300
+#: Most equations per block function.
+BLOCK_SIZE = 100
+
+#: The arguments every block function takes (arrays of ``_run``, then the moment evaluated).
+_BLOCK_ARGS = "PP, X, V, D, K, lx, ly, lo, t0, dt, t, nt, step_i, key, run"
+
+_LOCAL = re.compile(r"\b(p|s|d|lo)_(\d+)\b|\bv_(\w+)")
+
+
+def _decorator(target: str) -> str:
+    if target == "cuda":
+        return "@cuda.jit(device=True)"
+    return '@njit(cache=True, error_model="numpy")'
+
+
+def uses_blocks(ir: ModelIR) -> bool:
+    """Whether ``ir``'s kernel is written in blocks (a large model)."""
+    return len(ir.equations) + len(ir.state_names) > BLOCK_THRESHOLD
+
+
+class _Blocks:
+    """Writes block functions and the calls that run them."""
+
+    def __init__(self, ir: ModelIR, deco: str):
+        self.ir = ir
+        self.deco = deco
+        self.eq_index = {n: i for i, n in enumerate(ir.equations)}
+        self.functions: list[str] = []
+
+    def emitter(self, initialising: bool = False):
+        e = Emitter(self.ir, "s", "t", "nt")
+        e.initialising = initialising
+        return e
+
+    def block(self, lines: list[tuple[str, str, str]], keep=None) -> str:
+        """A block function computing ``lines`` (target local, expression, store) in order;
+        returns its name. ``keep``: the locals whose values are stored (state slots always
+        are); None stores every one."""
+        name = f"_b{len(self.functions)}"
+        defined = {target for target, _expr, _store in lines}
+        loads, seen = [], set()
+        for _target, expr, _store in lines:
+            for m in _LOCAL.finditer(expr):
+                local = m.group(0)
+                if local in seen or local in defined:
+                    continue
+                seen.add(local)
+                loads.append(f"    {local} = {self._load(m)}")
+        body = []
+        for target, expr, store in lines:
+            body.append(f"    {target} = {expr}")
+            if keep is None or target in keep or store.startswith("X["):
+                body.append(f"    {store} = {target}")
+        self.functions.append(
+            f"{self.deco}\ndef {name}({_BLOCK_ARGS}):\n"
+            + "\n".join(loads + body)
+            + "\n    return 0\n"
+        )
+        return name
+
+    def _load(self, m: re.Match) -> str:
+        kind, index, eq = m.group(1), m.group(2), m.group(3)
+        if eq is not None:
+            return f"V[{self.eq_index[eq]}]"
+        return {"p": "PP", "s": "X", "d": "D", "lo": "lo"}[kind] + f"[{index}]"
+
+    def calls(self, lines: list[tuple[str, str, str]]) -> list[str]:
+        """Block functions for ``lines`` in chunks; the calls, in order."""
+        return [
+            f"{self.block(lines[a : a + BLOCK_SIZE])}({_BLOCK_ARGS})"
+            for a in range(0, len(lines), BLOCK_SIZE)
+        ]
+
+    def equations(self, names, emit) -> list[tuple[str, str, str]]:
+        return [
+            (f"v_{n}", emit.value(self.ir.equations[n]), f"V[{self.eq_index[n]}]") for n in names
+        ]
+
+
+def blocked_run_function(ir: ModelIR, tab: Tableau, target: str) -> str:
+    """The module's ``_run`` (and its block functions) for a large model."""
+    deco = _decorator(target)
+    blocks = _Blocks(ir, deco)
+    w = Writer()
+    w(deco, "def _run(p, lx, ly, lo, t0, dt, n_steps, stride, sel, out, key, run):")
+    w.depth = 1
+    w('"""Integrate run number ``run`` (a large model: equations in block functions)."""')
+    _arrays(w, ir, tab, target)
+    _initial(w, ir, blocks)
+    _loop(w, ir, tab, blocks)
+    w.depth = 1
+    w(f"return {STATUS_OK}")
+    return "\n\n".join(blocks.functions) + "\n\n" + w.text()
+
+
+def _arrays(w, ir: ModelIR, tab: Tableau, target: str) -> None:
+    n_state, n_base = len(ir.state_names), len(ir.base_params)
+    sizes = {
+        "S": max(1, n_state),
+        "U": max(1, n_state),
+        "V": max(1, len(ir.equations)),
+        "D": max(1, len(ir.dfix)),
+        "PP": max(1, n_base),
+    }
+    for name, size in sizes.items():
+        if target == "cuda":  # no heap on the device: per-thread arrays of compile-time size
+            w(f"{name} = cuda.local.array({size}, np.float64)")
+        else:
+            w(f"{name} = np.empty({size})")
+    shape = f"({tab.b.shape[0]}, {max(1, n_state)})"
+    w(
+        f"K = cuda.local.array({shape}, np.float64)"
+        if target == "cuda"
+        else f"K = np.empty({shape})"
+    )
+    w(
+        "X = S",
+        "t = t0",
+        "nt = 0.0  # t as a step position",
+        "step_i = -1  # random draws at initialisation use step -1",
+        f"for i in range({n_base}):",
+        "    PP[i] = p[i]",
+        f"n_lev = (lo.shape[0] - {len(ir.lookup_names) + 1}) // 4",
+    )
+    _levers(w, ir, "nt", "t")
+
+
+def _levers(w, ir: ModelIR, pos: str, time: str) -> None:
+    """Sets each time-tabled parameter (the lever records after the lookups' offsets in
+    ``lo``, :mod:`sim315.compilation.levers`) to its table's value at ``pos``/``time``."""
+    first = len(ir.lookup_names) + 1
+    w(
+        "for lv_q in range(n_lev):",
+        f"    lv_b = {first} + 4 * lv_q",
+        "    PP[lo[lv_b]] = _lever(lx, ly, lo[lv_b + 2], lo[lv_b + 3], lo[lv_b + 1],"
+        f" t0, dt, {pos}, {time})",
+    )
+
+
+def _array_ref(ir: ModelIR, blocks: _Blocks, emit) -> None:
+    """Point ``emit`` (used in ``_run`` itself) at the arrays instead of locals."""
+    for i, name in enumerate(ir.base_params):
+        emit.ref[name] = f"PP[{i}]"
+    for i, name in enumerate(ir.state_names):
+        emit.ref[name] = f"X[{i}]"
+    for name, k in blocks.eq_index.items():
+        emit.ref[name] = f"V[{k}]"
+    for i, d in enumerate(ir.dfix):
+        emit.ref[d.name] = f"D[{i}]"
+
+
+def _initial(w, ir: ModelIR, blocks: _Blocks) -> None:
+    """The initial values in dependency order: stocks, hidden stocks and auxiliaries in
+    blocks, DELAY FIXED pipelines in ``_run`` (they own a buffer); then a warm start. A block
+    stores the state slots it sets, and only those of its auxiliaries that code outside it
+    reads (the time loop computes every auxiliary again before using it)."""
+    emit = blocks.emitter(initialising=True)
+    inline = blocks.emitter(initialising=True)
+    _array_ref(ir, blocks, inline)
+    chunks: list = []  # lists of lines (a block each), or the index of a DELAY FIXED
+    pending: list[tuple[str, str, str]] = []
+
+    def flush():
+        chunks.extend(pending[a : a + BLOCK_SIZE] for a in range(0, len(pending), BLOCK_SIZE))
+        pending.clear()
+
+    for kind, name in ir.init_order:
+        if kind in ("stock", "hidden"):
+            i = ir.state_names.index(name)
+            expr = ir.initial[name] if kind == "stock" else ir.hidden[i - len(ir.stocks)].init
+            pending.append((f"s_{i}", emit.value(expr), f"X[{i}]"))
+        elif kind == "aux":
+            pending += blocks.equations([name], emit)
+        else:
+            flush()
+            chunks.append(next(i for i, d in enumerate(ir.dfix) if d.name == name))
+    flush()
+    reads = [_reads(c) if isinstance(c, list) else set() for c in chunks]
+    outside = {
+        f"v_{n.id}"
+        for d in ir.dfix
+        for e in (d.init, d.tau)
+        for n in ast.walk(e)
+        if isinstance(n, ast.Name)
+    }
+    w("# initial values, in dependency order")
+    for k, chunk in enumerate(chunks):
+        if isinstance(chunk, list):
+            keep = outside.union(*(r for q, r in enumerate(reads) if q != k))
+            w(f"{blocks.block(chunk, keep)}({_BLOCK_ARGS})")
+            continue
+        d = ir.dfix[chunk]
+        w(
+            f"D[{chunk}] = {inline.value(d.init)}  # {d.origin}",
+            f"n_{chunk} = int(math.floor({inline.value(d.tau)} / dt + 0.5))",
+            f"if n_{chunk} < 1:",
+            f"    n_{chunk} = 1",
+            f"buf_{chunk} = np.full(n_{chunk}, D[{chunk}])",
+            f"pos_{chunk} = 0",
+        )
+    n_base, n_state = len(ir.base_params), len(ir.state_names)
+    if n_state:
+        w(
+            f"if p.shape[0] > {n_base}:  # a warm start: the row ends with a start state",
+            f"    for i in range({n_state}):",
+            f"        x = p[{n_base} + i]",
+            "        if x == x:",
+            "            S[i] = x",
+        )
+
+
+def _reads(lines) -> set[str]:
+    """The locals that ``lines``' expressions read."""
+    return {m.group(0) for _target, expr, _store in lines for m in _LOCAL.finditer(expr)}
+
+
+def _rates(ir: ModelIR, blocks: _Blocks, stage: int) -> list[str]:
+    emit = blocks.emitter()
+    lines = [(f"k_{i}", rate, f"K[{stage}, {i}]") for i, rate in enumerate(net_rates(ir, emit))]
+    return blocks.calls(lines)
+
+
+def _loop(w, ir: ModelIR, tab: Tableau, blocks: _Blocks) -> None:
+    n_state = len(ir.state_names)
+    emit = blocks.emitter()
+    rhs = blocks.calls(blocks.equations(ir.rhs_order, emit))
+    needed = set(ir.rhs_order)
+    save_only = blocks.calls(blocks.equations([n for n in ir.aux_order if n not in needed], emit))
+    rates = [_rates(ir, blocks, s) for s in range(tab.b.shape[0])]
+    inline = blocks.emitter()
+    _array_ref(ir, blocks, inline)
+    _record_maps(w, ir, blocks)
+    w("n_out = sel.shape[0]", "j = 0", "next_save = 0", "for step_i in range(n_steps + 1):")
+    w.depth = 2
+    w("t = t0 + step_i * dt", "nt = float(step_i)", "X = S")
+    _levers(w, ir, "nt", "t")
+    for i in range(len(ir.dfix)):
+        w(f"D[{i}] = buf_{i}[pos_{i}]  # input of n_{i} steps ago")
+    w("# the rates' inputs at (t, S): stage 1 of the step, and the saved values too", *rhs)
+    w("if step_i == next_save:")
+    w.depth = 3
+    w("next_save += stride", *save_only)
+    w(
+        "bad = False",
+        f"for i in range({n_state}):",
+        "    if not math.isfinite(S[i]):",
+        "        bad = True",
+        "for m in range(n_out):",
+        "    q = sel[m]",
+        "    kind = REC_KIND[q]",
+        "    at = REC_INDEX[q]",
+        "    x = S[at] if kind == 0 else (V[at] if kind == 1 else PP[at])",
+        "    out[j, m] = x",
+        "    if not math.isfinite(x):",
+        "        bad = True",
+        "if bad:",
+        "    _fill_nan(out, j)",
+        f"    return {STATUS_NONFINITE}",
+        "j += 1",
+    )
+    w.depth = 2
+    w("if step_i == n_steps:", "    break")
+    _stages(w, ir, tab, blocks, rhs, rates, inline)
+
+
+def _record_maps(w, ir: ModelIR, blocks: _Blocks) -> None:
+    """Where each recorded name lives: kind 0 a state slot, 1 an equation, 2 a parameter
+    (module constants, so the save loop is the same code for any number of outputs)."""
+    kinds, index = [], []
+    for name in ir.kernel_record:
+        if name in ir.state_names:
+            kinds.append(0)
+            index.append(ir.state_names.index(name))
+        elif name in blocks.eq_index:
+            kinds.append(1)
+            index.append(blocks.eq_index[name])
+        else:
+            kinds.append(2)
+            index.append(ir.base_params.index(name))
+    blocks.functions.insert(
+        0,
+        f"REC_KIND = np.array({kinds!r}, dtype=np.int64)\n"
+        f"REC_INDEX = np.array({index!r}, dtype=np.int64)\n",
+    )
+
+
+def _stages(w, ir: ModelIR, tab: Tableau, blocks: _Blocks, rhs, rates, inline) -> None:
+    """The Runge-Kutta step over the state arrays: the same combinations, in the same order,
+    as the scalar kernel's unrolled stages."""
+    n_state = len(ir.state_names)
+    node = 0.0
+    for s in range(tab.b.shape[0]):
+        if s > 0:
+            c = float(tab.c[s])
+            w(f"# stage {s + 1}: trial state at t + {c!r}*dt")
+            w(f"ts = t + {c!r} * dt" if c != 0.0 else "ts = t")
+            w(f"nts = nt + {c!r}" if c != 0.0 else "nts = nt")
+            if c != node:
+                _levers(w, ir, "nts", "ts")
+                node = c
+            comb = combination(tab.a[s, :s], [f"K[{q}, i]" for q in range(s)])
+            w(
+                f"for i in range({n_state}):",
+                f"    U[i] = S[i] + dt * ({comb})" if comb else "    U[i] = S[i]",
+            )
+            w("X = U")
+            stage_calls = [c_.replace(" t, nt,", " ts, nts,") for c_ in rhs + rates[s]]
+            w(*stage_calls)
+        else:
+            w("# stage 1: rates from the state at t", *rates[0])
+            for i, d in enumerate(ir.dfix):
+                w(
+                    f"buf_{i}[pos_{i}] = {inline.value(d.input)}  # {d.origin}",
+                    f"pos_{i} += 1",
+                    f"if pos_{i} == n_{i}:",
+                    f"    pos_{i} = 0",
+                )
+    w("# the step")
+    comb = combination(tab.b, [f"K[{q}, i]" for q in range(tab.b.shape[0])])
+    w(f"for i in range({n_state}):", f"    S[i] = S[i] + dt * ({comb})")
+    for i in ir.nonneg:  # floor at zero, but let -inf through to the finiteness test
+        w(f"if -math.inf < S[{i}] < 0.0:", f"    S[{i}] = 0.0")
