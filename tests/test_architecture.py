@@ -47,6 +47,32 @@ def test_architecture_page_shows_the_current_imports():
     assert drawn == mermaid(package_graph(GRAPH), "sim315"), "regenerate docs/architecture.md"
 
 
+def _reach(graph: dict[str, set[str]], module: str) -> set[str]:
+    """Every module ``module`` imports, directly or through others."""
+    seen: set[str] = set()
+    todo = [module]
+    while todo:
+        for dep in graph.get(todo.pop(), ()):
+            if dep not in seen:
+                seen.add(dep)
+                todo.append(dep)
+    return seen
+
+
+def test_results_and_reports_never_import_the_model_file_schema():
+    """Past the kernel a target is one plain value type (sim315.schemas.target), written and
+    read there; results and reports never import the model-file schema, directly or through
+    the target measures."""
+    schema = "sim315.schemas.modelfile"
+    downstream = [m for m in GRAPH if m.startswith(("sim315.results", "sim315.reports"))]
+    assert [m for m in downstream if schema in GRAPH[m]] == []
+    assert schema not in _reach(GRAPH, "sim315.language.targets")
+    assert schema not in _reach(GRAPH, "sim315.schemas.target")
+    assert [
+        m for m in downstream if m.startswith("sim315.results") and schema in _reach(GRAPH, m)
+    ] == []
+
+
 def _package(tmp_path: Path, files: dict[str, str]) -> Path:
     root = tmp_path / "toy"
     for name, text in files.items():
