@@ -20,6 +20,8 @@ from sim315.cli import main
 from sim315.compilation import blocked
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from suite.bench_compile_size import chain_model  # noqa: E402  (the benchmark's model)
 
 
 def _both(path, monkeypatch):
@@ -89,26 +91,9 @@ def test_a_run_that_blows_up_stops_the_same_way(tmp_path, monkeypatch):
     np.testing.assert_array_equal(a.status, b.status)
 
 
-def _chain(n: int) -> dict:
-    aux = {"a0": {"equation": "stock * r", "units": "firm/year"}}
-    for i in range(1, n):
-        aux[f"a{i}"] = {"equation": f"a{i - 1} * 0.999 + k", "units": "firm/year"}
-    return {
-        "name": f"chain{n}",
-        "time": {"start": 0, "stop": 10, "dt": 0.25, "units": "year"},
-        "parameters": {
-            "k": {"value": 0.01, "units": "firm/year"},
-            "r": {"value": 0.01, "units": "1/year"},
-        },
-        "stocks": {"stock": {"initial": 1.0, "units": "firm", "inflows": ["grow"]}},
-        "flows": {"grow": {"equation": f"a{n - 1} * 0.001", "units": "firm/year"}},
-        "auxiliaries": aux,
-    }
-
-
 def test_a_large_model_is_written_in_blocks_of_bounded_size(tmp_path):
     n = blocked.BLOCK_THRESHOLD + 20
-    model = sim315.load_model(write_model(tmp_path, _chain(n)))
+    model = sim315.load_model(write_model(tmp_path, chain_model(n)))
     src = model.source_code()
     assert blocked.uses_blocks(model.ir)
     bodies = src.split("\ndef _b")[1:]
