@@ -108,6 +108,18 @@ def ramp(slope, start, end, t):
 
 
 @njit(cache=True)
+def start_value(p, k, value):
+    """A state slot's initial value: column ``k`` of the parameter row ``p`` when the row has
+    it (a warm start, ``<state>.start``) and it is not NaN, else ``value`` (the model's own).
+    One call per slot, so the slot is assigned once (see sim315.compilation.codegen)."""
+    if p.shape[0] > k:
+        x = p[k]
+        if x == x:
+            return x
+    return value
+
+
+@njit(cache=True)
 def fill_nan(out, start):
     """Fill ``out[start:, :]`` with NaN: the saved times after a run stopped."""
     for j in range(start, out.shape[0]):

@@ -34,6 +34,7 @@ import numpy as np
 from numba import njit, prange
 
 from sim315.kernels.builtins import fill_nan as _fill_nan
+from sim315.kernels.builtins import start_value as _start_value
 from sim315.kernels.builtins import event_step as _event_step
 from sim315.kernels.builtins import integer as _integer
 from sim315.kernels.builtins import lever as _lever
@@ -163,18 +164,21 @@ def _first_parameter(ir: ModelIR) -> int | None:
 
 
 def _initial_values(w: Writer, ir: ModelIR, params: str) -> None:
-    """The initial values inline in ``_run``, in dependency order; then, when the parameter
-    row has start columns (a warm start, :meth:`ModelIR.warm_started`), each state slot
-    takes its start value unless that is NaN."""
+    """The initial values, in dependency order. A state slot takes its start column's value
+    instead when the parameter row has start columns (a warm start,
+    :meth:`ModelIR.warm_started`) and that value is not NaN: one assignment per slot, through
+    ``_start_value``, so that Numba has no second definition to reconcile (a conditional
+    reassignment of every slot cost a fifth of a flagship compile)."""
     init = Emitter(ir, "s", "t", "nt", params)
     init.initialising = True
     for name in ir.equations:  # names of their own: each local is assigned once
         init.ref[name] = f"vi_{name}"
+    n_base = len(ir.base_params)
     for kind, name in ir.init_order:
         if kind == "stock" or kind == "hidden":
             i = ir.state_names.index(name)
             expr = ir.initial[name] if kind == "stock" else ir.hidden[i - len(ir.stocks)].init
-            w(f"s_{i} = {init.value(expr)}")
+            w(f"s_{i} = _start_value(p, {n_base + i}, {init.value(expr)})  # {name}")
         elif kind == "aux":
             w(f"vi_{name} = {init.value(ir.equations[name])}")
         else:
@@ -188,11 +192,6 @@ def _initial_values(w: Writer, ir: ModelIR, params: str) -> None:
                 f"buf_{i} = np.full(n_{i}, d_{i})",
                 f"pos_{i} = 0",
             )
-    n_base = len(ir.base_params)
-    if ir.state_names:
-        w(f"if p.shape[0] > {n_base}:  # a warm start: the row ends with a start state")
-        for i in range(len(ir.state_names)):
-            w(f"    x = p[{n_base + i}]", f"    s_{i} = x if x == x else s_{i}")
 
 
 def _run_function(ir: ModelIR, tab: Tableau, target: str = "cpu", levers: bool = False) -> str:
@@ -331,7 +330,8 @@ def _device_builtins() -> str:
         src = inspect.getsource(mod).replace("@njit(cache=True)", "@cuda.jit(device=True)")
         parts.append(src)
     parts.append(
-        "_lookup = lookup\n_lever = lever\n_event_step = event_step\n_step = step\n"
+        "_lookup = lookup\n_start_value = start_value\n_lever = lever\n"
+        "_event_step = event_step\n_step = step\n"
         "_pulse = pulse\n"
         "_lookup_extrapolate = lookup_extrapolate\n_lookup_forward = lookup_forward\n"
         "_lookup_backward = lookup_backward\n_pulse_train = pulse_train\n_integer = integer\n"
