@@ -44,6 +44,11 @@ class CompiledModel:
         self.output_names: tuple[str, ...] = tuple(ir.record)
         self._param_index = {n: i for i, n in enumerate(self.parameter_names)}
         self._out_index = {n: i for i, n in enumerate(self.output_names)}
+        #: Whether the equations draw random numbers: without draws no seed is needed (a
+        #: fresh one costs 7 us of a 10 us single run).
+        draws = ("_runif(", "_rnorm(")
+        self._draws = any(f in src for src in self._sources.values() for f in draws)
+        self._times: dict = {}
         lx, ly, lo = [], [], [0]
         for name in ir.lookup_names:
             x, y = ir.table_points[name]
@@ -230,9 +235,12 @@ class CompiledModel:
         self._tableau(method)
         grid = self.grid_for(dt, save_every, start, stop)
         sel = self._selection(outputs)
-        key, entropy = seed_key(seed)
+        if seed is None and not self._draws:
+            key, entropy = np.uint64(0), None  # nothing to repeat
+        else:
+            key, entropy = seed_key(seed)
         lx, ly, lo = self._lookup_arrays(lookups)
-        names = tuple(self.output_names[i] for i in sel)
+        names = self.output_names if outputs is None else tuple(self.output_names[i] for i in sel)
         return KernelCall(method, grid, lx, ly, lo, sel, names, key, entropy)
 
     def run_call(
@@ -260,7 +268,11 @@ class CompiledModel:
             self.kernel_module(call.method, "cuda").run_cuda(*args)
         else:
             self._run_cpu(call.method, args, P.shape[0], threads)
-        return SimulationResult(call.grid.times(), out, call.names, status, call.entropy)
+        times = self._times.get(call.grid)
+        if times is None:
+            times = self._times[call.grid] = call.grid.times()
+            times.flags.writeable = False  # shared by every result on this grid
+        return SimulationResult(times, out, call.names, status, call.entropy)
 
     def _run_cpu(self, method: str, args: tuple, runs: int, threads: int | None) -> None:
         import numba
@@ -269,15 +281,19 @@ class CompiledModel:
             raise Sim315Error(
                 "threads", "", f"threads must be 1..{numba.config.NUMBA_NUM_THREADS}, not {threads}"
             )
+        mod = self.kernel_module(method)
+        if threads == 1 or runs < SERIAL_BELOW:  # no thread pool to ask or set
+            mod.ensemble_serial(*args)
+            return
         previous = numba.get_num_threads()
         n_threads = previous if threads is None else threads
-        serial = n_threads == 1 or runs < SERIAL_BELOW
-        mod = self.kernel_module(method)
-        kernel = mod.ensemble_serial if serial else mod.ensemble
-        if not serial and n_threads != previous:
+        if n_threads == 1:
+            mod.ensemble_serial(*args)
+            return
+        if n_threads != previous:
             numba.set_num_threads(n_threads)
         try:
-            kernel(*args)
+            mod.ensemble(*args)
         finally:
             if numba.get_num_threads() != previous:
                 numba.set_num_threads(previous)
