@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
-from scipy.stats import qmc
 
 from ..core.seeds import seed_key
 from ..kernels.rng import PARAMETER_SITE, uniform_matrix
@@ -122,6 +121,8 @@ class ParameterSampler:
             return np.empty((b - a, 0))
         rng = np.random.default_rng(np.random.SeedSequence(self.entropy))
         if self.kind == "sobol":
+            from scipy.stats import qmc  # on first use: scipy.stats takes 0.5 s to import
+
             engine = qmc.Sobol(d, scramble=True, seed=rng)
             if a:
                 engine.fast_forward(a)
@@ -131,6 +132,8 @@ class ParameterSampler:
                 warnings.simplefilter("ignore", UserWarning)
                 return engine.random(b - a)
         if self._design is None:
+            from scipy.stats import qmc
+
             self._design = qmc.LatinHypercube(d, seed=rng).random(self.runs)
         return self._design[a:b]
 
