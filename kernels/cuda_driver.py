@@ -29,6 +29,8 @@ Entry points, all with the arguments of :mod:`sim315.kernels.driver`'s ``ensembl
 import numpy as np
 from numba import cuda, njit, prange
 
+from .driver import _run as _cpu_placeholder
+
 #: The functions the code generator copies into every CUDA model module, in this order.
 ENTRY_POINTS = (
     "ensemble_cuda",
@@ -40,16 +42,9 @@ ENTRY_POINTS = (
 )
 
 
-@cuda.jit(device=True)
-def _run(p, lx, ly, lo, t0, dt, n_steps, stride, sel, out, key, run):
-    """Placeholder of the generated ``_run`` (never copied); the same numbers as the CPU
-    placeholder in :mod:`sim315.kernels.driver`."""
-    extra = lx[0] * ly[0] + lo[0] + run + float(key % 7)
-    for j in range(min(out.shape[0], n_steps // stride + 1)):
-        t = t0 + j * stride * dt
-        for m in range(sel.shape[0]):
-            out[j, m] = p[sel[m]] + t + extra
-    return 1 if p[0] < 0.0 else 0
+#: Placeholder of the generated ``_run`` (never copied): the CPU placeholder of
+#: :mod:`sim315.kernels.driver` compiled for the device, so both give the same numbers.
+_run = cuda.jit(device=True)(_cpu_placeholder.py_func)
 
 
 @cuda.jit

@@ -82,14 +82,7 @@ class CompilePlan315:
         return cold_seconds(PLAN315)
 
     track_cold_seconds.unit = "s"
-
-    def track_import_only_seconds(self):
-        """Reference: a process that imports sim315 and numba only."""
-        t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "import sim315, numba"], check=True)
-        return time.perf_counter() - t0
-
-    track_import_only_seconds.unit = "s"
+    # its reference, a process importing sim315 and numba only: Compile.track_import_only
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from ..core.seeds import seed_key
 from ..imports.loading import compile_file
 from ..kernels.driver import STATUS_MESSAGES
 from ..kernels.tableaus import METHODS
+from .device import require_cuda
 from .kernelcall import KernelCall, SimulationResult
 
 #: Batches smaller than this run on the calling thread: waking the thread pool costs more.
@@ -375,26 +376,6 @@ class CompiledModel:
     @staticmethod
     def status_message(code: int) -> str:
         return STATUS_MESSAGES.get(int(code), f"unknown status {code}")
-
-
-def require_cuda() -> None:
-    """A one-line error unless a CUDA device (or Numba's simulator) is usable."""
-    try:
-        from numba import cuda
-    except ImportError as exc:  # numba built without CUDA support, or numba-cuda missing
-        raise Sim315Error(
-            "executor",
-            "cuda",
-            f"numba's CUDA support cannot be imported ({exc})",
-            "pip install numba-cuda (with a numpy it supports), or use the local executor",
-        ) from None
-    if not cuda.is_available():
-        raise Sim315Error(
-            "executor",
-            "cuda",
-            "no CUDA GPU or driver found",
-            "run on a machine with an NVIDIA GPU, or set NUMBA_ENABLE_CUDASIM=1 to simulate",
-        )
 
 
 def _max_threads() -> int:
