@@ -1,6 +1,7 @@
 """Large models' kernels are written in blocks (sim315/compilation/blocked.py) so that their
 compile time grows linearly; the numbers must be the scalar kernel's, bit for bit."""
 
+import json
 import os
 import subprocess
 import sys
@@ -132,8 +133,6 @@ def test_a_time_tabled_lever_in_blocks(tmp_path, monkeypatch):
 
 
 def json_outputs(h5):
-    import json
-
     return json.loads(h5.attrs["outputs"])
 
 

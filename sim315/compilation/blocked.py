@@ -62,7 +62,8 @@ class _Blocks:
         self.ir = ir
         self.deco = deco
         self.eq_index = {n: i for i, n in enumerate(ir.equations)}
-        self.functions: list[str] = []
+        self.functions: list[str] = []  # the module text before ``_run``
+        self.count = 0
 
     def emitter(self, initialising: bool = False):
         e = Emitter(self.ir, "s", "t", "nt")
@@ -73,7 +74,8 @@ class _Blocks:
         """A block function computing ``lines`` (target local, expression, store) in order;
         returns its name. ``keep``: the locals whose values are stored (state slots always
         are); None stores every one."""
-        name = f"_b{len(self.functions)}"
+        name = f"_b{self.count}"
+        self.count += 1
         defined = {target for target, _expr, _store in lines}
         loads, seen = [], set()
         for _target, expr, _store in lines:
