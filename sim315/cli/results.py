@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import numpy as np
 
 from ..core.errors import Sim315Error
 from .app import main
@@ -90,3 +91,29 @@ def compare(a, b, markdown, force) -> None:
     from ..reports.compare import compare_text
 
     click.echo(compare_text(a, b, markdown=markdown, force=force))
+
+
+@main.command("replay")
+@click.argument("result", type=click.Path(path_type=Path))
+@click.option("--runs", required=True, help="Run numbers, comma-separated: 17,42.")
+@click.option("-o", "--out", type=click.Path(path_type=Path), help="Write the runs here (.h5).")
+def replay_command(result, runs, out) -> None:
+    """Compute runs of a result file again from the file alone (model text, parameter rows,
+    seed, method, grid, lever tables) and say whether they equal the stored ones."""
+    from ..analysis.replay import replay, write_replayed
+
+    try:
+        numbers = [int(r) for r in runs.split(",") if r.strip()]
+    except ValueError:
+        raise Sim315Error(
+            str(result), "--runs", f"'{runs}' is not a list of run numbers", "e.g. --runs 17,42"
+        ) from None
+    done = replay(result, numbers)
+    for i, r in enumerate(done.runs):
+        same = np.array_equal(done.values[i], done.stored[i], equal_nan=True)
+        verdict = "identical to the file" if same else "DIFFERS from the file"
+        click.echo(f"run {r}: status {int(done.status[i])}, {verdict}")
+    if out is not None:
+        click.echo(f"wrote {write_replayed(done, out, result)}")
+    if not done.identical:
+        raise SystemExit(1)

@@ -1,0 +1,92 @@
+"""``sim315 replay FILE --runs 17,42`` computes runs again from the file alone, bit for bit
+(issue 15): random draws, time-tabled levers, Runge-Kutta and history starts included."""
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+import yaml
+from click.testing import CliRunner
+from conftest import write_model
+
+from sim315.analysis.replay import replay
+from sim315.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _noisy(tmp_path) -> Path:
+    spec = {
+        "name": "noisy",
+        "time": {"start": 0, "stop": 10, "dt": 0.25, "save_every": 1, "units": "year"},
+        "parameters": {
+            "rate": {"value": 0.1, "units": "1/year"},
+            "noise": {"value": 0.05, "units": "1/year"},
+        },
+        "stocks": {"x": {"initial": 100.0, "units": "unit", "inflows": ["growth"]}},
+        "flows": {
+            "growth": {"equation": "x * (rate + noise * random_normal(0, 1))", "units": "unit/year"}
+        },
+    }
+    model = write_model(tmp_path, spec)
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(
+        yaml.safe_dump(
+            {
+                "model": str(model),
+                "runs": 40,
+                "method": "rk4",
+                "overrides": {"noise": {"table": {0: 0.05, 4: 0.2}}},
+                "uncertain": {"rate": {"dist": "uniform", "low": 0.05, "high": 0.15}},
+            }
+        )
+    )
+    out = tmp_path / "r.h5"
+    res = CliRunner().invoke(main, ["run", str(scenario), "-q", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    return out
+
+
+def test_replayed_runs_equal_the_stored_ones_bit_for_bit(tmp_path):
+    result = _noisy(tmp_path)  # unseeded: the file's entropy is the seed
+    done = replay(result, [17, 3, 17])
+    assert done.identical
+    with h5py.File(result) as h5:
+        np.testing.assert_array_equal(done.values[1, :, 0], h5["x"][3, :])
+        assert not np.array_equal(h5["x"][3, :], h5["x"][17, :])
+
+
+def test_the_cli_writes_the_runs_and_says_they_are_identical(tmp_path):
+    result = _noisy(tmp_path)
+    out = tmp_path / "again.h5"
+    res = CliRunner().invoke(main, ["replay", str(result), "--runs", "5,30", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert res.output.count("identical to the file") == 2
+    with h5py.File(out) as h5, h5py.File(result) as orig:
+        assert list(h5["run"][:]) == [5, 30]
+        np.testing.assert_array_equal(h5["x"][:], orig["x"][[5, 30], :])
+
+
+def test_a_run_that_differs_from_the_file_is_reported(tmp_path):
+    result = _noisy(tmp_path)
+    with h5py.File(result, "a") as h5:
+        h5["x"][8, 4] += 1e-9
+    res = CliRunner().invoke(main, ["replay", str(result), "--runs", "8,9"])
+    assert res.exit_code == 1
+    assert "run 8: status 0, DIFFERS from the file" in res.output
+    assert "run 9: status 0, identical to the file" in res.output
+
+
+def test_runs_that_start_from_their_history(tmp_path):
+    out = tmp_path / "plan.h5"
+    args = ["run", str(ROOT / "scenarios" / "plan.yaml"), "-q", "--runs", "12", "-o", str(out)]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    assert replay(out, [11, 4]).identical
+
+
+def test_bad_run_numbers_get_one_line(tmp_path):
+    result = _noisy(tmp_path)
+    for runs, words in (("40", "no run 40 in a file of 40 runs"), ("x", "not a list")):
+        res = CliRunner().invoke(main, ["replay", str(result), "--runs", runs])
+        assert res.exit_code == 2
+        assert words in res.output and "Traceback" not in res.output
