@@ -27,11 +27,11 @@ def call_node(fn: str, *args: ast.expr) -> ast.Call:
 _DT = ast.Name(id="dt")
 
 #: Stateful builtins, each lowered by ``Lowerer._<name>``.
+#: SMOOTH, SMOOTH3, DELAY1 and DELAY3: a chain of this many first-order stages, and whether it
+#: conserves material (a delay) or not (a smooth), all starting at the input.
+_CHAINS = {"smooth": (1, False), "smooth3": (3, False), "delay1": (1, True), "delay3": (3, True)}
+
 _STATEFUL = (
-    "smooth",
-    "smooth3",
-    "delay1",
-    "delay3",
     "pink_noise",
     "delay_fixed",
     "delay1i",
@@ -159,22 +159,6 @@ class Lowerer:
         self.dfix.append(DelayFixed(name, value, _DT, init, where))
         return value
 
-    def _smooth(self, args, where):
-        x, tau = args
-        return self._chain(x, tau, x, 1, where, material=False)
-
-    def _smooth3(self, args, where):
-        x, tau = args
-        return self._chain(x, tau, x, 3, where, material=False)
-
-    def _delay1(self, args, where):
-        x, tau = args
-        return self._chain(x, tau, x, 1, where, material=True)
-
-    def _delay3(self, args, where):
-        x, tau = args
-        return self._chain(x, tau, x, 3, where, material=True)
-
     def _delay_fixed(self, args, where):
         x, tau, init = args
         name = f"_d{len(self.dfix)}"
@@ -203,6 +187,10 @@ class Lowerer:
         args = [self.lower(a, origin) for a in node.args]
         fn = node.func.id
         where = f"{fn}() in {origin}"
+        if fn in _CHAINS:
+            order, material = _CHAINS[fn]
+            x, tau = args
+            return self._chain(x, tau, x, order, where, material=material)
         if fn in _STATEFUL:
             return getattr(self, "_" + fn)(args, where)
         if fn in ("random_uniform", "random_normal"):
