@@ -111,3 +111,10 @@ def schema(kind: str) -> None:
     from ..schemas.jsonschema import schema_text
 
     click.echo(schema_text(kind), nl=False)
+
+
+def name_list(text: str) -> list[str]:
+    """Names separated by commas, an array element's own commas (``x[a,b]``) kept."""
+    import re
+
+    return [m.strip() for m in re.findall(r"(?:[^,\[]|\[[^\]]*\])+", text) if m.strip()]

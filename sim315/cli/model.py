@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from ..core.errors import Sim315Error
-from .app import Group, main
+from .app import Group, main, name_list
 
 
 @main.group(cls=Group)
@@ -72,7 +72,7 @@ def model_simulate(file, method, dt, save_every, outputs, csv_path) -> None:
     from ..imports.loading import compile_file
 
     ir = compile_file(file)
-    names = [s.strip() for s in outputs.split(",") if s.strip()] if outputs else ir.stocks
+    names = name_list(outputs) if outputs else ir.stock_names
     names = [_identifier(ir.spec.names, n) for n in names]  # imported models' own names too
     mdl = CompiledModel(ir)
     res = mdl.simulate(method=method, dt=dt, save_every=save_every, outputs=names)

@@ -30,6 +30,7 @@ import re
 
 from ..kernels.driver import STATUS_NONFINITE, STATUS_OK
 from ..kernels.tableaus import Tableau
+from . import arraygen
 from .emitter import Emitter, Writer, combination, net_rates
 from .ir import ModelIR
 
@@ -51,8 +52,9 @@ def _decorator(target: str) -> str:
 
 
 def uses_blocks(ir: ModelIR) -> bool:
-    """Whether ``ir``'s kernel is written in blocks (a large model)."""
-    return len(ir.equations) + len(ir.state_names) > BLOCK_THRESHOLD
+    """Whether ``ir``'s kernel is written in blocks (a large model, or one with arrays: their
+    loops work on the block layout's arrays)."""
+    return ir.layout is not None or len(ir.equations) + len(ir.state_names) > BLOCK_THRESHOLD
 
 
 class _Blocks:
@@ -61,12 +63,17 @@ class _Blocks:
     def __init__(self, ir: ModelIR, deco: str):
         self.ir = ir
         self.deco = deco
-        self.eq_index = {n: i for i, n in enumerate(ir.equations)}
+        self.slots = arraygen.Slots(ir)
+        self.eq_index = self.slots.eq
         self.functions: list[str] = []  # the module text before ``_run``
+        self.tables: list[str] = []  # index tables of array references (module constants)
         self.count = 0
 
     def emitter(self, initialising: bool = False):
-        e = Emitter(self.ir, "s", "t", "nt")
+        if self.ir.layout is not None:
+            e = arraygen.ArrayEmitter(self.ir, self.slots, self.tables)
+        else:
+            e = Emitter(self.ir, "s", "t", "nt")
         e.initialising = initialising
         return e
 
@@ -76,7 +83,7 @@ class _Blocks:
         are); None stores every one."""
         name = f"_b{self.count}"
         self.count += 1
-        defined = {target for target, _expr, _store in lines}
+        defined = {target or store for target, _expr, store in lines}  # raw lines: a local
         loads, seen = [], set()
         for _target, expr, _store in lines:
             for m in _LOCAL.finditer(expr):
@@ -87,6 +94,9 @@ class _Blocks:
                 loads.append(f"    {local} = {self._load(m)}")
         body = []
         for target, expr, store in lines:
+            if not target:  # a statement of its own (an array's loop), storing what it sets
+                body += ["    " + ln for ln in expr.split("\n")]
+                continue
             body.append(f"    {target} = {expr}")
             if keep is None or target in keep or store.startswith("X["):
                 body.append(f"    {store} = {target}")
@@ -111,6 +121,10 @@ class _Blocks:
         ]
 
     def equations(self, names, emit) -> list[tuple[str, str, str]]:
+        if self.ir.layout is not None:
+            return [
+                ln for n in names for ln in arraygen.equation_lines(self.ir, self.slots, emit, n)
+            ]
         return [
             (f"v_{n}", emit.value(self.ir.equations[n]), f"V[{self.eq_index[n]}]") for n in names
         ]
@@ -124,20 +138,21 @@ def blocked_run_function(ir: ModelIR, tab: Tableau, target: str) -> str:
     w(deco, "def _run(p, lx, ly, lo, t0, dt, n_steps, stride, sel, out, key, run):")
     w.depth = 1
     w('"""Integrate run number ``run`` (a large model: equations in block functions)."""')
-    _arrays(w, ir, tab, target)
+    _arrays(w, ir, tab, target, blocks.slots)
     _initial(w, ir, blocks)
     _loop(w, ir, tab, blocks)
     w.depth = 1
     w(f"return {STATUS_OK}")
-    return "\n\n".join(blocks.functions) + "\n\n" + w.text()
+    tables = "\n".join(blocks.tables) + "\n" if blocks.tables else ""
+    return tables + "\n\n".join(blocks.functions) + "\n\n" + w.text()
 
 
-def _arrays(w, ir: ModelIR, tab: Tableau, target: str) -> None:
+def _arrays(w, ir: ModelIR, tab: Tableau, target: str, slots) -> None:
     n_state, n_base = len(ir.state_names), len(ir.base_params)
     sizes = {
         "S": max(1, n_state),
         "U": max(1, n_state),
-        "V": max(1, len(ir.equations)),
+        "V": max(1, slots.n_eq),
         "D": max(1, len(ir.dfix)),
         "PP": max(1, n_base),
     }
@@ -203,10 +218,13 @@ def _initial(w, ir: ModelIR, blocks: _Blocks) -> None:
         chunks.extend(pending[a : a + BLOCK_SIZE] for a in range(0, len(pending), BLOCK_SIZE))
         pending.clear()
 
+    arrays = ir.layout.dims if ir.layout is not None else {}
     for kind, name in ir.init_order:
-        if kind in ("stock", "hidden"):
-            i = ir.state_names.index(name)
-            expr = ir.initial[name] if kind == "stock" else ir.hidden[i - len(ir.stocks)].init
+        if kind in ("stock", "hidden") and name in arrays:
+            pending += arraygen.state_init_lines(ir, blocks.slots, emit, kind, name)
+        elif kind in ("stock", "hidden"):
+            i = blocks.slots.state[name]
+            expr = ir.initial[name] if kind == "stock" else _hidden(ir, name).init
             pending.append((f"s_{i}", emit.value(expr), f"X[{i}]"))
         elif kind == "aux":
             pending += blocks.equations([name], emit)
@@ -237,6 +255,11 @@ def _initial(w, ir: ModelIR, blocks: _Blocks) -> None:
             f"buf_{chunk} = np.full(n_{chunk}, D[{chunk}])",
             f"pos_{chunk} = 0",
         )
+    _warm_start(w, ir)
+
+
+def _warm_start(w, ir: ModelIR) -> None:
+    """A warm start: each state slot whose start column is given (not NaN) starts there."""
     n_base, n_state = len(ir.base_params), len(ir.state_names)
     if n_state:
         w(
@@ -248,6 +271,10 @@ def _initial(w, ir: ModelIR, blocks: _Blocks) -> None:
         )
 
 
+def _hidden(ir: ModelIR, name: str):
+    return next(h for h in ir.hidden if h.name == name)
+
+
 def _reads(lines) -> set[str]:
     """The locals that ``lines``' expressions read."""
     return {m.group(0) for _target, expr, _store in lines for m in _LOCAL.finditer(expr)}
@@ -255,6 +282,8 @@ def _reads(lines) -> set[str]:
 
 def _rates(ir: ModelIR, blocks: _Blocks, stage: int) -> list[str]:
     emit = blocks.emitter()
+    if ir.layout is not None:
+        return blocks.calls(arraygen.rate_lines(ir, blocks.slots, emit, stage))
     lines = [(f"k_{i}", rate, f"K[{stage}, {i}]") for i, rate in enumerate(net_rates(ir, emit))]
     return blocks.calls(lines)
 
@@ -305,17 +334,7 @@ def _loop(w, ir: ModelIR, tab: Tableau, blocks: _Blocks) -> None:
 def _record_maps(w, ir: ModelIR, blocks: _Blocks) -> None:
     """Where each recorded name lives: kind 0 a state slot, 1 an equation, 2 a parameter
     (module constants, so the save loop is the same code for any number of outputs)."""
-    kinds, index = [], []
-    for name in ir.kernel_record:
-        if name in ir.state_names:
-            kinds.append(0)
-            index.append(ir.state_names.index(name))
-        elif name in blocks.eq_index:
-            kinds.append(1)
-            index.append(blocks.eq_index[name])
-        else:
-            kinds.append(2)
-            index.append(ir.base_params.index(name))
+    kinds, index = arraygen.record_slots(ir, blocks.slots)
     blocks.functions.insert(
         0,
         f"REC_KIND = np.array({kinds!r}, dtype=np.int64)\n"

@@ -8,10 +8,8 @@ is a one-line :class:`~sim315.core.errors.ModelError` naming the file, the eleme
 from __future__ import annotations
 
 import ast
-import keyword
 import math
 import re
-import unicodedata
 
 import numpy as np
 
@@ -27,9 +25,12 @@ from ..language.expressions import (
 from ..language.unitcheck import UnitChecker
 from ..language.units import Dim, UnitError, parse_units
 from ..schemas.modelfile import ModelFile
-from .ir import ModelIR, TimeGrid, time_grid
+from .arraydefs import ArrayDefs, array_layout, expand_names
+from .elements import ElementChecks
+from .ir import ModelIR, time_grid
 from .lowering import Lowerer
 from .ordering import order_model
+from .targetbind import collect_targets
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")  # used with fullmatch: no trailing newline
 _SECTIONS = ("parameters", "stocks", "flows", "auxiliaries", "lookups")
@@ -46,7 +47,7 @@ def _an(word: str) -> str:
     return ("an " if word[0] in "aeiou" else "a ") + word
 
 
-class _Compiler:
+class _Compiler(ElementChecks):
     def __init__(self, spec: ModelFile, source: str, raw):
         self.spec = spec
         self.source = source
@@ -58,40 +59,6 @@ class _Compiler:
         )
 
     # -- names and units -----------------------------------------------------------------
-    def check_names(self) -> None:
-        seen: dict[str, str] = {}
-        folded: dict[str, str] = {}  # NFKC form -> name: Python reads identifiers as NFKC
-        for section in _SECTIONS:
-            for name in getattr(self.spec, section):
-                loc = (section, name)
-                if isinstance(name, str):
-                    other = folded.setdefault(unicodedata.normalize("NFKC", name), name)
-                    if other != name:
-                        raise self.fail(
-                            loc,
-                            f"'{ascii(name)[1:-1]}' is the same name as '{other}' once Unicode "
-                            "is normalised",
-                            "give each a unique name in plain letters",
-                        )
-                if not isinstance(name, str) or not _NAME.fullmatch(name):
-                    raise self.fail(
-                        loc,
-                        f"'{ascii(name)[1:-1] if isinstance(name, str) else name}' is not a "
-                        "valid name",
-                        "use letters, digits and '_', starting with a letter",
-                    )
-                if keyword.iskeyword(name) or name in SPECIAL_NAMES or name in FUNCTIONS:
-                    raise self.fail(loc, f"'{name}' is a reserved word", "rename it")
-                if name in seen:
-                    raise self.fail(
-                        loc, f"'{name}' is also defined in {seen[name]}", "give each a unique name"
-                    )
-                seen[name] = section
-        self.section_of = seen
-        for name in self.spec.names:  # original names of an imported model
-            if name not in seen:
-                raise self.fail(("names", name), f"'{name}' names no element", suggest(name, seen))
-
     def parse_all_units(self) -> None:
         self.units: dict[str, Dim] = {}
         try:
@@ -120,36 +87,6 @@ class _Compiler:
                     ) from None
             self.table_units[name] = tuple(pair)
 
-    def check_values(self) -> None:
-        for name, par in self.spec.parameters.items():
-            loc = ("parameters", name)
-            if not math.isfinite(par.value):
-                raise self.fail((*loc, "value"), f"value must be finite, not {par.value}")
-            if par.bounds is not None:
-                lo, hi = par.bounds
-                if lo is not None and hi is not None and lo > hi:
-                    raise self.fail(
-                        (*loc, "bounds"),
-                        f"bounds [{lo}, {hi}] are reversed",
-                        f"write [{hi}, {lo}]",
-                    )
-                if (lo is not None and par.value < lo) or (hi is not None and par.value > hi):
-                    raise self.fail(
-                        (*loc, "value"),
-                        f"value {par.value} lies outside its bounds {list(par.bounds)}",
-                        "fix the value or the bounds",
-                    )
-        for name, tab in self.spec.lookups.items():
-            loc = ("lookups", name)
-            if len(tab.x) != len(tab.y):
-                raise self.fail(
-                    loc, f"x has {len(tab.x)} points but y has {len(tab.y)}", "give as many of each"
-                )
-            if not all(math.isfinite(v) for v in tab.x + tab.y):
-                raise self.fail(loc, "points must be finite numbers")
-            if any(b <= a for a, b in zip(tab.x, tab.x[1:], strict=False)):
-                raise self.fail((*loc, "x"), "x must be strictly increasing", "sort the points")
-
     def check_stock_flows(self) -> None:
         flows = self.spec.flows
         self.flow_stocks: dict[str, list[tuple[str, str]]] = {f: [] for f in flows}
@@ -173,6 +110,15 @@ class _Compiler:
                         )
                     used.add(fname)
                     self.flow_stocks[fname].append((sname, direction))
+                    if self.layout is not None and (
+                        self.layout.dims.get(fname) != self.layout.dims.get(sname)
+                    ):
+                        raise self.fail(
+                            loc,
+                            f"flow '{fname}' has dimensions {self.layout.dims.get(fname, ())} "
+                            f"but stock '{sname}' has {self.layout.dims.get(sname, ())}",
+                            "give a stock's flows the stock's dimensions",
+                        )
                     want = self.units[sname] / self.time_units
                     if self.units[fname] != want:
                         raise self.fail(
@@ -189,11 +135,33 @@ class _Compiler:
         self.init_trees: dict[str, ast.expr] = {}
         for section in ("flows", "auxiliaries"):
             for name, el in getattr(self.spec, section).items():
+                if self.arrays is not None and name in self.layout.dims:
+                    self.trees[name] = self.arrays.definitions(
+                        section, name, el.equation, el.elements
+                    )
+                    continue
+                if el.elements or el.equation is None:
+                    raise self.fail(
+                        (section, name, "elements"),
+                        "only an array has elements",
+                        "declare its dims, or give one equation",
+                    )
                 loc = (section, name, "equation")
                 tree = self._parse(el.equation, loc)
                 self.texts[name] = el.equation
                 self.trees[name] = tree
         for name, st in self.spec.stocks.items():
+            if self.arrays is not None and name in self.layout.dims:
+                tree = self.arrays.stock_initial(name, st.initial)
+                if tree is not None:
+                    self.init_trees[name] = tree
+                continue
+            if isinstance(st.initial, dict):
+                raise self.fail(
+                    ("stocks", name, "initial"),
+                    "values per element need 'dims'",
+                    "give one initial value, or declare the stock's dims",
+                )
             if isinstance(st.initial, str):
                 loc = ("stocks", name, "initial")
                 tree = self._parse(st.initial, loc)
@@ -240,12 +208,19 @@ class _Compiler:
         for section in ("flows", "auxiliaries"):
             for name in getattr(self.spec, section):
                 loc = (section, name, "equation")
-                self._check_one(checker, loc, self.trees[name], self.texts[name], self.units[name])
+                self._check_one(
+                    checker, loc, self.trees[name], self.texts.get(name), self.units[name]
+                )
         for name, tree in self.init_trees.items():
             loc = ("stocks", name, "initial")
             self._check_one(checker, loc, tree, self.spec.stocks[name].initial, self.units[name])
 
     def _check_one(self, checker, loc, tree, text, declared) -> None:
+        if isinstance(tree, ast.Tuple):  # an array's pieces
+            key = f"{loc[1]}.initial" if loc[0] == "stocks" else loc[1]
+            for piece, piece_text in zip(tree.elts, self.arrays.texts[key], strict=True):
+                self._check_one(checker, loc, piece, piece_text, declared)
+            return
         try:
             got = checker.infer(tree, text, ".".join(loc))
         except ModelError as exc:
@@ -262,8 +237,17 @@ class _Compiler:
     # -- lowering and ordering -----------------------------------------------------------
     def lower(self) -> None:
         lowerer = Lowerer()
-        self.lowered = {n: lowerer.lower(t, n) for n, t in self.trees.items()}
-        self.init_trees = {n: lowerer.lower(t, n) for n, t in self.init_trees.items()}
+        arrays = self.layout.pieces if self.layout is not None else {}
+        self.lowered = {
+            n: self.arrays.lower(lowerer, n) if n in arrays else lowerer.lower(t, n)
+            for n, t in self.trees.items()
+        }
+        self.init_trees = {
+            n: self.arrays.lower(lowerer, n, f"{n}.initial")
+            if f"{n}.initial" in arrays
+            else lowerer.lower(t, n)
+            for n, t in self.init_trees.items()
+        }
         self.hidden = lowerer.hidden
         self.dfix = lowerer.dfix
 
@@ -279,57 +263,15 @@ class _Compiler:
             self.fail,
         )
 
-    def collect_targets(self, grid: TimeGrid) -> dict:
-        """The targets by id, each bound to its element; checks ids, kinds and years."""
-        from ..language.targets import ModelTarget, missing_years
-
-        targets: dict[str, ModelTarget] = {}
-        times = grid.times()
-        for section in ("stocks", "flows", "auxiliaries"):
-            for name, el in getattr(self.spec, section).items():
-                if el.target is None:
-                    continue
-                t = el.target.as_target()  # the one target value type from here on
-                loc = (section, name, "target")
-                tid = t.id or name
-                if tid in targets:
-                    other = targets[tid].element
-                    raise self.fail(
-                        (*loc, "id") if t.id else loc,
-                        f"target id '{tid}' of {name} is also the id of {other}'s target",
-                        "give each target its own id:",
-                    )
-                if t.kind in ("every_year", "cumulative") and section == "flows":
-                    raise self.fail(
-                        (*loc, "kind"),
-                        f"a {t.kind} target measures the change of a level, and a flow's "
-                        "change is not its addition",
-                        "put the target on a stock that accumulates the flow",
-                    )
-                fld = "year" if t.kind == "level" else "window"
-                needed = t.years_needed()
-                if not (grid.start - 1e-9 <= min(needed) and max(needed) <= grid.stop + 1e-9):
-                    raise self.fail(
-                        (*loc, fld),
-                        f"{t.describe()} needs times {min(needed):g}..{max(needed):g}, "
-                        f"outside the simulated time {grid.start:g}..{grid.stop:g}",
-                        f"fix the {fld} or the time range",
-                    )
-                if missing := missing_years(t, times):
-                    raise self.fail(
-                        (*loc, fld),
-                        f"{t.describe()} needs time {missing[0]:g}, which is not a saved time "
-                        f"(every {grid.save_every:g} from {grid.start:g})",
-                        "choose time.save_every so that every whole year is saved (e.g. 1 or 0.25)",
-                    )
-                targets[tid] = ModelTarget(tid, name, t)
-        return targets
-
     def build(self) -> ModelIR:
         spec = self.spec
         t = spec.time
         grid = time_grid(t.start, t.stop, t.dt, t.save_every, t.units, self.source, self.raw)
         self.check_names()
+        self.layout = array_layout(spec, self.fail)
+        self.arrays = None
+        if self.layout is not None:
+            self.arrays = ArrayDefs(self.layout, self._parse, self.fail)
         self.parse_all_units()
         self.check_values()
         self.check_stock_flows()
@@ -337,28 +279,21 @@ class _Compiler:
         self.check_units()
         self.lower()
         self.order()
-        kernel_params = list(spec.parameters)
-        defaults = [p.value for p in spec.parameters.values()]
-        initial: dict[str, ast.expr] = {}
-        for s, st in spec.stocks.items():
-            if isinstance(st.initial, str):
-                initial[s] = self.init_trees[s]
-            else:
-                pname = f"{s}.init"
-                kernel_params.append(pname)
-                defaults.append(float(st.initial))
-                initial[s] = ast.Name(id=pname)
+        kernel_params, defaults, initial = self.inputs()
         stocks = list(spec.stocks)
-        record = stocks + list(spec.flows) + list(spec.auxiliaries) + list(spec.parameters)
-        kinds = {n: _KIND[sec] for n, sec in self.section_of.items()}
-        targets = self.collect_targets(grid)
+        ex = self.expand
+        record = ex(stocks + list(spec.flows) + list(spec.auxiliaries) + list(spec.parameters))
+        kinds = {e: _KIND[sec] for n, sec in self.section_of.items() for e in ex([n])}
+        targets = collect_targets(self.spec, grid, self.fail, self.layout)
         groups: dict[str, list[str]] = {}
         for name, st in spec.stocks.items():
             if st.group:
-                groups.setdefault(st.group, []).append(name)
+                groups.setdefault(st.group, []).extend(ex([name]))
         units = dict(self.units)
+        units.update({e: u for n, u in self.units.items() for e in ex([n])})
         for s in stocks:
-            units[f"{s}.init"] = self.units[s]
+            units.update({e: self.units[s] for e in ex([f"{s}.init"])})
+        nonneg = [i for i, s in enumerate(ex(stocks)) if spec.stocks[s.split("[")[0]].non_negative]
         return ModelIR(
             spec=spec,
             source=self.source,
@@ -377,11 +312,33 @@ class _Compiler:
             units=units,
             lookup_names=list(spec.lookups),
             table_points={n: (list(t.x), list(t.y)) for n, t in spec.lookups.items()},
-            nonneg=[i for i, s in enumerate(stocks) if spec.stocks[s].non_negative],
+            nonneg=nonneg,
             kinds=kinds,
             targets=targets,
             groups=groups,
+            layout=self.layout,
         )
+
+    def expand(self, names) -> list[str]:
+        """Scalar names: an array's per element (``x[a]``)."""
+        return expand_names(self.layout, names)
+
+    def inputs(self) -> tuple[list[str], list[float], dict[str, ast.expr]]:
+        """The kernel's inputs (parameters, then numeric initial values ``<stock>.init``),
+        per element for arrays, their defaults, and each stock's initial value."""
+        kernel_params = self.expand(self.spec.parameters)
+        defaults = [v for n in self.spec.parameters for v in self.values[n]]
+        initial: dict[str, ast.expr] = {}
+        for s, st in self.spec.stocks.items():
+            if s in self.init_trees:
+                initial[s] = self.init_trees[s]
+            elif isinstance(st.initial, float | int):
+                pname = f"{s}.init"
+                names = self.expand([pname])
+                kernel_params += names
+                defaults += [float(st.initial)] * len(names)
+                initial[s] = ast.Name(id=pname)
+        return kernel_params, defaults, initial
 
 
 def compile_spec(spec: ModelFile, source: str, raw=None, warm_start: bool = False) -> ModelIR:

@@ -87,13 +87,27 @@ class ModelIR:
     kinds: dict[str, str] = field(default_factory=dict)
     targets: dict = field(default_factory=dict)
     groups: dict[str, list[str]] = field(default_factory=dict)
+    layout: object = None
+    """The model's arrays (:class:`sim315.compilation.arrays.Layout`), None without any:
+    then every name above is a scalar's."""
     warm_start: bool = False
     """Whether :attr:`kernel_params` ends with the start-state inputs and :attr:`record` with
     the hidden stocks (:meth:`warm_started`). The kernel is the same either way."""
 
     @property
     def state_names(self) -> list[str]:
-        return self.stocks + [h.name for h in self.hidden]
+        """The state slots' names: stocks, then hidden stocks (an array's per element)."""
+        names = self.stocks + [h.name for h in self.hidden]
+        if self.layout is None:
+            return names
+        return [e for n in names for e in self.layout.expand(n)]
+
+    @property
+    def stock_names(self) -> list[str]:
+        """The stocks' slot names (an array stock's per element, ``x[a]``)."""
+        if self.layout is None:
+            return list(self.stocks)
+        return [e for n in self.stocks for e in self.layout.expand(n)]
 
     @property
     def base_params(self) -> list[str]:
@@ -120,7 +134,7 @@ class ModelIR:
             return self
         starts = [start_parameter(s) for s in self.state_names]
         units = dict(self.units)
-        units.update({start_parameter(s): self.units[s] for s in self.stocks})
+        units.update({start_parameter(s): self.units[s] for s in self.stock_names})
         return dataclasses.replace(
             self,
             kernel_params=self.kernel_params + starts,

@@ -158,7 +158,7 @@ def saved_outputs(source, sc, model) -> list[str]:
 
     measured = [t.element for t in model.ir.targets.values()]
     if sc.outputs is None:
-        names = list(model.ir.stocks)
+        names = list(model.ir.stock_names)
     else:
         names = []
         for name in sc.outputs:

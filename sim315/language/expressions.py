@@ -8,84 +8,19 @@ from __future__ import annotations
 
 import ast
 import math
-from dataclasses import dataclass
+import re
 
 from ..core.errors import ModelError, suggest
+from .builtins import FUNCTIONS, Function  # noqa: F401  (re-exported: the one table)
 
+#: Reductions over array dimensions (with one argument, ``min`` and ``max`` are too).
+REDUCTIONS = ("sum", "prod", "vmin", "vmax")
 
-@dataclass(frozen=True)
-class Function:
-    """An equation builtin: its arity and a one-line description for ``model show``."""
+#: How a dimension marked ``d!`` in an equation reads once parsed: the name ``d`` with this
+#: suffix (dimension names may not contain a double underscore).
+ALL_MARK = "__all"
 
-    n_args: int
-    doc: str
-    stateful: bool = False
-
-
-#: The builtins an equation may call.
-FUNCTIONS: dict[str, Function] = {
-    "if_then_else": Function(3, "if_then_else(cond, a, b): a where cond holds, else b"),
-    "min": Function(-2, "min(a, b, ...): smallest argument"),
-    "max": Function(-2, "max(a, b, ...): largest argument"),
-    "abs": Function(1, "abs(x): absolute value"),
-    "exp": Function(1, "exp(x): e**x, x dimensionless"),
-    "log": Function(1, "log(x): natural logarithm, x dimensionless"),
-    "sqrt": Function(1, "sqrt(x): square root"),
-    "sin": Function(1, "sin(x): sine, x dimensionless (radians)"),
-    "cos": Function(1, "cos(x): cosine, x dimensionless (radians)"),
-    "lookup": Function(2, "lookup(table, x): table interpolated at x, ends held"),
-    "step": Function(2, "step(height, t): 0 before time t, height from t on"),
-    "pulse": Function(2, "pulse(start, width): 1 from start for width, else 0"),
-    "ramp": Function(3, "ramp(slope, start, end): slope*(time-start) between start and end"),
-    "smooth": Function(2, "smooth(x, tau): first-order exponential smooth", True),
-    "smooth3": Function(2, "smooth3(x, tau): third-order exponential smooth", True),
-    "delay1": Function(2, "delay1(x, tau): first-order material delay", True),
-    "delay3": Function(2, "delay3(x, tau): third-order material delay", True),
-    "delay_fixed": Function(3, "delay_fixed(x, tau, initial): pipeline delay of tau", True),
-    "random_uniform": Function(2, "random_uniform(lo, hi): a new uniform draw each step"),
-    "random_normal": Function(2, "random_normal(mean, sd): a new normal draw each step"),
-    "pink_noise": Function(
-        2, "pink_noise(sd, tau): first-order autocorrelated noise, mean 0, sd sd", True
-    ),
-    # Vensim/XMILE builtins (issue 12); semantics in docs/models.md
-    "tan": Function(1, "tan(x): tangent, x dimensionless (radians)"),
-    "arcsin": Function(1, "arcsin(x): inverse sine, in radians"),
-    "arccos": Function(1, "arccos(x): inverse cosine, in radians"),
-    "arctan": Function(1, "arctan(x): inverse tangent, in radians"),
-    "integer": Function(1, "integer(x): x truncated toward zero (Vensim INTEGER)"),
-    "modulo": Function(2, "modulo(a, b): remainder of a/b, the sign of a (Vensim MODULO)"),
-    "quantum": Function(2, "quantum(x, q): q*integer(x/q); x when q <= 0 (Vensim QUANTUM)"),
-    "xidz": Function(3, "xidz(a, b, x): a/b, or x where b is 0"),
-    "zidz": Function(2, "zidz(a, b): a/b, or 0 where b is 0"),
-    "logical_and": Function(-2, "logical_and(a, b, ...): 1 where all are non-zero, else 0"),
-    "logical_or": Function(-2, "logical_or(a, b, ...): 1 where any is non-zero, else 0"),
-    "logical_not": Function(1, "logical_not(a): 1 where a is 0, else 0"),
-    "pulse_train": Function(
-        4, "pulse_train(start, width, interval, end): 1 for width every interval until end"
-    ),
-    "lookup_extrapolate": Function(
-        2, "lookup_extrapolate(table, x): table interpolated at x, end segments extended"
-    ),
-    "lookup_forward": Function(2, "lookup_forward(table, x): y of the first point at or after x"),
-    "lookup_backward": Function(2, "lookup_backward(table, x): y of the last point at or before x"),
-    "delay1i": Function(3, "delay1i(x, tau, init): first-order delay, output init at start", True),
-    "delay3i": Function(3, "delay3i(x, tau, init): third-order delay, output init at start", True),
-    "delayn": Function(4, "delayn(x, tau, init, n): n-th order material delay (DELAY N)", True),
-    "smoothi": Function(3, "smoothi(x, tau, init): first-order smooth starting at init", True),
-    "smooth3i": Function(3, "smooth3i(x, tau, init): third-order smooth starting at init", True),
-    "smoothn": Function(4, "smoothn(x, tau, init, n): n-th order smooth (SMOOTH N)", True),
-    "trend": Function(3, "trend(x, tau, init_trend): fractional growth rate of x (TREND)", True),
-    "forecast": Function(
-        4, "forecast(x, tau, horizon, init_trend): x extrapolated by its trend (FORECAST)", True
-    ),
-    "initial": Function(1, "initial(x): x at the initial time, held (INITIAL)", True),
-    "active_initial": Function(
-        2, "active_initial(x, init): init while initialising, then x (ACTIVE INITIAL)"
-    ),
-    "sample_if_true": Function(
-        3, "sample_if_true(cond, x, init): x where cond holds, else the last sample", True
-    ),
-}
+_BANG = re.compile(r"([A-Za-z][A-Za-z0-9_]*)\s*!(?!=)")
 
 #: Builtins whose first argument names a table in ``lookups``.
 TABLE_FUNCTIONS = (
@@ -148,7 +83,7 @@ def parse_equation(text: str, source: str, where: str) -> ast.expr:
         "split it into auxiliaries",
     )
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        tree = ast.parse(_BANG.sub(r"\1" + ALL_MARK, text.strip()), mode="eval")
     except SyntaxError as exc:
         col = f" at column {exc.offset}" if exc.offset else ""
         raise ModelError(
@@ -223,6 +158,8 @@ def _check(node: ast.AST, text: str, source: str, where: str) -> None:
     if isinstance(node, ast.Call):
         _check_call(node, text, source, where)
         return
+    if isinstance(node, ast.Subscript) and _subscripts(node) is not None:
+        return
     what = {
         ast.BoolOp: "the boolean operator in",
         ast.IfExp: "the conditional expression",
@@ -232,6 +169,22 @@ def _check(node: ast.AST, text: str, source: str, where: str) -> None:
     }.get(type(node), "the construct")
     fix = "use if_then_else(cond, a, b)" if isinstance(node, ast.IfExp) else "see docs/models.md"
     raise bad(node, what, fix)
+
+
+def _subscripts(node: ast.Subscript) -> list[str] | None:
+    """The names in ``x[a, b]`` (``d!`` read as ``d`` + :data:`ALL_MARK`), or None when
+    the subscript is not a variable indexed by names."""
+    if not isinstance(node.value, ast.Name):
+        return None
+    items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+    if not items or not all(isinstance(i, ast.Name) for i in items):
+        return None
+    return [i.id for i in items]
+
+
+def subscripts_of(node: ast.Subscript) -> list[str]:
+    """The subscript names of an array reference ``x[a, b!]`` (checked by the parser)."""
+    return _subscripts(node)
 
 
 def _check_constant(node: ast.Constant, text: str, source: str, where: str) -> None:
@@ -290,6 +243,15 @@ def _check_call(node: ast.Call, text: str, source: str, where: str) -> None:
             raise bad(order, f"the order of {name}()", "give a whole number >= 1, e.g. 3")
     for arg in node.args:
         _check(arg, text, source, where)
+    if (name in REDUCTIONS or (n == 1 and name in ("min", "max"))) and not _reduces(node.args[0]):
+        raise ModelError(
+            source,
+            where,
+            f"{name}() of one value in '{text}' has nothing to reduce",
+            f"mark the dimension to reduce, e.g. {name}(x[region!])"
+            if name in REDUCTIONS
+            else f"give {name}() two or more arguments, or an array such as {name}(x[region!])",
+        )
     if name in _RANDOM_RULES:
         _check_random_args(node, name, text, source, where)
 
@@ -324,6 +286,14 @@ def _check_random_args(node: ast.Call, name: str, text: str, source: str, where:
         )
 
 
+def _reduces(node: ast.expr) -> bool:
+    """Whether ``node`` reads an array over a dimension marked ``d!``."""
+    return any(
+        isinstance(n, ast.Subscript) and any(s.endswith(ALL_MARK) for s in _subscripts(n) or ())
+        for n in ast.walk(node)
+    )
+
+
 def names_in(node: ast.AST) -> list[str]:
     """Variable names an expression reads, in order of appearance, without duplicates.
 
@@ -334,6 +304,8 @@ def names_in(node: ast.AST) -> list[str]:
     def walk(n: ast.AST) -> None:
         if isinstance(n, ast.Name):
             seen.setdefault(n.id, None)
+        elif isinstance(n, ast.Subscript):  # x[a, b]: reads x; a and b are subscripts
+            walk(n.value)
         elif isinstance(n, ast.Call):
             args = n.args[1:] if n.func.id in TABLE_FUNCTIONS else n.args
             for a in args:

@@ -85,6 +85,8 @@ class UnitChecker:
             return DIMENSIONLESS
         if isinstance(node, ast.Call):
             return self._call(node)
+        if isinstance(node, ast.Subscript):  # an array element: the array's units
+            return self._infer(node.value)
         raise AssertionError(f"unchecked node {ast.dump(node)}")  # parse_equation forbids it
 
     def _binop(self, node: ast.BinOp) -> Dim | None:
@@ -123,6 +125,11 @@ class UnitChecker:
         dims = [self._infer(a) for a in args]
         if name == "if_then_else":
             return self._same(node, dims[1], dims[2], "choosing between")
+        if name in ("sum", "vmin", "vmax"):
+            return dims[0]
+        if name == "prod":  # units to the power of the element count, not known here
+            self._want(node, dims[0], DIMENSIONLESS, "the argument of prod()")
+            return DIMENSIONLESS
         if name in ("min", "max"):
             out = dims[0]
             for d in dims[1:]:

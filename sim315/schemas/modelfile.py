@@ -63,6 +63,20 @@ def _as_text(value):
     return value
 
 
+def _texts_of(value):
+    if isinstance(value, dict):
+        return {k: _as_text(v) for k, v in value.items()}
+    return value
+
+
+def _has_equation(self):
+    if self.equation is None and not self.elements:
+        raise ValueError("give an equation (or, for an array, equations in 'elements')")
+    if self.elements and not self.dims:
+        raise ValueError("'elements' needs 'dims': only an array has elements")
+    return self
+
+
 class TimeSpec(_Strict):
     """The simulation clock."""
 
@@ -130,11 +144,39 @@ class Target(_Strict):
         return self._value
 
 
+def _elements(value):
+    """``region: [a, b, c]`` is shorthand for ``region: {elements: [a, b, c]}``."""
+    return {"elements": value} if isinstance(value, list) else value
+
+
+class Dimension(_Strict):
+    """A subscript range: the elements an array variable has along one axis."""
+
+    elements: list[str] = Field(min_length=1)
+    """The elements, in order (names: letters, digits and '_'). For a subrange, elements
+    of the dimension it is part of."""
+    subrange_of: str | None = None
+    """The dimension whose elements these are a part of (a subrange)."""
+    maps_to: dict[str, list[str] | None] = {}
+    """Mappings to other dimensions: ``{other: [e1, e2, ...]}`` gives, for each element of
+    this one in order, the element of ``other`` it stands for; ``{other: null}`` maps by
+    position. An equation over this dimension may then read arrays over ``other``."""
+    doc: str = ""
+    """What the dimension means."""
+
+
+PerElement = Annotated[dict[str, float], Field(min_length=1)]
+
+
 class Parameter(_Strict):
     """A constant input of the model, varied by scenarios and Monte Carlo."""
 
-    value: float
-    """Default value."""
+    value: float | PerElement
+    """Default value; for an array, one number for every element or a number per element
+    (``{haining: 0.3, pinghu: 0.2}``; keys may be subranges, and ``"a, b"`` for an element
+    of each of two dimensions)."""
+    dims: list[str] = []
+    """The dimensions of an array parameter (see ``dimensions``); empty for a scalar."""
     units: Units = "1"
     """Units, e.g. ``firms/year``; ``1`` for dimensionless."""
     bounds: Bounds | None = None
@@ -148,8 +190,11 @@ class Parameter(_Strict):
 class Stock(_Strict):
     """A level that accumulates its inflows minus its outflows."""
 
-    initial: float | str
-    """Initial value: a number (then a kernel input named ``<stock>.init``) or an equation."""
+    initial: float | str | dict[str, float | str]
+    """Initial value: a number (then a kernel input named ``<stock>.init``) or an equation;
+    for an array, per element as in ``elements`` of an auxiliary."""
+    dims: list[str] = []
+    """The dimensions of an array stock; its flows have the same."""
     units: Units
     """Units of the level."""
     inflows: list[str] = []
@@ -178,8 +223,14 @@ class Stock(_Strict):
 class Flow(_Strict):
     """A rate that moves material into or out of stocks."""
 
-    equation: Equation
-    """Expression for the rate, in stock units per time unit."""
+    equation: Equation | None = None
+    """Expression for the rate, in stock units per time unit (for an array, the equation
+    of every element that ``elements`` does not define)."""
+    dims: list[str] = []
+    """The dimensions of an array flow."""
+    elements: dict[str, Equation] = {}
+    """Array only: equations of some elements or subranges (``{haining: "0.3", north: "..."}``,
+    ``"a, b"`` for several dimensions); ``equation`` covers the rest, as Vensim's EXCEPT."""
     units: Units
     """Units: the stock's units per time unit."""
     doc: str = ""
@@ -188,13 +239,19 @@ class Flow(_Strict):
     """A target the flow is measured against."""
 
     _text = field_validator("equation", mode="before")(_as_text)
+    _texts = field_validator("elements", mode="before")(_texts_of)
+    _given = model_validator(mode="after")(_has_equation)
 
 
 class Auxiliary(_Strict):
     """An algebraic variable computed from others at each time."""
 
-    equation: Equation
-    """Expression for the value."""
+    equation: Equation | None = None
+    """Expression for the value (for an array, of every element ``elements`` leaves)."""
+    dims: list[str] = []
+    """The dimensions of an array auxiliary."""
+    elements: dict[str, Equation] = {}
+    """Array only: equations of some elements or subranges; see flows."""
     units: Units = "1"
     """Units of the value."""
     doc: str = ""
@@ -203,6 +260,8 @@ class Auxiliary(_Strict):
     """A target the variable is measured against; runs report P(target met)."""
 
     _text = field_validator("equation", mode="before")(_as_text)
+    _texts = field_validator("elements", mode="before")(_texts_of)
+    _given = model_validator(mode="after")(_has_equation)
 
 
 class Lookup(_Strict):
@@ -241,6 +300,10 @@ class ModelFile(_Strict):
     """Auxiliary variables, by name."""
     lookups: dict[str, Lookup] = {}
     """Graphical functions, by name, used as ``lookup(name, x)``."""
+    dimensions: dict[str, Annotated[Dimension, BeforeValidator(_elements)]] = {}
+    """Subscript ranges, by name: ``region: [a, b, c]``, or with ``subrange_of`` and
+    ``maps_to``. Array elements are written ``x[region]`` (the element for the equation's
+    own), ``x[a]`` (one element) and ``sum(x[region!])`` (over all); see docs/models.md."""
     names: dict[str, str] = {}
     """Original names of imported elements (Vensim/XMILE), by their sim315 identifier: the
     headers of ``model simulate``'s table, and accepted by ``--outputs``; written by
@@ -249,7 +312,7 @@ class ModelFile(_Strict):
 
 _KNOWN_FIELDS = {
     cls: set(cls.model_fields)
-    for cls in (TimeSpec, Parameter, Stock, Flow, Auxiliary, Lookup, ModelFile, Target)
+    for cls in (TimeSpec, Parameter, Stock, Flow, Auxiliary, Lookup, ModelFile, Target, Dimension)
 }
 
 
@@ -266,6 +329,8 @@ def _fields_at(loc: tuple) -> set[str]:
     }
     if loc[0] == "time":
         return _KNOWN_FIELDS[TimeSpec]
+    if loc[0] == "dimensions" and len(loc) >= 2:
+        return _KNOWN_FIELDS[Dimension]
     if len(loc) >= 3 and loc[2] == "target":
         return _KNOWN_FIELDS[Target]
     if loc[0] in kinds and len(loc) >= 2:

@@ -31,6 +31,8 @@ def _clean_loc(raw, loc: tuple) -> tuple:
             node = node[part]
         elif isinstance(part, str) and _is_type_tag(part) and isinstance(node, dict):
             continue  # a union branch named after its type ('float', 'TimeTable')
+        elif last and i and isinstance(part, str) and _is_type_tag(part) and node is not None:
+            continue  # the branch of a value given as a scalar (number | per-element table)
         elif last or not isinstance(part, str):
             out.append(part)
             node = None
