@@ -90,12 +90,7 @@ class ArrayEmitter(Emitter):
         try:
             x = self.value(tree)
         except KeyError as exc:
-            raise ModelError(
-                self.ir_source,
-                ".".join(piece.where),
-                exc.args[0],
-                "check the subscripts against the dimensions",
-            ) from None
+            raise ModelError(self.ir_source, ".".join(piece.where), exc.args[0], _FIX) from None
         at = self._index([piece.positions], ["it"], base)
         lines = [f"for it in range({len(piece.positions)}):"]
         lines += ["    " + ln for ln in self.prelude]
@@ -318,3 +313,27 @@ def record_slots(ir, slots: Slots) -> tuple[list[int], list[int]]:
                 index.append(table[name])
                 break
     return kinds, index
+
+
+def check_references(ir) -> None:
+    """Resolve every array reference of ``ir`` once, so that a wrong subscript is a model
+    error naming its element when the model is compiled, not when its kernel is written."""
+    layout = ir.layout
+    em = ArrayEmitter(ir, Slots(ir), [])
+    for name, pieces in layout.pieces.items():
+        if name in {h.name for h in ir.hidden}:
+            continue  # made from a piece checked here
+        for piece in pieces:
+            em.loop(piece, piece.tree, "V", 0)
+    section = {"flow": "flows", "auxiliary": "auxiliaries"}
+    for name, tree in ir.equations.items():
+        if name in layout.dims or not has_arrays(layout, tree):
+            continue
+        try:
+            em.scalar(tree)
+        except KeyError as exc:
+            where = f"{section.get(ir.kinds.get(name), 'auxiliaries')}.{name}.equation"
+            raise ModelError(ir.source, where, exc.args[0], _FIX) from None
+
+
+_FIX = "check the subscripts against the dimensions"

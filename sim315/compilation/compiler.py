@@ -352,4 +352,8 @@ def compile_spec(spec: ModelFile, source: str, raw=None, warm_start: bool = Fals
     (:meth:`ModelIR.warm_started`), so one run can start where another ended.
     """
     ir = _Compiler(spec, source, raw).build()
+    if ir.layout is not None:
+        from .arraygen import check_references
+
+        check_references(ir)
     return ir.warm_started() if warm_start else ir

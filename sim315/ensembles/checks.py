@@ -79,9 +79,10 @@ def check_bounds(source, sc, model) -> None:
             )
     params = model.ir.spec.parameters
     for name, value in sc.overrides.items():
-        if name in allowed or name not in params or params[name].bounds is None:
+        par = params.get(name.split("[")[0])  # an array element: its array's bounds
+        if name in allowed or par is None or par.bounds is None:
             continue
-        lo, hi = params[name].bounds
+        lo, hi = par.bounds
         values = value.points()[1] if isinstance(value, TimeTable) else [value]
         for v in values:
             if (lo is not None and v < lo) or (hi is not None and v > hi):
@@ -135,7 +136,7 @@ def check_support(source, model, name, dist) -> None:
     lo, hi = dist.support()
     if name.endswith(".init"):
         return
-    par = model.ir.spec.parameters[name]
+    par = model.ir.spec.parameters[name.split("[")[0]]  # an array element: its array's
     if par.bounds is None:
         return
     blo, bhi = par.bounds

@@ -32,6 +32,7 @@ from .checks import (
     check_support,
     saved_outputs,
 )
+from .elements import expand_elements
 from .model import CompiledModel
 from .sampling import ParameterSampler, PosteriorDraws, Sampler
 from .scenario import LoadedScenario, load_scenario
@@ -140,14 +141,16 @@ def plan_run(
     sc = loaded.scenario
     source = str(path)
     check_arguments(source, runs, seed, chunk)
+    spec, raw = load_model_file(loaded.model_path)  # parsed once, compiled as needed
+    model_source = str(loaded.model_path)
+    ir = compile_spec(spec, model_source, raw)  # once: the kernel serves every scenario
+    loaded = expand_elements(source, loaded, ir)  # a whole array's name: each element
+    sc = loaded.scenario
     tables = {
         name: (o.interpolate, o.points())
         for name, o in sc.overrides.items()
         if isinstance(o, TimeTable)
     }
-    spec, raw = load_model_file(loaded.model_path)  # parsed once, compiled as needed
-    model_source = str(loaded.model_path)
-    ir = compile_spec(spec, model_source, raw)  # once: the kernel serves every scenario
     check_names(source, sc, ir, tables)
     if sc.start_from_history and sc.calibrated is None:
         raise ScenarioError(

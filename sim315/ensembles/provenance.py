@@ -67,7 +67,7 @@ def output_infos(plan: RunPlan) -> list[OutputInfo]:
             "auxiliary": spec.auxiliaries,
             "parameter": spec.parameters,
         }[kind]
-        el = section[name]
+        el = section[name.split("[")[0]]  # an array element: its array's units and doc
         target = next((t for t in ir.targets.values() if t.element == name), None)
         infos.append(
             OutputInfo(

@@ -1,0 +1,59 @@
+"""Array parameters in scenarios: a name given for a whole array or a subrange stands for
+each of its elements.
+
+``overrides: {rate: 0.3}`` sets every element of the array ``rate``; ``rate[north]`` every
+element of the subrange ``north``; ``rate[haining]`` one element (the kernel's own name).
+``uncertain: {rate: {dist: ...}}`` draws every element independently, from the same
+distribution. Scalars pass through unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..compilation.arrays import piece_of, selectors
+from ..core.errors import suggest
+from ..schemas.scenario import ScenarioError
+
+_ELEMENT = re.compile(r"^([^\[\]]+)\[([^\]]+)\]$")
+
+
+def expand_elements(source: str, loaded, ir):
+    """``loaded`` with its scenario's array names expanded to elements (``ir``'s model)."""
+    layout = ir.layout
+    sc = loaded.scenario
+    if layout is None:
+        return loaded
+    known = set(ir.kernel_params)
+    changes = {}
+    for section in ("overrides", "uncertain", "allow_out_of_bounds"):
+        given = getattr(sc, section)
+        items = given.items() if isinstance(given, dict) else ((n, None) for n in given)
+        out = {}
+        for name, value in items:
+            for element in _elements(source, section, name, layout, known):
+                out[element] = value
+        changes[section] = out if isinstance(given, dict) else list(out)
+    return loaded.model_copy(update={"scenario": sc.model_copy(update=changes)})
+
+
+def _elements(source: str, section: str, name: str, layout, known: set[str]) -> list[str]:
+    """The kernel names ``name`` stands for."""
+    if name in known:
+        return [name]
+    if name in layout.dims:
+        return layout.expand(name)
+    m = _ELEMENT.match(name)
+    if m is None or m.group(1) not in layout.dims:
+        return [name]  # not an array: the usual checks name it
+
+    def fail(_where, problem, fix=None):
+        return ScenarioError(source, f"{section}.{name}", problem, fix)
+
+    var, key = m.group(1), m.group(2)
+    lists, names = selectors(key, layout.dims[var], layout.ranges, section, fail)
+    piece = piece_of(None, lists, names, var, layout, section)
+    every = layout.expand(var)
+    if not piece.positions:
+        raise fail(section, f"'{name}' names no element", suggest(name, every))
+    return [every[p] for p in piece.positions]

@@ -1,0 +1,377 @@
+"""Subscripts (issue 13): array models against closed forms and hand computations, element
+overrides and draws in scenarios, errors, code size that does not grow with the element
+count, and the CUDA path under Numba's simulator."""
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from click.testing import CliRunner
+
+import sim315
+from sim315.cli import main
+from sim315.compilation.codegen import generate_source
+from sim315.compilation.compiler import compile_spec
+from sim315.core.errors import ModelError
+from sim315.schemas.modelfile import ModelFile
+
+ROOT = Path(__file__).resolve().parents[1]
+
+COUNTIES = ["haining", "pinghu", "tongxiang"]
+RATES = {"haining": 0.1, "pinghu": 0.2, "tongxiang": 0.3}
+
+
+def growth_model(**extra) -> dict:
+    m = {
+        "name": "arrays",
+        "time": {"start": 0, "stop": 4, "dt": 0.25, "units": "year"},
+        "dimensions": {
+            "county": COUNTIES,
+            "north": {"elements": ["pinghu", "tongxiang"], "subrange_of": "county"},
+        },
+        "parameters": {"rate": {"value": RATES, "dims": ["county"], "units": "1/year"}},
+        "stocks": {
+            "firms": {"initial": 100, "dims": ["county"], "units": "firms", "inflows": ["growth"]}
+        },
+        "flows": {
+            "growth": {
+                "dims": ["county"],
+                "units": "firms/year",
+                "equation": "rate[county] * firms[county]",
+            }
+        },
+        "auxiliaries": {"total": {"equation": "sum(firms[county!])", "units": "firms"}},
+    }
+    for section, items in extra.items():
+        m.setdefault(section, {}).update(items)
+    return m
+
+
+def write(tmp_path, model: dict, name="model.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(model, sort_keys=False))
+    return path
+
+
+def run(tmp_path, model: dict, outputs, **kw):
+    m = sim315.load_model(write(tmp_path, model))
+    return m, m.simulate(outputs=list(outputs), **kw)
+
+
+def compile_dict(model: dict):
+    return compile_spec(ModelFile.model_validate(model), "m.yaml")
+
+
+def test_growth_per_element_is_euler_compounding(tmp_path):
+    names = [f"firms[{c}]" for c in COUNTIES] + ["total"]
+    _m, res = run(tmp_path, growth_model(), names)
+    k = np.arange(17)
+    expect = np.stack([100 * (1 + RATES[c] * 0.25) ** k for c in COUNTIES], axis=1)
+    np.testing.assert_allclose(res.values[0, :, :3], expect, rtol=1e-13)
+    np.testing.assert_allclose(res.values[0, :, 3], expect.sum(axis=1), rtol=1e-13)
+
+
+def test_rk4_per_element_matches_the_exponential(tmp_path):
+    _m, res = run(tmp_path, growth_model(), ["firms[pinghu]"], method="rk4")
+    h = 0.2 * 0.25  # RK4 multiplies x' = r x by the Taylor polynomial of exp(h) each step
+    factor = 1 + h + h**2 / 2 + h**3 / 6 + h**4 / 24
+    np.testing.assert_allclose(res.values[0, :, 0], 100 * factor ** np.arange(17), rtol=1e-13)
+
+
+def test_reductions_on_a_table_of_constants(tmp_path):
+    m = growth_model(
+        dimensions={"b": ["b1", "b2"]},
+        parameters={
+            "m": {
+                "dims": ["county", "b"],
+                "value": {
+                    "haining, b1": 1,
+                    "haining, b2": 2,
+                    "pinghu, b1": 3,
+                    "pinghu, b2": 4,
+                    "tongxiang, b1": 5,
+                    "tongxiang, b2": 6,
+                },
+            }
+        },
+        auxiliaries={
+            "rows": {"dims": ["county"], "equation": "sum(m[county, b!])"},
+            "cols": {"dims": ["b"], "equation": "prod(m[county!, b])"},
+            "lo": {"equation": "vmin(m[county!, b!])"},
+            "hi": {"equation": "max(m[north!, b2])"},
+            "low": {"equation": "min(m[county!, b1])"},
+            "both": {"equation": "sum(rows[county!]) + vmax(cols[b!])"},
+            "t": {"dims": ["b", "county"], "equation": "m[county, b]"},
+            "up": {
+                "dims": ["county", "b"],
+                "equation": "rate[county] * m[county, b]",
+                "units": "1/year",
+            },
+        },
+    )
+    outs = [
+        "rows[pinghu]",
+        "cols[b1]",
+        "cols[b2]",
+        "lo",
+        "hi",
+        "low",
+        "both",
+        "t[b2,haining]",
+        "up[tongxiang,b1]",
+    ]
+    _m, res = run(tmp_path, m, outs)
+    got = dict(zip(outs, res.values[0, 0], strict=True))
+    want = {
+        "rows[pinghu]": 7,
+        "cols[b1]": 15,
+        "cols[b2]": 48,
+        "lo": 1,
+        "hi": 6,
+        "low": 1,
+        "both": 21 + 48,
+        "t[b2,haining]": 2,
+        "up[tongxiang,b1]": 1.5,
+    }
+    for name, value in want.items():
+        assert got[name] == pytest.approx(value, rel=1e-15), name
+
+
+def test_mapping_subrange_except_and_per_element_definitions(tmp_path):
+    m = growth_model(
+        dimensions={
+            "region": {"elements": ["r1", "r2", "r3"], "maps_to": {"county": None}},
+            "shuffled": {
+                "elements": ["s1", "s2", "s3"],
+                "maps_to": {"county": ["tongxiang", "haining", "pinghu"]},
+            },
+        },
+        auxiliaries={
+            "by_region": {"dims": ["region"], "equation": "rate[county]", "units": "1/year"},
+            "by_shuffle": {
+                "dims": ["shuffled"],
+                "equation": "rate[county] * 10",
+                "units": "1/year",
+            },
+            "ex": {
+                "dims": ["county"],
+                "equation": "rate[county]",
+                "units": "1/year",
+                "elements": {"haining": "-1", "north": "rate[north] * 2"},
+            },
+        },
+    )
+    outs = [
+        "by_region[r2]",
+        "by_shuffle[s1]",
+        "by_shuffle[s3]",
+        "ex[haining]",
+        "ex[pinghu]",
+        "ex[tongxiang]",
+    ]
+    _m, res = run(tmp_path, m, outs)
+    np.testing.assert_allclose(res.values[0, 0], [0.2, 3.0, 2.0, -1, 0.4, 0.6], rtol=1e-15)
+
+
+def test_smooth_per_element_matches_the_scalar_smooth(tmp_path):
+    m = growth_model(
+        auxiliaries={
+            "sm": {"dims": ["county"], "equation": "smooth(firms[county], 2)", "units": "firms"},
+        }
+    )
+    _m, res = run(tmp_path, m, ["sm[pinghu]"])
+    scalar = {
+        "name": "one",
+        "time": {"start": 0, "stop": 4, "dt": 0.25, "units": "year"},
+        "parameters": {"rate": {"value": 0.2, "units": "1/year"}},
+        "stocks": {"firms": {"initial": 100, "units": "firms", "inflows": ["growth"]}},
+        "flows": {"growth": {"units": "firms/year", "equation": "rate * firms"}},
+        "auxiliaries": {"sm": {"equation": "smooth(firms, 2)", "units": "firms"}},
+    }
+    _s, ref = run(tmp_path, scalar, ["sm"])
+    np.testing.assert_array_equal(res.values, ref.values)
+
+
+def test_code_does_not_grow_with_the_element_count():
+    def source(n):
+        m = growth_model(dimensions={"county": [f"c{i}" for i in range(n)]})
+        m["parameters"]["rate"]["value"] = 0.1
+        del m["dimensions"]["north"]
+        return generate_source(compile_dict(m))
+
+    def code(text):  # without the tables of record slots, which are data
+        return [ln for ln in text.splitlines() if not ln.startswith(("REC_", "_IX"))]
+
+    small, large = code(source(3)), code(source(2000))
+    assert len(small) == len(large)  # the same loops; only their sizes differ
+    assert sum(map(len, large)) - sum(map(len, small)) < 200
+
+
+def test_scenario_overrides_and_draws_per_element(tmp_path):
+    write(tmp_path, growth_model())
+    scenario = {
+        "model": "model.yaml",
+        "runs": 40,
+        "seed": 5,
+        "overrides": {"rate[haining]": 0.4, "firms.init": 50},
+        "uncertain": {"rate[north]": {"dist": "uniform", "low": 0.1, "high": 0.3}},
+        "outputs": [f"firms[{c}]" for c in COUNTIES],
+    }
+    path = write(tmp_path, scenario, "s.yaml")
+    from sim315.ensembles.runner import plan_run
+
+    plan = plan_run(path)
+    names = plan.model.parameter_names
+    P = plan.sampler.rows(0, 40)
+    col = {n: i for i, n in enumerate(names)}
+    assert (P[:, col["rate[haining]"]] == 0.4).all()
+    assert (P[:, [col[f"firms.init[{c}]"] for c in COUNTIES]] == 50).all()
+    a, b = P[:, col["rate[pinghu]"]], P[:, col["rate[tongxiang]"]]
+    assert a.min() >= 0.1 and a.max() <= 0.3 and not np.array_equal(a, b)  # independent
+    assert abs(np.corrcoef(a, b)[0, 1]) < 0.5
+    out1 = tmp_path / "one.h5"
+    out2 = tmp_path / "two.h5"
+    r = CliRunner().invoke(main, ["run", str(path), "-o", str(out1), "--threads", "1"])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(
+        main, ["run", str(path), "-o", str(out2), "--threads", "2", "--chunk", "7"]
+    )
+    assert r.exit_code == 0, r.output
+    import h5py
+
+    with h5py.File(out1) as f, h5py.File(out2) as g:
+        k = np.arange(17)
+        np.testing.assert_allclose(f["firms[haining]"][0], 50 * 1.1**k, rtol=1e-13)
+        for c in COUNTIES:
+            np.testing.assert_array_equal(f[f"firms[{c}]"][:], g[f"firms[{c}]"][:])
+
+
+def test_a_whole_array_override_sets_every_element(tmp_path):
+    write(tmp_path, growth_model())
+    path = write(tmp_path, {"model": "model.yaml", "runs": 2, "overrides": {"rate": 0.0}}, "s.yaml")
+    from sim315.ensembles.runner import plan_run
+
+    plan = plan_run(path)
+    cols = [plan.model.parameter_index(f"rate[{c}]") for c in COUNTIES]
+    assert (plan.sampler.rows(0, 2)[:, cols] == 0.0).all()
+
+
+@pytest.mark.parametrize(
+    ("change", "where", "message"),
+    [
+        (
+            {
+                "flows": {
+                    "growth": {
+                        "dims": ["county"],
+                        "units": "firms/year",
+                        "equation": "rate[county]",
+                        "elements": {"haining": "1", "haining, ": "2"},
+                    }
+                }
+            },
+            "flows.growth.elements",
+            "names 2 subscripts for 1 dimensions",
+        ),
+        (
+            {"auxiliaries": {"x": {"dims": ["nowhere"], "equation": "1"}}},
+            "auxiliaries.x.dims",
+            "unknown dimension 'nowhere'",
+        ),
+        (
+            {"auxiliaries": {"x": {"dims": ["county"], "elements": {"haining": "1"}}}},
+            "auxiliaries.x",
+            "elements [pinghu, tongxiang] have no equation",
+        ),
+        (
+            {
+                "auxiliaries": {
+                    "x": {
+                        "dims": ["county"],
+                        "equation": "1",
+                        "elements": {"north": "2", "pinghu": "3"},
+                    }
+                }
+            },
+            "auxiliaries.x.elements.pinghu",
+            "element [pinghu] is defined twice",
+        ),
+        (
+            {"auxiliaries": {"x": {"equation": "rate[county, county]", "units": "1/year"}}},
+            "auxiliaries.x",
+            "'rate' has 1 dimensions, not 2 subscripts",
+        ),
+        (
+            {"auxiliaries": {"x": {"equation": "rate[somewhere]", "units": "1/year"}}},
+            "auxiliaries.x",
+            "'somewhere' is neither an element",
+        ),
+        (
+            {"auxiliaries": {"x": {"equation": "rate[county]", "units": "1/year"}}},
+            "auxiliaries.x",
+            "dimension 'county' is not on the left-hand side",
+        ),
+        (
+            {
+                "auxiliaries": {
+                    "x": {
+                        "dims": ["county"],
+                        "units": "1/year",
+                        "equation": "delay_fixed(rate[county], 1, 0)",
+                    }
+                }
+            },
+            "auxiliaries.x.equation",
+            "delay_fixed and DELAY N of an array element",
+        ),
+        (
+            {
+                "auxiliaries": {
+                    "x": {
+                        "dims": ["county"],
+                        "equation": "1",
+                        "target": {"compare": ">", "value": 1, "year": 4},
+                    }
+                }
+            },
+            "auxiliaries.x.target",
+            "a target on an array is not supported",
+        ),
+    ],
+)
+def test_array_errors_name_the_element_and_the_problem(change, where, message):
+    m = growth_model(**change)
+    with pytest.raises(ModelError) as info:
+        compile_dict(m)
+    assert info.value.where.startswith(where), info.value
+    assert message in str(info.value)
+
+
+def test_cuda_simulator_runs_an_array_model(tmp_path):
+    path = write(
+        tmp_path,
+        growth_model(
+            auxiliaries={
+                "sm": {"dims": ["county"], "equation": "smooth(firms[county], 2)", "units": "firms"}
+            }
+        ),
+    )
+    code = textwrap.dedent(f"""
+        import numpy as np, sim315
+        m = sim315.load_model({str(path)!r})
+        names = ["total", "sm[pinghu]", "firms[tongxiang]"]
+        a = m.simulate(m.parameters(4), outputs=names, method="rk4")
+        b = m.simulate(m.parameters(4), outputs=names, method="rk4", target="cuda")
+        print("WORST", float(np.max(np.abs(a.values - b.values) / np.abs(a.values))))
+    """)
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert float(out.stdout.split("WORST")[1]) < 1e-14
