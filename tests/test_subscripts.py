@@ -375,3 +375,44 @@ def test_cuda_simulator_runs_an_array_model(tmp_path):
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert float(out.stdout.split("WORST")[1]) < 1e-14
+
+
+def test_shared_draws_give_every_element_one_draw(tmp_path):
+    write(tmp_path, growth_model())
+    scenario = {
+        "model": "model.yaml",
+        "runs": 30,
+        "seed": 2,
+        "sampler": "lhs",
+        "uncertain": {"rate": {"dist": "uniform", "low": 0.1, "high": 0.3}},
+        "shared_draws": ["rate"],
+    }
+    from sim315.ensembles.runner import plan_run
+
+    plan = plan_run(write(tmp_path, scenario, "s.yaml"))
+    P = plan.sampler.rows(0, 30)
+    cols = [plan.model.parameter_index(f"rate[{c}]") for c in COUNTIES]
+    assert plan.sampler.n_uncertain == 1
+    assert (P[:, cols] == P[:, cols[:1]]).all()
+    assert np.unique(P[:, cols[0]]).size == 30
+    scenario["shared_draws"] = ["rate[haining]"]
+    with pytest.raises(Exception, match=r"shared_draws.rate\[haining\].*not an uncertain array"):
+        plan_run(write(tmp_path, scenario, "s.yaml"))
+
+
+def test_a_time_table_on_one_element(tmp_path):
+    write(tmp_path, growth_model())
+    scenario = {
+        "model": "model.yaml",
+        "runs": 1,
+        "overrides": {"rate[haining]": {"table": {0: 0.2, 2: 0.0}}},
+        "outputs": ["firms[haining]", "firms[pinghu]"],
+    }
+    from sim315.ensembles.runner import plan_run
+
+    plan = plan_run(write(tmp_path, scenario, "s.yaml"))
+    res = plan.model.simulate(plan.sampler.rows(0, 1), outputs=list(plan.outputs))
+    k = np.arange(17)
+    haining = np.where(k <= 8, 100 * 1.05**k, 100 * 1.05**8)
+    np.testing.assert_allclose(res.values[0, :, 0], haining, rtol=1e-13)
+    np.testing.assert_allclose(res.values[0, :, 1], 100 * 1.05**k, rtol=1e-13)

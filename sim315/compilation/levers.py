@@ -42,7 +42,7 @@ def check_levers(ir: ModelIR, levers: Mapping | None) -> dict:
     params = list(ir.spec.parameters)
     for name, (mode, (xs, ys)) in (levers or {}).items():
         where = f"levers.{name}"
-        if name not in ir.spec.parameters:
+        if name.split("[")[0] not in ir.spec.parameters or name not in ir.kernel_params:
             raise Sim315Error(
                 ir.source, where, f"'{name}' is not a parameter of the model", suggest(name, params)
             )

@@ -57,3 +57,34 @@ def _elements(source: str, section: str, name: str, layout, known: set[str]) -> 
     if not piece.positions:
         raise fail(section, f"'{name}' names no element", suggest(name, every))
     return [every[p] for p in piece.positions]
+
+
+def shared_groups(source: str, sc, ir) -> dict[str, list[str]]:
+    """For each name of ``sc.shared_draws``: its first element -> all its elements (drawn
+    once, copied to the others); ``"skip"`` -> the others (no draw of their own)."""
+    out: dict[str, list[str]] = {}
+    if not sc.shared_draws:
+        return out
+    layout = ir.layout
+    known = set(ir.kernel_params)
+    skip: list[str] = []
+    for name in sc.shared_draws:
+        if layout is None:
+            raise ScenarioError(
+                source, "shared_draws", f"'{name}' is not an array", "list arrays of the model only"
+            )
+        elements = _elements(source, "shared_draws", name, layout, known)
+        missing = [e for e in elements if e not in sc.uncertain]
+        if len(elements) < 2 or missing:
+            raise ScenarioError(
+                source,
+                f"shared_draws.{name}",
+                f"'{name}' is not an uncertain array"
+                if len(elements) < 2
+                else f"'{missing[0]}' is not uncertain",
+                f"give {name} a distribution in 'uncertain'",
+            )
+        out[elements[0]] = elements
+        skip += elements[1:]
+    out["skip"] = skip
+    return out

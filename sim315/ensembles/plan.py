@@ -32,7 +32,7 @@ from .checks import (
     check_support,
     saved_outputs,
 )
-from .elements import expand_elements
+from .elements import expand_elements, shared_groups
 from .model import CompiledModel
 from .sampling import ParameterSampler, PosteriorDraws, Sampler
 from .scenario import LoadedScenario, load_scenario
@@ -211,9 +211,13 @@ def _sampler(source: str, sc, model: CompiledModel, runs: int, seed):
         if not isinstance(value, TimeTable):
             base[model.parameter_index(name)] = value
     columns, dists = [], []
+    shared = shared_groups(source, sc, model.ir)  # first element -> every element
     for name, dist in sc.uncertain.items():
         check_support(source, model, name, dist)
-        columns.append(model.parameter_index(name))
+        if name in shared.get("skip", ()):
+            continue
+        cols = [model.parameter_index(n) for n in shared.get(name, [name])]
+        columns.append(cols[0] if len(cols) == 1 else cols)
         dists.append(dist)
     drawn = ParameterSampler(base, columns, dists, sc.sampler, runs, seed)
     notes = tuple(w for w in (drawn.design_warning(),) if w)

@@ -72,7 +72,12 @@ class Scenario(Strict):
     """Parameters whose overrides may leave the bounds the model declares (a deliberate
     stress test; recorded in the result file with the scenario)."""
     uncertain: dict[str, Distribution] = {}
-    """Parameter -> distribution, sampled once per run."""
+    """Parameter -> distribution, sampled once per run. An array's name (or ``x[subrange]``)
+    stands for each of its elements: independent draws from the same distribution, unless
+    it is listed in ``shared_draws``."""
+    shared_draws: list[str] = []
+    """Arrays (names as in ``uncertain``) whose elements take one draw per run, the same for
+    every element, instead of independent draws."""
     calibrated: str | None = None
     """A fitted-parameter file (``sim315 calibrate``, relative to this file): its estimates
     set those parameters (``overrides`` and ``uncertain`` still win)."""
