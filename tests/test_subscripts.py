@@ -416,3 +416,24 @@ def test_a_time_table_on_one_element(tmp_path):
     haining = np.where(k <= 8, 100 * 1.05**k, 100 * 1.05**8)
     np.testing.assert_allclose(res.values[0, :, 0], haining, rtol=1e-13)
     np.testing.assert_allclose(res.values[0, :, 1], 100 * 1.05**k, rtol=1e-13)
+
+
+EXAMPLE = ROOT / "scenarios" / "examples" / "ladder-by-county.yaml"
+
+
+def test_the_county_example_runs_and_varies_one_county(tmp_path):
+    out = tmp_path / "county.h5"
+    r = CliRunner().invoke(main, ["run", str(EXAMPLE), "--runs", "16", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    m = sim315.load_model(EXAMPLE.parent / "ladder-by-county.model.yaml")
+    counties = m.ir.layout.ranges["county"].elements
+    names = [f"hightech[{c}]" for c in counties] + ["city_hightech"]
+    base = m.parameters(1)
+    more = m.parameters(1, **{"support_boost[haining]": 0.5})
+    a = m.simulate(base, outputs=names).values[0]
+    b = m.simulate(more, outputs=names).values[0]
+    np.testing.assert_allclose(a[:, -1], a[:, :-1].sum(axis=1), rtol=1e-12)
+    grow = dict(zip(names, (b[-1] - a[-1]) / a[-1], strict=True))
+    assert grow["hightech[haining]"] > 0.01  # its own programme
+    assert 0 < grow["hightech[pinghu]"] < grow["hightech[haining]"] / 10  # coastal spillover
+    assert grow["hightech[nanhu]"] == 0.0  # inland: untouched
