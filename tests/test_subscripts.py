@@ -437,3 +437,28 @@ def test_the_county_example_runs_and_varies_one_county(tmp_path):
     assert grow["hightech[haining]"] > 0.01  # its own programme
     assert 0 < grow["hightech[pinghu]"] < grow["hightech[haining]"] / 10  # coastal spillover
     assert grow["hightech[nanhu]"] == 0.0  # inland: untouched
+
+
+def test_an_array_of_tables(tmp_path):
+    m = growth_model(
+        lookups={
+            "tab": {
+                "dims": ["county"],
+                "x": [0, 1, 2],
+                "y": {"haining": [0, 1, 2], "north": [0, 10, 20]},
+                "x_units": "year",
+            },
+            "plain": {"x": [0, 2], "y": [0, 4]},
+        },
+        auxiliaries={
+            "v": {"dims": ["county"], "equation": "lookup(tab[county], time)"},
+            "w": {"dims": ["county"], "equation": "lookup(tab, 0.5 * time)"},
+            "one": {"equation": "lookup(tab[tongxiang], 1.5) + lookup(plain, 1)"},
+        },
+    )
+    _m, res = run(tmp_path, m, ["v[haining]", "v[pinghu]", "w[tongxiang]", "one"])
+    t = np.minimum(np.arange(17) * 0.25, 2)
+    np.testing.assert_allclose(res.values[0, :, 0], t, rtol=1e-15)
+    np.testing.assert_allclose(res.values[0, :, 1], 10 * t, rtol=1e-15)
+    np.testing.assert_allclose(res.values[0, :, 2], 10 * np.minimum(np.arange(17) * 0.125, 2))
+    assert (res.values[0, :, 3] == 17).all()

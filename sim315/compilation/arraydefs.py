@@ -18,7 +18,7 @@ from .arrays import Layout, Piece, check_dims, piece_of, read_ranges, selectors
 def array_layout(spec, fail) -> Layout | None:
     """The model's arrays, or None for a model without dimensions."""
     if not spec.dimensions:
-        for section in ("parameters", "stocks", "flows", "auxiliaries"):
+        for section in ("parameters", "stocks", "flows", "auxiliaries", "lookups"):
             for name, el in getattr(spec, section).items():
                 if el.dims:
                     raise fail(
@@ -110,19 +110,20 @@ class ArrayDefs:
         ]
         return None
 
-    def values(self, name: str, value) -> list[float]:
-        """A parameter's value per element, in slot order."""
-        loc = ("parameters", name, "value")
+    def values(self, name: str, value, loc=None) -> list:
+        """A parameter's value (or a table's points, at ``loc``) per element, in slot order:
+        one for all, or a dict keyed by element, subrange or ``"a, b"``."""
+        loc = loc or ("parameters", name, "value")
         n = self.layout.size(name)
         if not isinstance(value, dict):
-            return [float(value)] * n
-        out: list[float | None] = [None] * n
+            return [value] * n
+        out: list = [None] * n
         for key, v in value.items():
             lists, names = selectors(
                 key, self.layout.dims[name], self.layout.ranges, (*loc, key), self.fail
             )
             for pos in piece_of(None, lists, names, name, self.layout, loc).positions:
-                out[pos] = float(v)
+                out[pos] = v
         missing = [lb for lb, v in zip(self.layout.labels(name), out, strict=True) if v is None]
         if missing:
             raise self.fail(

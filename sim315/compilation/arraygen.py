@@ -18,7 +18,13 @@ import itertools
 import numpy as np
 
 from ..core.errors import ModelError
-from ..language.expressions import ALL_MARK, REDUCTIONS, subscripts_of
+from ..language.expressions import (
+    ALL_MARK,
+    REDUCTIONS,
+    TABLE_FUNCTIONS,
+    subscripts_of,
+    table_name,
+)
 from .arrays import Layout, Piece, element_of
 from .emitter import Emitter
 
@@ -113,6 +119,8 @@ class ArrayEmitter(Emitter):
             return self._ref(node.id, list(self.layout.dims[node.id]))  # apply to all
         if isinstance(node, ast.Call):
             fn = node.func.id
+            if fn in TABLE_FUNCTIONS and table_name(node.args[0]) in self.layout.dims:
+                return self._table(fn, node)
             if fn in REDUCTIONS or (fn in ("min", "max") and len(node.args) == 1):
                 return self._reduce({"min": "vmin", "max": "vmax"}.get(fn, fn), node.args[0])
             if fn in ("_rand_uniform", "_rand_normal") and len(self.levels[0][1]) > 1:
@@ -123,12 +131,27 @@ class ArrayEmitter(Emitter):
         return super().value(node)
 
     def _ref(self, var: str, subs: list[str]) -> str:
+        array, base = self.slots.array(var, self.state)
+        return f"{array}[{self._offset(var, subs, base)}]"
+
+    def _table(self, fn: str, node: ast.Call) -> str:
+        """A table function reading one of an array of tables (``lookup(tab[d], x)``)."""
+        tab = node.args[0]
+        name = table_name(tab)
+        subs = subscripts_of(tab) if isinstance(tab, ast.Subscript) else None
+        subs = subs or list(self.layout.dims[name])
+        at = self._offset(name, subs, self.lookup_index[self.layout.expand(name)[0]])
+        x = self.value(node.args[1])
+        return f"_{fn.lstrip('_')}(lx, ly, lo[{at}], lo[{at} + 1], {x})"
+
+    def _offset(self, var: str, subs: list[str], base: int) -> str:
+        """The slot of ``var[subs]`` from ``var``'s first, ``base``: a sum of terms, one per
+        loop level."""
         dims = self.layout.dims.get(var)
         if dims is None:
             raise KeyError(f"'{var}' is not an array: it takes no subscripts")
         if len(subs) != len(dims):
             raise KeyError(f"'{var}' has {len(dims)} dimensions, not {len(subs)} subscripts")
-        array, base = self.slots.array(var, self.state)
         strides = _strides(self.layout.shape(var))
         per_level = [np.zeros(len(b), dtype=np.int64) for _n, b in self.levels]
         for sub, axis, stride in zip(subs, dims, strides, strict=True):
@@ -139,7 +162,7 @@ class ArrayEmitter(Emitter):
                 for b in self.levels[k][1]
             ]
             per_level[k] += stride * np.array(column, dtype=np.int64)
-        return f"{array}[{self._index(per_level, [n for n, _b in self.levels], base)}]"
+        return self._index(per_level, [n for n, _b in self.levels], base)
 
     def _level_of(self, sub: str) -> int:
         """The innermost loop level that binds ``sub`` (0, the piece, by default)."""

@@ -246,7 +246,7 @@ def _by_family(sub: str, axis: str, bind: dict[str, str], ranges) -> str:
 def check_dims(spec, ranges, fail) -> dict[str, tuple[str, ...]]:
     """Each array element's dimensions, checked (known, not repeated)."""
     out = {}
-    for section in ("parameters", "stocks", "flows", "auxiliaries"):
+    for section in ("parameters", "stocks", "flows", "auxiliaries", "lookups"):
         for name, el in getattr(spec, section).items():
             if not el.dims:
                 continue

@@ -310,8 +310,12 @@ class _Compiler(ElementChecks):
             init_order=self.init_order,
             record=record,
             units=units,
-            lookup_names=list(spec.lookups),
-            table_points={n: (list(t.x), list(t.y)) for n, t in spec.lookups.items()},
+            lookup_names=ex(spec.lookups),
+            table_points={
+                e: (list(x), list(y))
+                for n in spec.lookups
+                for e, (x, y) in zip(ex([n]), self.points[n], strict=True)
+            },
             nonneg=nonneg,
             kinds=kinds,
             targets=targets,

@@ -4,6 +4,7 @@ their bounds, per element for arrays). A mixin of the compiler's ``_Compiler``."
 
 from __future__ import annotations
 
+import itertools
 import keyword
 import math
 import re
@@ -59,7 +60,7 @@ class ElementChecks:
         for name, par in self.spec.parameters.items():
             loc = ("parameters", name)
             if self.arrays is not None and name in self.layout.dims:
-                values = self.arrays.values(name, par.value)
+                values = [float(v) for v in self.arrays.values(name, par.value)]
             elif isinstance(par.value, dict):
                 raise self.fail(
                     (*loc, "value"),
@@ -89,13 +90,26 @@ class ElementChecks:
                         f"value {out[0]} lies outside its bounds {list(par.bounds)}",
                         "fix the value or the bounds",
                     )
+        self.points: dict[str, list[tuple[list[float], list[float]]]] = {}
         for name, tab in self.spec.lookups.items():
             loc = ("lookups", name)
-            if len(tab.x) != len(tab.y):
-                raise self.fail(
-                    loc, f"x has {len(tab.x)} points but y has {len(tab.y)}", "give as many of each"
-                )
-            if not all(math.isfinite(v) for v in tab.x + tab.y):
-                raise self.fail(loc, "points must be finite numbers")
-            if any(b <= a for a, b in zip(tab.x, tab.x[1:], strict=False)):
-                raise self.fail((*loc, "x"), "x must be strictly increasing", "sort the points")
+            if self.arrays is not None and name in self.layout.dims:
+                xs = self.arrays.values(name, tab.x, (*loc, "x"))
+                ys = self.arrays.values(name, tab.y, (*loc, "y"))
+            elif isinstance(tab.x, dict) or isinstance(tab.y, dict):
+                raise self.fail(loc, "points per element need 'dims'", "give one x and one y list")
+            else:
+                xs, ys = [tab.x], [tab.y]
+            for x, y in zip(xs, ys, strict=True):
+                self._check_points(loc, x, y)
+            self.points[name] = list(zip(xs, ys, strict=True))
+
+    def _check_points(self, loc: tuple, x: list[float], y: list[float]) -> None:
+        if len(x) != len(y):
+            raise self.fail(
+                loc, f"x has {len(x)} points but y has {len(y)}", "give as many of each"
+            )
+        if not all(math.isfinite(v) for v in x + y):
+            raise self.fail(loc, "points must be finite numbers")
+        if any(b <= a for a, b in itertools.pairwise(x)):
+            raise self.fail((*loc, "x"), "x must be strictly increasing", "sort the points")

@@ -234,7 +234,7 @@ def _check_call(node: ast.Call, text: str, source: str, where: str) -> None:
         raise ModelError(
             source, where, f"{name}() takes {want} {noun}, got {n} in '{text}'", fn.doc
         )
-    if name in TABLE_FUNCTIONS and not isinstance(node.args[0], ast.Name):
+    if name in TABLE_FUNCTIONS and table_name(node.args[0]) is None:
         raise bad(node, "the table argument of", "name a table from 'lookups'")
     if name in ORDER_FUNCTIONS:
         order = node.args[-1]
@@ -321,7 +321,15 @@ def names_in(node: ast.AST) -> list[str]:
 def tables_in(node: ast.AST) -> list[tuple[str, ast.Call]]:
     """The ``lookup`` calls of an expression, as (table name, call node)."""
     return [
-        (n.args[0].id, n)
+        (table_name(n.args[0]), n)
         for n in ast.walk(node)
         if isinstance(n, ast.Call) and n.func.id in TABLE_FUNCTIONS
     ]
+
+
+def table_name(node: ast.expr) -> str | None:
+    """The table a table function reads: ``tab``, or ``tab[d]`` for one of an array of
+    tables; None for anything else."""
+    if isinstance(node, ast.Subscript) and _subscripts(node) is not None:
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None

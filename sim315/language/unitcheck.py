@@ -12,7 +12,7 @@ import ast
 from fractions import Fraction
 
 from ..core.errors import ModelError
-from .expressions import TABLE_FUNCTIONS, binop_symbol
+from .expressions import TABLE_FUNCTIONS, binop_symbol, table_name
 from .units import DIMENSIONLESS, Dim
 
 #: Units of a number literal: free to match anything.
@@ -119,8 +119,9 @@ class UnitChecker:
         name = node.func.id
         args = node.args
         if name in TABLE_FUNCTIONS:
-            x_units, y_units = self.tables[args[0].id]
-            self._want(node, self._infer(args[1]), x_units, f"the input of table '{args[0].id}'")
+            table = table_name(args[0])
+            x_units, y_units = self.tables[table]
+            self._want(node, self._infer(args[1]), x_units, f"the input of table '{table}'")
             return y_units
         dims = [self._infer(a) for a in args]
         if name == "if_then_else":

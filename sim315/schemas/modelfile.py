@@ -264,13 +264,19 @@ class Auxiliary(_Strict):
     _given = model_validator(mode="after")(_has_equation)
 
 
+Points = Annotated[list[float], Field(min_length=1)]
+
+
 class Lookup(_Strict):
     """A graphical function: linear interpolation between points, ends held."""
 
-    x: list[float] = Field(min_length=1)
-    """Input points, strictly increasing."""
-    y: list[float] = Field(min_length=1)
-    """Output points, as many as ``x``."""
+    x: Points | dict[str, Points]
+    """Input points, strictly increasing; for an array of tables, per element or subrange
+    (``{haining: [...], north: [...]}``) or one list for all."""
+    y: Points | dict[str, Points]
+    """Output points, as many as ``x``; per element like ``x`` for an array of tables."""
+    dims: list[str] = []
+    """The dimensions of an array of tables: ``lookup(table[d], x)`` reads the element's."""
     x_units: Units = "1"
     """Units of the input."""
     y_units: Units = "1"
