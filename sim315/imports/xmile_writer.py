@@ -127,6 +127,13 @@ def _units(units: str) -> str:
 def xmile_text(ir: ModelIR) -> str:
     """The XMILE 1.0 document of a compiled model."""
     spec = ir.spec
+    if ir.layout is not None:
+        raise ModelError(
+            ir.source,
+            "dimensions",
+            "a model with arrays cannot be exported to XMILE yet",
+            "export a model without dimensions",
+        )
     w = _Writer(ir)
     out = [
         '<?xml version="1.0" encoding="utf-8"?>',
