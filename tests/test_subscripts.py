@@ -317,17 +317,9 @@ def test_a_whole_array_override_sets_every_element(tmp_path):
             "dimension 'county' is not on the left-hand side",
         ),
         (
-            {
-                "auxiliaries": {
-                    "x": {
-                        "dims": ["county"],
-                        "units": "1/year",
-                        "equation": "delay_fixed(rate[county], 1, 0)",
-                    }
-                }
-            },
-            "auxiliaries.x.equation",
-            "delay_fixed and DELAY N of an array element",
+            {"auxiliaries": {"x": {"dims": ["county", "county"], "equation": "1"}}},
+            "auxiliaries.x.dims",
+            "a dimension is repeated",
         ),
         (
             {
@@ -462,3 +454,39 @@ def test_an_array_of_tables(tmp_path):
     np.testing.assert_allclose(res.values[0, :, 1], 10 * t, rtol=1e-15)
     np.testing.assert_allclose(res.values[0, :, 2], 10 * np.minimum(np.arange(17) * 0.125, 2))
     assert (res.values[0, :, 3] == 17).all()
+
+
+def test_xmile_export_refuses_arrays_in_one_line(tmp_path):
+    path = write(tmp_path, growth_model())
+    r = CliRunner().invoke(main, ["model", "export", str(path), "--xmile"])
+    assert r.exit_code == 2
+    assert "a model with arrays cannot be exported to XMILE yet" in r.output
+    assert "Traceback" not in r.output
+
+
+def test_delay_fixed_and_delay_n_per_element_match_the_scalar_ones(tmp_path):
+    def model(arrays: bool) -> dict:
+        dims = {"dims": ["a"]} if arrays else {}
+        sub = "[a]" if arrays else ""
+        m = {
+            "name": "d",
+            "time": {"start": 0, "stop": 5, "dt": 0.5, "units": "year"},
+            "parameters": {
+                "tau": {"value": 2 if not arrays else {"a1": 1, "a2": 2}, **dims, "units": "year"}
+            },
+            "stocks": {},
+            "auxiliaries": {
+                "x": {**dims, "equation": "time * 3 + 1", "units": "year"},
+                "y": {**dims, "equation": f"delay_fixed(x{sub}, tau{sub}, -1)", "units": "year"},
+                "dn": {**dims, "equation": f"delayn(x{sub}, tau{sub}, 0, 2)", "units": "year"},
+            },
+        }
+        if arrays:
+            m["dimensions"] = {"a": ["a1", "a2"]}
+        return m
+
+    _a, arr = run(tmp_path, model(True), ["y[a2]", "dn[a2]", "y[a1]"], method="rk4")
+    _s, ref = run(tmp_path, model(False), ["y", "dn"], method="rk4")
+    np.testing.assert_array_equal(arr.values[..., :2], ref.values)
+    t = np.arange(11) * 0.5
+    np.testing.assert_array_equal(arr.values[0, :, 2], np.where(t < 1, -1, (t - 1) * 3 + 1))

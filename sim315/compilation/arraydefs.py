@@ -141,14 +141,8 @@ class ArrayDefs:
                 continue
             before, fixed = len(lowerer.hidden), len(lowerer.dfix)
             piece.tree = lowerer.lower(piece.tree, name)
-            if len(lowerer.dfix) > fixed:
-                raise self.fail(
-                    piece.where,
-                    "delay_fixed and DELAY N of an array element are not supported yet",
-                    "use delay3 or delayn-free delays",
-                )
-            for h in lowerer.hidden[before:]:
-                self.layout.add_hidden(h.name, name, piece, None)
+            for h in lowerer.hidden[before:] + lowerer.dfix[fixed:]:
+                self.layout.add_hidden(h.name, name, piece, None)  # arrays like ``name``
             trees.append(piece.tree)
         return ast.Tuple(elts=trees, ctx=ast.Load())
 

@@ -63,6 +63,12 @@ class Slots:
             self.eq[n] = k
             k += size(n)
         self.n_eq = k
+        self.dfix = {}
+        k = 0
+        for d in ir.dfix:
+            self.dfix[d.name] = k
+            k += size(d.name)
+        self.n_dfix = k
 
     def array(self, name: str, state: str = "X") -> tuple[str, int]:
         """The kernel array holding ``name`` and its first slot."""
@@ -70,6 +76,8 @@ class Slots:
             return "V", self.eq[name]
         if name in self.state:
             return state, self.state[name]
+        if name in self.dfix:
+            return "D", self.dfix[name]
         return "PP", self.param[name]
 
 
@@ -81,6 +89,8 @@ class ArrayEmitter(Emitter):
         self.layout = ir.layout
         self.ir_source = ir.source
         self.slots = slots
+        for d in ir.dfix:  # a scalar pipeline's local is named by its slot
+            self.ref[d.name] = f"d_{slots.dfix[d.name]}"
         self.tables = tables
         self.state = state
         self.levels: list[tuple[str, list[dict[str, str]]]] = []
@@ -344,7 +354,7 @@ def check_references(ir) -> None:
     layout = ir.layout
     em = ArrayEmitter(ir, Slots(ir), [])
     for name, pieces in layout.pieces.items():
-        if name in {h.name for h in ir.hidden}:
+        if name in {h.name for h in ir.hidden} | {d.name for d in ir.dfix}:
             continue  # made from a piece checked here
         for piece in pieces:
             em.loop(piece, piece.tree, "V", 0)

@@ -30,7 +30,7 @@ import re
 
 from ..kernels.driver import STATUS_NONFINITE, STATUS_OK
 from ..kernels.tableaus import Tableau
-from . import arraygen
+from . import arraygen, pipelines
 from .emitter import Emitter, Writer, combination, net_rates
 from .ir import ModelIR
 
@@ -153,7 +153,7 @@ def _arrays(w, ir: ModelIR, tab: Tableau, target: str, slots) -> None:
         "S": max(1, n_state),
         "U": max(1, n_state),
         "V": max(1, slots.n_eq),
-        "D": max(1, len(ir.dfix)),
+        "D": max(1, slots.n_dfix),
         "PP": max(1, n_base),
     }
     for name, size in sizes.items():
@@ -199,8 +199,8 @@ def _array_ref(ir: ModelIR, blocks: _Blocks, emit) -> None:
         emit.ref[name] = f"X[{i}]"
     for name, k in blocks.eq_index.items():
         emit.ref[name] = f"V[{k}]"
-    for i, d in enumerate(ir.dfix):
-        emit.ref[d.name] = f"D[{i}]"
+    for d in ir.dfix:
+        emit.ref[d.name] = f"D[{blocks.slots.dfix[d.name]}]"
 
 
 def _initial(w, ir: ModelIR, blocks: _Blocks) -> None:
@@ -246,15 +246,7 @@ def _initial(w, ir: ModelIR, blocks: _Blocks) -> None:
             keep = outside.union(*(r for q, r in enumerate(reads) if q != k))
             w(f"{blocks.block(chunk, keep)}({_BLOCK_ARGS})")
             continue
-        d = ir.dfix[chunk]
-        w(
-            f"D[{chunk}] = {inline.value(d.init)}  # {d.origin}",
-            f"n_{chunk} = int(math.floor({inline.value(d.tau)} / dt + 0.5))",
-            f"if n_{chunk} < 1:",
-            f"    n_{chunk} = 1",
-            f"buf_{chunk} = np.full(n_{chunk}, D[{chunk}])",
-            f"pos_{chunk} = 0",
-        )
+        w(*pipelines.init_lines(ir, blocks.slots, inline, chunk))
     _warm_start(w, ir)
 
 
@@ -303,7 +295,7 @@ def _loop(w, ir: ModelIR, tab: Tableau, blocks: _Blocks) -> None:
     w("t = t0 + step_i * dt", "nt = float(step_i)", "X = S")
     _levers(w, ir, "nt", "t")
     for i in range(len(ir.dfix)):
-        w(f"D[{i}] = buf_{i}[pos_{i}]  # input of n_{i} steps ago")
+        w(*pipelines.read_lines(ir, blocks.slots, i))
     w("# the rates' inputs at (t, S): stage 1 of the step, and the saved values too", *rhs)
     w("if step_i == next_save:")
     w.depth = 3
@@ -366,13 +358,8 @@ def _stages(w, ir: ModelIR, tab: Tableau, blocks: _Blocks, rhs, rates, inline) -
             w(*stage_calls)
         else:
             w("# stage 1: rates from the state at t", *rates[0])
-            for i, d in enumerate(ir.dfix):
-                w(
-                    f"buf_{i}[pos_{i}] = {inline.value(d.input)}  # {d.origin}",
-                    f"pos_{i} += 1",
-                    f"if pos_{i} == n_{i}:",
-                    f"    pos_{i} = 0",
-                )
+            for i in range(len(ir.dfix)):
+                w(*pipelines.write_lines(ir, blocks.slots, inline, i))
     w("# the step")
     comb = combination(tab.b, [f"K[{q}, i]" for q in range(tab.b.shape[0])])
     w(f"for i in range({n_state}):", f"    S[i] = S[i] + dt * ({comb})")
