@@ -1,5 +1,5 @@
-"""Array parameters in scenarios: a name given for a whole array or a subrange stands for
-each of its elements.
+"""Arrays in scenarios: a name given for a whole array or a subrange stands for each of
+its elements (in ``overrides``, ``uncertain``, ``allow_out_of_bounds`` and ``outputs``).
 
 ``overrides: {rate: 0.3}`` sets every element of the array ``rate``; ``rate[north]`` every
 element of the subrange ``north``; ``rate[haining]`` one element (the kernel's own name).
@@ -26,6 +26,11 @@ def expand_elements(source: str, loaded, ir):
         return loaded
     known = set(ir.kernel_params)
     changes = {}
+    if sc.outputs is not None:  # an array's name saves each of its elements
+        names = set(ir.record)
+        changes["outputs"] = [
+            e for n in sc.outputs for e in (_elements(source, "outputs", n, layout, names))
+        ]
     for section in ("overrides", "uncertain", "allow_out_of_bounds"):
         given = getattr(sc, section)
         items = given.items() if isinstance(given, dict) else ((n, None) for n in given)
