@@ -2,7 +2,10 @@
 with an empty cache (translation cache and kernel cache), as a user meets it the first time:
 ``sim315.load_model("model.mdl")`` and one run. Target: under 5 s (issue 12).
 
-``python -m suite.bench_import [typical|stateful]`` prints the figures once.
+``python -m suite.bench_import [typical|stateful]`` prints the figures once;
+``python -m suite.bench_import --split [typical|stateful]`` prints where the time goes (each
+stage timed in the same fresh process: imports, PySD's parse, the mapping, the checks and
+lowering, the cache file, code generation, Numba).
 """
 
 import os
@@ -67,6 +70,96 @@ _CODE = (
 )
 
 
+#: The stages of ``load_model`` + ``warm_up``, each timed by wrapping the function that does it.
+_SPLIT = """
+import collections, sys, time
+T = collections.defaultdict(float)
+t00 = time.perf_counter()
+import sim315
+import sim315.ensembles.model as em
+T["importing sim315's run path (numba, pydantic, h5py)"] = time.perf_counter() - t00
+import sim315.compilation.compiler as comp
+import sim315.imports as imp
+import sim315.imports.loading as loading
+from sim315.imports import reader
+
+def wrap(owner, name, label):
+    f = getattr(owner, name)
+    def timed(*a, **k):
+        t = time.perf_counter()
+        try:
+            return f(*a, **k)
+        finally:
+            T[label] += time.perf_counter() - t
+    setattr(owner, name, timed)
+
+t = time.perf_counter()
+reader.pysd_version()
+from pysd.translators.vensim.vensim_file import VensimFile
+from sim315.imports import mapping
+T["importing PySD's translators and the importer"] = time.perf_counter() - t
+wrap(reader, "read_abstract_model", "PySD's parse (the abstract model)")
+imp.read_abstract_model = reader.read_abstract_model
+wrap(mapping.ModelMapping, "build", "mapping to a model file (both unit passes)")
+for owner in (comp, loading):
+    wrap(owner, "compile_spec", "checks and lowering (compile_spec: 2 in the import, 1 after)")
+wrap(imp, "model_text", "writing the translation cache (YAML)")
+wrap(em.CompiledModel, "__init__", "code generation (CompiledModel)")
+t = time.perf_counter()
+m = sim315.load_model({path!r})
+T["load_model, all"] = time.perf_counter() - t
+from numba.core import event
+
+class Passes(event.Listener):  # exclusive time per compiler pass and per function
+    def __init__(self):
+        self.stack, self.by = [], collections.Counter()
+    def on_start(self, ev):
+        self.stack.append([ev.data["name"], time.perf_counter(), 0.0])
+    def on_end(self, ev):
+        name, t0, inner = self.stack.pop()
+        d = time.perf_counter() - t0
+        what, _, fn = name.partition(" [")
+        self.by["pass " + what] += d - inner
+        self.by["function " + fn.rstrip("]").split(".<")[0]] += d - inner
+        if self.stack:
+            self.stack[-1][2] += d
+
+class Lock(event.Listener):  # time inside the LLVM lock: optimisation and machine code
+    total = 0.0
+    def on_start(self, ev):
+        self.t = time.perf_counter()
+    def on_end(self, ev):
+        self.total += time.perf_counter() - self.t
+
+passes, llvm = Passes(), Lock()
+event.register("numba:run_pass", passes)
+event.register("numba:llvm_lock", llvm)
+t = time.perf_counter()
+m.warm_up()
+T["Numba: compiling the kernel and the first run (warm_up)"] = time.perf_counter() - t
+T["the whole process"] = time.perf_counter() - t00
+for k, v in T.items():
+    print(f"{{v:6.2f}} s  {{k}}")
+print(f"Numba, exclusive times: {{llvm.total:6.2f}} s inside the LLVM lock")
+for k, v in passes.by.most_common():
+    if v >= 0.05:
+        print(f"{{v:6.2f}} s  {{k}}")
+"""
+
+
+def split(shape: str = "typical") -> str:
+    """The time split of one fresh process with empty caches, as printed lines."""
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "big.mdl"
+        path.write_text(vensim_model(shape), encoding="utf-8")
+        env = dict(os.environ, SIM315_CACHE_DIR=str(Path(d) / "cache"))
+        code = _SPLIT.format(path=str(path))
+        done = subprocess.run(
+            [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True
+        )
+    return done.stdout
+
+
 def measure(shape: str = "typical") -> tuple[float, float, float]:
     """(translate + check seconds, compile + first run seconds, whole process seconds)."""
     with tempfile.TemporaryDirectory() as d:
@@ -116,6 +209,10 @@ class ImportVensim:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--split"]:
+        for shape in sys.argv[2:] or SHAPES:
+            print(f"{shape}:\n{split(shape)}")
+        sys.exit(0)
     for shape in sys.argv[1:] or SHAPES:
         load, comp, whole = measure(shape)
         print(

@@ -93,6 +93,10 @@ class Scope:
     dt: float
     macro: Callable[[str, list[str]], str | None] = lambda name, args: None
     """Expands a call of a macro (arguments as equation text); None when ``name`` is none."""
+    subscripted: Callable[[str, list], str] | None = None
+    """A reference with subscripts (its name, PySD's subscripts) -> text; None: refused."""
+    array_call: Callable[[str, list, Callable], str | None] = lambda fn, args, write: None
+    """An array function (SUM, ELMCOUNT ...) -> text; None when ``fn`` is none."""
 
 
 class EquationWriter:
@@ -131,6 +135,14 @@ class EquationWriter:
         if len(args) == 1:
             sign = {"negative": "-", "positive": "+", "-": "-", "+": "+"}[ops[0]]
             return f"({sign}{self.write(args[0])})" if sign == "-" else self.write(args[0])
+        if set(ops) == {"^"}:  # Vensim's and Python's power is right-associative
+            text = self.write(args[-1])
+            for arg in reversed(args[:-1]):
+                if isinstance(arg, int | float) and arg < 0:  # PySD folds -2^x to (-2)^x
+                    text = f"(-({self.number(-float(arg))} ** {text}))"
+                else:
+                    text = f"({self.write(arg)} ** {text})"
+            return text
         text = self.write(args[0])
         for op, arg in zip(ops, args[1:], strict=True):
             text = f"({text} {_ARITH[op]} {self.write(arg)})"
@@ -155,7 +167,9 @@ class EquationWriter:
 
     def visit_reference(self, node: ae.ReferenceStructure) -> str:
         if node.subscripts is not None:
-            raise UnsupportedError("subscripts", "subscripted models are not supported yet")
+            if self.scope.subscripted is None:
+                raise UnsupportedError("subscripts", "subscripted models are not supported yet")
+            return self.scope.subscripted(node.reference, list(node.subscripts.subscripts))
         return self.scope.resolve(node.reference)
 
     def visit_game(self, node: ae.GameStructure) -> str:
@@ -168,7 +182,7 @@ class EquationWriter:
         found = self.scope.table_reader(fn)
         if found is not None:  # a lookup table called like a function
             (x,) = args
-            return f"{found[0]}({found[1]}, {self.write(x)})"
+            return f"{found[0]}({self.table(node.function, found[1])}, {self.write(x)})"
         if fn in _LOOKUP_CALL:
             table, x = args
             found = None
@@ -176,7 +190,10 @@ class EquationWriter:
                 found = self.scope.table_reader(table.reference)
             if found is None:
                 raise UnsupportedError(f"{fn.upper()} of something that is not a lookup table")
-            return f"{_LOOKUP_CALL[fn]}({found[1]}, {self.write(x)})"
+            return f"{_LOOKUP_CALL[fn]}({self.table(table, found[1])}, {self.write(x)})"
+        arrayed = self.scope.array_call(fn, args, self.write)
+        if arrayed is not None:
+            return arrayed
         if fn in _SAME:
             return f"{_SAME[fn]}({', '.join(self.args(args))})"
         expanded = self.scope.macro(fn, self.args(args))
@@ -216,6 +233,12 @@ class EquationWriter:
             slope, start = self.args(args)
             return f"ramp({slope}, {start}, {self.number(self.scope.final_time)})"
         raise UnsupportedError(f"the function {fn.upper()}")
+
+    def table(self, ref: ae.ReferenceStructure, ident: str) -> str:
+        """A table's name; ``tab[d]`` for one of an array of tables."""
+        if ref.subscripts is None or self.scope.subscripted is None:
+            return ident
+        return self.scope.subscripted(ref.reference, list(ref.subscripts.subscripts))
 
     # -- stateful structures -----------------------------------------------------------
     def visit_initial(self, node: ae.InitialStructure) -> str:

@@ -23,8 +23,9 @@ def expand_macro(m, name: str, args: list[str]) -> str | None:
             f"a call of the macro {name} with {len(args)} arguments ({len(params)} defined)",
             "pass every argument",
         )
-    if macro.returns:
-        raise UnsupportedError(f"the macro {name}'s extra outputs", "use its main output")
+    # extra outputs (`:MACRO: name(in : out2)`) are optional in a call (Vensim): a call
+    # without them is expanded with them as elements of the copy; one that takes them is
+    # refused by the reader (PySD cannot parse it)
     m.macro_calls[key(name)] = n = m.macro_calls.get(key(name), 0) + 1
     local = {}
     for el in macro.elements:

@@ -11,14 +11,19 @@ Names are made safe (:mod:`.names`) and the originals kept under ``names:``.
 from __future__ import annotations
 
 import math
-import re
+from pathlib import Path
 
 from ..core.errors import ModelError
+from .arrayvars import add_array, attach_array_flows, check_arrays, is_array
 from .equations import TABLE_READER, EquationWriter, Scope, UnsupportedError, error
+from .external import data_tables, file_component, is_from_file
+from .groups import add_groups, sim_units
 from .macros import expand_macro
 from .names import CONTROL, NameTable, key
 from .netflows import attach_flows
 from .reader import abstract_expressions
+from .spreadsheets import Workbooks
+from .subscripts import Subscripts
 
 ae = abstract_expressions()
 
@@ -34,12 +39,17 @@ class ModelMapping:
     with_units : bool
         Carry the model's units (made into sim315 unit expressions); otherwise every
         element is dimensionless and the original units are kept in its doc.
+    books : Workbooks, optional
+        The data files the model reads (GET XLS ...), shared between mappings of one file.
     """
 
-    def __init__(self, model, source: str, name: str, with_units: bool = True):
+    def __init__(self, model, source: str, name: str, with_units=True, books=None):
         self.source = source
         self.name = name
         self.with_units = with_units
+        self.books = books or Workbooks(Path(source).parent)
+        self.sources: dict[str, str] = {}  # element name -> the file, sheet and cell read
+        self._read: dict[str, object] = {}  # element key -> its component, files read
         mains = [s for s in model.sections if s.name == "__main__"]
         self.section = mains[0] if mains else model.sections[0]
         self.macros = {key(s.name): s for s in model.sections if s is not self.section}
@@ -50,6 +60,7 @@ class ModelMapping:
         for el in self.section.elements:
             if key(el.name) not in CONTROL:
                 self.names.add(el.name)
+        self.subs = Subscripts(self.section, self.names.taken, self.fail)
         self.inline: dict[str, dict] = {}
         self._evaluating: set[str] = set()
         self.macro_calls: dict[str, int] = {}
@@ -75,9 +86,16 @@ class ModelMapping:
         comps = el.components
         if len(comps) != 1 or comps[0].subscripts[0]:
             raise self.fail(
-                el.name, "subscripts are not supported", "subscripted models come in a later issue"
+                el.name,
+                "an array here (as a table, or read as a number at the start) is not supported",
+                "use a scalar",
             )
-        return comps[0]
+        if not is_from_file(comps[0]):
+            return comps[0]
+        k = key(el.name)
+        if k not in self._read:  # GET XLS/DIRECT ...: the numbers read, once
+            self._read[k] = file_component(self, el, comps[0])
+        return self._read[k]
 
     def kind(self, el) -> str:
         c = self.component(el)
@@ -114,6 +132,11 @@ class ModelMapping:
             table, ident = self.gf_tables[k]
             return TABLE_READER.get(table.type, "lookup"), ident
         el = self.elements.get(k)
+        if el is not None and is_array(el):  # an array of tables
+            c = el.components[0]
+            if c.type != "Lookup":
+                return None
+            return TABLE_READER.get(c.ast.type, "lookup"), self.names.get(reference)
         if el is None or self.kind(el) != "lookup":
             return None
         return TABLE_READER.get(self.component(el).ast.type, "lookup"), self.names.get(reference)
@@ -202,6 +225,8 @@ class ModelMapping:
                 final_time=self.time["stop"],
                 dt=self.time["dt"],
                 macro=self.expand_macro,
+                subscripted=lambda ref, subs: self.subs.reference(self.resolve(ref), subs),
+                array_call=self.subs.call,
             )
         )
 
@@ -260,17 +285,23 @@ class ModelMapping:
         self.check_supported()
         time = self.read_time()
         parameters, stocks, auxiliaries, lookups, nets = {}, {}, {}, {}, {}
+        arrays = dict(parameters=parameters, stocks=stocks, auxiliaries=auxiliaries, flows={})
+        arrays["lookups"] = lookups
         for el in self.section.elements:
             if key(el.name) in CONTROL:
                 continue
             ident = self.names.get(el.name)
+            if is_array(el):
+                add_array(self, el, ident, arrays)
+                continue
             kind = self.kind(el)
             ast = self.component(el).ast
             doc = self.doc(el)
+            src = _opt("source", self.sources.get(el.name))
             if kind == "lookup":
-                lookups[ident] = {**self.table(ast), **_opt("doc", doc)}
+                lookups[ident] = {**self.table(ast), **_opt("doc", doc), **src}
             elif kind == "parameter":
-                parameters[ident] = {**self.parameter(el, ast), **_opt("doc", doc)}
+                parameters[ident] = {**self.parameter(el, ast), **_opt("doc", doc), **src}
             elif kind == "stock":
                 stocks[ident] = {**self.stock(el, ast), **_opt("doc", doc)}
                 nets[ident] = (el, ast.flow)
@@ -281,6 +312,7 @@ class ModelMapping:
                     **_opt("doc", doc),
                 }
         flows = attach_flows(self, stocks, auxiliaries, nets)
+        flows.update(attach_array_flows(self, arrays))
         if self.macro_stocks or self.macro_aux:
             if self.with_units:  # macro copies are dimensionless: import the model so
                 raise ModelError(self.source, "", "units of macro copies")
@@ -288,7 +320,10 @@ class ModelMapping:
             flows.update(self.macro_flows)
             auxiliaries.update(self.macro_aux)
         lookups.update(self.inline)
+        data_tables(self, lookups)
         model = {"name": self.name, "time": time}
+        if self.section.subscripts:
+            model["dimensions"] = self.subs.dimensions()
         renamed = self.names.renamed()
         if renamed:
             model["names"] = renamed
@@ -299,11 +334,11 @@ class ModelMapping:
             auxiliaries=auxiliaries,
             lookups=lookups,
         )
-        self.add_groups(stocks)
+        add_groups(self, stocks)
         return model
 
     def check_supported(self) -> None:
-        """Refuse what the import cannot carry: an empty model, subscripts."""
+        """Refuse what the import cannot carry: an empty model."""
         if all(key(el.name) in CONTROL for el in self.section.elements):
             # PySD reads a pre-XMILE (legacy) Stella file as an empty model instead of failing
             raise self.fail(
@@ -312,13 +347,7 @@ class ModelMapping:
                 "model without variables is not supported",
                 "save it from Stella 10 or later as XMILE",
             )
-        if self.section.subscripts:
-            ranges = ", ".join(str(sub.name) for sub in self.section.subscripts[:3])
-            raise self.fail(
-                "",
-                f"subscripts are not supported (the model defines the ranges {ranges})",
-                "subscripted models come in a later issue",
-            )
+        check_arrays(self)
 
     def parameter(self, el, ast) -> dict:
         """A number: a parameter, with the element's limits as bounds when they hold it."""
@@ -356,30 +385,6 @@ class ModelMapping:
                 return el.units
         return None
 
-    def add_groups(self, stocks: dict) -> None:
-        views = getattr(self.section, "views_dict", None) or {}
-        for view, members in views.items():
-            for member in members or ():
-                ident = self.names.get(str(member))
-                if ident in stocks and "group" not in stocks[ident]:
-                    stocks[ident]["group"] = " ".join(str(view).split())
-
 
 def _opt(field: str, value) -> dict:
     return {field: value} if value else {}
-
-
-_UNIT_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_ ]*[A-Za-z0-9_]|[A-Za-z_]")
-
-
-def sim_units(text: str | None) -> str:
-    """A Vensim/XMILE unit string as a sim315 unit expression: words with spaces joined by
-    ``_``, ``Dmnl``/empty as ``1``, ``^`` as a power. The importer checks the result and falls
-    back to dimensionless when it does not parse or balance."""
-    if text is None or not text.strip():
-        return "1"
-    t = text.strip()
-    if t.lower() in ("dmnl", "dimensionless", "unitless", "1"):
-        return "1"
-    t = _UNIT_WORD.sub(lambda m: "_".join(m.group(0).split()), t)
-    return t.replace("$", "dollar")

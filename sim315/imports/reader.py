@@ -7,9 +7,12 @@ Every failure becomes one line naming the file.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import re
+import sys
 import tempfile
+import types
 import warnings
 from pathlib import Path
 
@@ -29,17 +32,54 @@ def abstract_expressions():
     return ae
 
 
+class _LazyPackage(types.ModuleType):
+    """PySD's package before its ``__init__`` has run: submodules import as usual; the first
+    attribute it lacks (``pysd.read_vensim``, ``pysd.__version__``) runs the ``__init__``."""
+
+    def __getattr__(self, name: str):
+        if self.__dict__.get("_sim315_loading"):
+            raise AttributeError(name)
+        self.__dict__["_sim315_loading"] = True
+        self.__class__ = types.ModuleType
+        self.__spec__.loader.exec_module(self)
+        return getattr(self, name)
+
+
+def _translators_only() -> None:
+    """Let ``import pysd.translators...`` import the translators alone. PySD's ``__init__``
+    imports its simulation backend (xarray, pandas, openpyxl, its model class): 0.4 s of the
+    0.46 s that importing the Vensim translator costs, none of it used here. The package is
+    registered without running its ``__init__`` (:class:`_LazyPackage` runs it the first time
+    something else asks the package for what it defines)."""
+    if "pysd" in sys.modules:
+        return
+    spec = importlib.util.find_spec("pysd")
+    if spec is None or spec.loader is None or spec.submodule_search_locations is None:
+        return  # not installed (or not a package): the plain import reports it
+    module = importlib.util.module_from_spec(spec)
+    module.__class__ = _LazyPackage
+    sys.modules["pysd"] = module
+
+
+_VERSION: list[str] = []
+
+
 def pysd_version() -> str:
     """The installed PySD's version; a one-line error when it is missing."""
     try:
+        _translators_only()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            import pysd
+            import pysd  # noqa: F401  (the package, its __init__ deferred)
     except ImportError:
         raise ModelError(
             "sim315", "import", "reading Vensim/XMILE needs PySD", "pip install 'sim315[import]'"
         ) from None
-    return pysd.__version__
+    if not _VERSION:
+        from importlib.metadata import version
+
+        _VERSION.append(version("pysd"))
+    return _VERSION[0]
 
 
 @contextlib.contextmanager
@@ -104,6 +144,29 @@ def _read_views(parsed) -> None:
         return
 
 
+_MACRO_OUTPUTS = re.compile(r":MACRO:\s*([^(\n]+?)\s*\([^)]*:[^)]*\)", re.IGNORECASE)
+
+
+def _macro_outputs_taken(path: Path) -> None:
+    """One clear line for a call that takes a Vensim macro's extra outputs
+    (``y = MM(x : out2)``), which PySD's parser fails on with a grammar error."""
+    if path.suffix.lower() != ".mdl":
+        return
+    text = path.read_text(encoding="utf-8", errors="replace")
+    for m in _MACRO_OUTPUTS.finditer(text):
+        name = " ".join(m.group(1).split())
+        pattern = re.escape(name).replace(r"\ ", r"[\s_]+") + r"\s*\([^()]*:"
+        body = _MACRO_OUTPUTS.sub("", text)
+        if re.search(pattern, body, re.IGNORECASE):
+            raise ModelError(
+                str(path),
+                name,
+                "a call that takes the macro's extra outputs (name(inputs : outputs)) is not "
+                "supported (PySD's parser cannot read it)",
+                "call it without the outputs and define each output as a macro of its own",
+            )
+
+
 def read_abstract_model(path: Path):
     """PySD's abstract model of ``path`` (a ``.mdl``, ``.xmile`` or ``.stmx`` file)."""
     pysd_version()
@@ -135,6 +198,7 @@ def read_abstract_model(path: Path):
                 parsed.parse()
                 return parsed.get_abstract_model()
     except Exception as exc:  # PySD raises parsimonious, lxml, KeyError... on bad input
+        _macro_outputs_taken(path)
         first = " ".join(str(exc).split())[:160]
         raise ModelError(
             source,

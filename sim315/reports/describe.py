@@ -29,56 +29,37 @@ def summary_line(ir: ModelIR) -> str:
 
 
 def describe(ir: ModelIR) -> str:
-    """The full listing: every element with units, equation and doc, and the orders."""
+    """The full listing: every element with units, equation and doc, and the orders; an
+    imported model's elements with their original names too."""
     s = ir.spec
     out = [summary_line(ir), ""]
     if s.doc:
         out += [s.doc.strip(), ""]
-
-    def section(title: str, rows: list[tuple[str, str, str, str]]) -> None:
-        if not rows:
-            return
-        out.append(f"{title}:")
-        for name, units, what, doc in rows:
-            out.append(f"  {name} [{units}] = {what}")
-            if doc:
-                out.append(f"      {doc.strip()}")
-        out.append("")
-
-    section(
-        "stocks",
-        [
-            (
-                n,
-                st.units,
-                f"INTEG({_net(st.inflows, st.outflows)}, {st.initial})"
-                + (", non-negative" if st.non_negative else ""),
-                st.doc,
-            )
-            for n, st in s.stocks.items()
-        ],
-    )
-    section("flows", [(n, f.units, f.equation, f.doc) for n, f in s.flows.items()])
-    section("auxiliaries", [(n, a.units, a.equation, a.doc) for n, a in s.auxiliaries.items()])
-    section(
-        "parameters",
-        [
-            (
-                n,
-                p.units,
-                f"{p.value:g}" + (f" in {list(p.bounds)}" if p.bounds else ""),
-                " ".join(x for x in (p.doc, f"Source: {p.source}." if p.source else "") if x),
-            )
-            for n, p in s.parameters.items()
-        ],
-    )
-    section(
-        "lookups",
-        [
-            (n, f"{t.x_units} -> {t.y_units}", str(list(zip(t.x, t.y, strict=True))), t.doc)
-            for n, t in s.lookups.items()
-        ],
-    )
+    stocks = [
+        (
+            n,
+            st.units,
+            f"INTEG({_net(st.inflows, st.outflows)}, {st.initial})"
+            + (", non-negative" if st.non_negative else "")
+            + (f"; group: {st.group}" if st.group else ""),
+            st.doc,
+        )
+        for n, st in s.stocks.items()
+    ]
+    parameters = [
+        (n, p.units, f"{p.value:g}" + (f" in {list(p.bounds)}" if p.bounds else ""), _doc(p))
+        for n, p in s.parameters.items()
+    ]
+    lookups = [
+        (n, f"{t.x_units} -> {t.y_units}", str(list(zip(t.x, t.y, strict=True))), _doc(t))
+        for n, t in s.lookups.items()
+    ]
+    _section(out, s.names, "stocks", stocks)
+    _section(out, s.names, "flows", [(n, f.units, f.equation, f.doc) for n, f in s.flows.items()])
+    auxiliaries = [(n, a.units, a.equation, a.doc) for n, a in s.auxiliaries.items()]
+    _section(out, s.names, "auxiliaries", auxiliaries)
+    _section(out, s.names, "parameters", parameters)
+    _section(out, s.names, "lookups", lookups)
     if ir.hidden:
         out.append("hidden stocks (from SMOOTH/DELAY):")
         out += [f"  {h.name}: d/dt = {ast.unparse(h.deriv)}  ({h.origin})" for h in ir.hidden]
@@ -87,6 +68,26 @@ def describe(ir: ModelIR) -> str:
     out.append("initialisation order: " + " -> ".join(n for _k, n in ir.init_order))
     out.append("kernel parameters: " + ", ".join(ir.kernel_params))
     return "\n".join(out)
+
+
+def _section(out: list[str], names: dict, title: str, rows: list[tuple]) -> None:
+    """``title:`` and one line per (name, units, definition, doc) row, the doc below."""
+    if not rows:
+        return
+    out.append(f"{title}:")
+    for name, units, what, doc in rows:
+        original = names.get(name)  # an imported model's own name
+        shown = f'{name} ("{original}")' if original else name
+        out.append(f"  {shown} [{units}] = {what}")
+        if doc:
+            out.append(f"      {doc.strip()}")
+    out.append("")
+
+
+def _doc(element) -> str:
+    """A parameter's or table's doc, and its source."""
+    source = f"Source: {element.source}." if element.source else ""
+    return " ".join(x for x in (element.doc, source) if x)
 
 
 def _net(inflows: list[str], outflows: list[str]) -> str:
