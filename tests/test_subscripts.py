@@ -490,3 +490,15 @@ def test_delay_fixed_and_delay_n_per_element_match_the_scalar_ones(tmp_path):
     np.testing.assert_array_equal(arr.values[..., :2], ref.values)
     t = np.arange(11) * 0.5
     np.testing.assert_array_equal(arr.values[0, :, 2], np.where(t < 1, -1, (t - 1) * 3 + 1))
+
+
+def test_model_show_lists_dimensions_and_array_definitions(tmp_path):
+    m = growth_model(
+        auxiliaries={"ex": {"dims": ["county"], "equation": "1", "elements": {"haining": "2"}}}
+    )
+    r = CliRunner().invoke(main, ["model", "show", str(write(tmp_path, m))])
+    assert r.exit_code == 0, r.output
+    assert "county: haining, pinghu, tongxiang" in r.output
+    assert "north (part of county): pinghu, tongxiang" in r.output
+    assert "rate[county] [1/year] = {haining: 0.1, pinghu: 0.2, tongxiang: 0.3}" in r.output
+    assert "ex[county] [1] = 1; [haining] 2" in r.output

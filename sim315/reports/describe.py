@@ -37,7 +37,7 @@ def describe(ir: ModelIR) -> str:
         out += [s.doc.strip(), ""]
     stocks = [
         (
-            n,
+            _shaped(n, st),
             st.units,
             f"INTEG({_net(st.inflows, st.outflows)}, {st.initial})"
             + (", non-negative" if st.non_negative else "")
@@ -47,16 +47,25 @@ def describe(ir: ModelIR) -> str:
         for n, st in s.stocks.items()
     ]
     parameters = [
-        (n, p.units, f"{p.value:g}" + (f" in {list(p.bounds)}" if p.bounds else ""), _doc(p))
+        (_shaped(n, p), p.units, _value(p.value) + (f" in {list(p.bounds)}" if p.bounds else ""),
+         _doc(p))
         for n, p in s.parameters.items()
-    ]
+    ]  # fmt: skip
     lookups = [
-        (n, f"{t.x_units} -> {t.y_units}", str(list(zip(t.x, t.y, strict=True))), _doc(t))
+        (_shaped(n, t), f"{t.x_units} -> {t.y_units}", _points(t), _doc(t))
         for n, t in s.lookups.items()
     ]
+    if s.dimensions:
+        out.append("dimensions:")
+        for n, d in s.dimensions.items():
+            part = f" (part of {d.subrange_of})" if d.subrange_of else ""
+            maps = "".join(f"; maps to {m}" for m in d.maps_to)
+            out.append(f"  {n}{part}: {', '.join(d.elements)}{maps}")
+        out.append("")
     _section(out, s.names, "stocks", stocks)
-    _section(out, s.names, "flows", [(n, f.units, f.equation, f.doc) for n, f in s.flows.items()])
-    auxiliaries = [(n, a.units, a.equation, a.doc) for n, a in s.auxiliaries.items()]
+    flows = [(_shaped(n, f), f.units, _equation(f), f.doc) for n, f in s.flows.items()]
+    _section(out, s.names, "flows", flows)
+    auxiliaries = [(_shaped(n, a), a.units, _equation(a), a.doc) for n, a in s.auxiliaries.items()]
     _section(out, s.names, "auxiliaries", auxiliaries)
     _section(out, s.names, "parameters", parameters)
     _section(out, s.names, "lookups", lookups)
@@ -76,7 +85,7 @@ def _section(out: list[str], names: dict, title: str, rows: list[tuple]) -> None
         return
     out.append(f"{title}:")
     for name, units, what, doc in rows:
-        original = names.get(name)  # an imported model's own name
+        original = names.get(name.split("[")[0])  # an imported model's own name
         shown = f'{name} ("{original}")' if original else name
         out.append(f"  {shown} [{units}] = {what}")
         if doc:
@@ -88,6 +97,31 @@ def _doc(element) -> str:
     """A parameter's or table's doc, and its source."""
     source = f"Source: {element.source}." if element.source else ""
     return " ".join(x for x in (element.doc, source) if x)
+
+
+def _shaped(name: str, element) -> str:
+    """``name``, or ``name[d1, d2]`` for an array."""
+    dims = getattr(element, "dims", None)
+    return f"{name}[{', '.join(dims)}]" if dims else name
+
+
+def _value(value) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {v:g}" for k, v in value.items()) + "}"
+    return f"{value:g}"
+
+
+def _equation(element) -> str:
+    """An equation, with an array's per-element definitions after it."""
+    parts = [element.equation] if element.equation is not None else []
+    parts += [f"[{k}] {v}" for k, v in element.elements.items()]
+    return "; ".join(parts)
+
+
+def _points(table) -> str:
+    if isinstance(table.x, dict) or isinstance(table.y, dict):
+        return f"x {table.x}, y {table.y}"
+    return str(list(zip(table.x, table.y, strict=True)))
 
 
 def _net(inflows: list[str], outflows: list[str]) -> str:
