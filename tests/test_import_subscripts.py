@@ -189,3 +189,25 @@ def test_mapping_by_element_list(tmp_path):
     assert model["dimensions"]["a"] == {"elements": ["a1", "a2"], "maps_to": {"b": ["b2", "b1"]}}
     res = run(path)
     assert (res["y[b1]"][0, 0], res["y[b2]"][0, 0]) == (2, 1)
+
+
+def test_original_element_names_in_outputs(tmp_path):
+    from click.testing import CliRunner
+
+    from sim315.cli import main
+
+    mdl = tmp_path / "names.mdl"
+    mdl.write_text(
+        "{UTF-8}\n"
+        "Region Set: North Side, South Side ~~|\n"
+        "Sales[Region Set] = 3, 4 ~ widgets ~ |\n"
+        "Total Sales = SUM(Sales[Region Set!]) ~ widgets ~ |\n"
+        "INITIAL TIME = 0 ~ Month ~ |\nFINAL TIME = 2 ~ Month ~ |\n"
+        "TIME STEP = 1 ~ Month ~ |\nSAVEPER = TIME STEP ~ Month ~ |\n"
+    )
+    args = ["model", "simulate", str(mdl), "--outputs", "Sales[North Side],sales[south_side]"]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    head = r.output.splitlines()[0]
+    assert "Sales[North Side]" in head and "Sales[South Side]" in head
+    assert r.output.splitlines()[1].split() == ["0", "3", "4"]

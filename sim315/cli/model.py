@@ -4,6 +4,7 @@ model files in and out."""
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -73,12 +74,12 @@ def model_simulate(file, method, dt, save_every, outputs, csv_path) -> None:
 
     ir = compile_file(file)
     names = name_list(outputs) if outputs else ir.stock_names
-    names = [_identifier(ir.spec.names, n) for n in names]  # imported models' own names too
+    names = [_identifier(ir.spec, n) for n in names]  # imported models' own names too
     mdl = CompiledModel(ir)
     res = mdl.simulate(method=method, dt=dt, save_every=save_every, outputs=names)
     if res.status[0] != 0:
         click.echo(f"warning: run stopped: {mdl.status_message(res.status[0])}", err=True)
-    shown = [ir.spec.names.get(n, n) for n in res.names]  # an imported model's own names
+    shown = [_original(ir.spec, n) for n in res.names]  # an imported model's own names
     click.echo(_table(res.time, res.values[0], shown, ir.grid.units))
     if csv_path is not None:
         _write_csv(csv_path, res.time, res.values[0], res.names)
@@ -128,14 +129,34 @@ def model_export(file, xmile, out) -> None:
     click.echo(f"wrote {out}")
 
 
-def _identifier(names: dict[str, str], name: str) -> str:
-    """An element's identifier from its identifier or its original (imported) name."""
-    if name in names or not names:
-        return name
+def _identifier(spec, name: str) -> str:
+    """An output's identifier from its identifier or its original (imported) name, array
+    elements too (``Sales[North Side]`` -> ``sales[north_side]``)."""
     from ..imports.names import key
 
+    m = _ELEMENT.match(name)
+    if m:
+        element = {key(o): i for d in spec.dimensions.values() for i, o in d.names.items()}
+        subs = [element.get(key(e), e.strip()) for e in m["subs"].split(",")]
+        return f"{_identifier(spec, m['var'].strip())}[{','.join(subs)}]"
+    names = spec.names
+    if name in names or not names:
+        return name
     by_original = {key(o): i for i, o in names.items()}
     return by_original.get(key(name), name)
+
+
+def _original(spec, name: str) -> str:
+    """An output's original (imported) name, array elements too."""
+    m = _ELEMENT.match(name)
+    if not m:
+        return spec.names.get(name, name)
+    element = {i: o for d in spec.dimensions.values() for i, o in d.names.items()}
+    subs = [element.get(e, e) for e in m["subs"].split(",")]
+    return f"{spec.names.get(m['var'], m['var'])}[{','.join(subs)}]"
+
+
+_ELEMENT = re.compile(r"^(?P<var>[^\[\]]+)\[(?P<subs>[^\[\]]+)\]$")
 
 
 def _table(time, values, names, time_units, max_rows: int = 12) -> str:

@@ -131,6 +131,13 @@ def read_ranges(spec, fail) -> dict[str, Range]:
                     suggest(extra[0], parent.elements),
                 )
             family = dim.subrange_of
+        unknown = [n for n in dim.names if n not in dim.elements and n != name]
+        if unknown:
+            raise fail(
+                (*loc, "names", unknown[0]),
+                f"'{unknown[0]}' is not an element of '{name}'",
+                suggest(unknown[0], dim.elements),
+            )
         ranges[name] = Range(name, tuple(dim.elements), family)
     for name, dim in decl.items():
         for other, items in dim.maps_to.items():

@@ -12,14 +12,14 @@ array auxiliaries with a definition per piece (``elements``; an EXCEPT definitio
 default ``equation`` when the others define exactly what it leaves out).
 
 Names of ranges and elements are made safe as variable names are (:mod:`.names`); when one
-changes, the dimension's ``doc`` keeps the originals, in order (:func:`original_elements`
-reads them back).
+changes, the dimension's ``names`` maps the identifiers to the originals (shown by ``model
+simulate``, accepted by ``--outputs``; :func:`original_elements` reads them back) and its
+``doc`` lists them.
 """
 
 from __future__ import annotations
 
 import itertools
-import re
 
 import numpy as np
 
@@ -29,7 +29,6 @@ from .reader import abstract_expressions
 
 ae = abstract_expressions()
 
-_DOC = re.compile(r"^(?P<dim>.*) = \[(?P<elements>.*)\]$")
 
 #: PySD's array functions -> sim315's reductions.
 REDUCE = {
@@ -154,6 +153,11 @@ class Subscripts:
             dim = self.original[self.ident[k]]
             if dim != self.ident[k] or names != spec["elements"]:
                 spec["doc"] = f"{dim} = [{', '.join(names)}]"
+                changed = {self.ident[k]: dim} if dim != self.ident[k] else {}
+                changed.update(
+                    {i: o for i, o in zip(spec["elements"], names, strict=True) if i != o}
+                )
+                spec["names"] = changed
             out[self.ident[k]] = spec
         return out
 
@@ -270,14 +274,9 @@ def original_elements(model: dict) -> dict[str, str]:
     """An imported model's element identifiers -> original names (from the dimensions'
     ``doc``); identifiers that did not change are absent."""
     out = {}
-    for spec in (model.get("dimensions") or {}).values():
-        elements = spec["elements"] if isinstance(spec, dict) else spec
-        m = _DOC.match(spec.get("doc", "")) if isinstance(spec, dict) else None
-        if m is None:
-            continue
-        names = m.group("elements").split(", ")
-        if len(names) == len(elements):
-            out.update({i: o for i, o in zip(elements, names, strict=True) if i != o})
+    for dim, spec in (model.get("dimensions") or {}).items():
+        if isinstance(spec, dict):
+            out.update({i: o for i, o in spec.get("names", {}).items() if i != dim})
     return out
 
 

@@ -163,6 +163,9 @@ class Dimension(_Strict):
     position. An equation over this dimension may then read arrays over ``other``."""
     doc: str = ""
     """What the dimension means."""
+    names: dict[str, str] = {}
+    """Original names of an imported dimension's elements (and of the dimension itself), by
+    identifier: shown by ``model simulate`` and accepted by ``--outputs``."""
 
 
 PerElement = Annotated[dict[str, float], Field(min_length=1)]
