@@ -317,6 +317,26 @@ def test_a_whole_array_override_sets_every_element(tmp_path):
             "dimension 'county' is not on the left-hand side",
         ),
         (
+            {"dimensions": {"bad": {"elements": ["x"], "subrange_of": "county"}}},
+            "dimensions.bad.elements",
+            "'x' is not an element of 'county'",
+        ),
+        (
+            {"dimensions": {"bad": {"elements": ["pinghu"], "subrange_of": "north"}}},
+            "dimensions.bad.subrange_of",
+            "a subrange of a subrange",
+        ),
+        (
+            {"dimensions": {"bad": {"elements": ["a", "a"]}}},
+            "dimensions.bad.elements",
+            "an element is listed twice",
+        ),
+        (
+            {"dimensions": {"bad": {"elements": ["a", "b"], "maps_to": {"county": ["haining"]}}}},
+            "dimensions.bad.maps_to.county",
+            "needs one element of 'county' per element of 'bad'",
+        ),
+        (
             {"auxiliaries": {"x": {"dims": ["county", "county"], "equation": "1"}}},
             "auxiliaries.x.dims",
             "a dimension is repeated",

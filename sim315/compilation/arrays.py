@@ -93,52 +93,53 @@ class Layout:
         self.pieces[name] = [Piece(tree_of, piece.positions, piece.bindings, piece.where)]
 
 
+def _family(name: str, dim, decl, fail) -> str:
+    """The dimension ``name`` belongs to (itself, or the one it is a subrange of), after
+    checking its element names, subrange and original names."""
+    loc = ("dimensions", name)
+    for n in (name, *dim.elements):
+        if not _NAME.fullmatch(n) or "__" in n:
+            raise fail(
+                loc,
+                f"'{n}' is not a valid dimension or element name",
+                "use letters, digits and single '_', starting with a letter",
+            )
+    if len(set(dim.elements)) != len(dim.elements):
+        raise fail((*loc, "elements"), "an element is listed twice", "list each once")
+    unknown = [n for n in dim.names if n not in dim.elements and n != name]
+    if unknown:
+        raise fail(
+            (*loc, "names", unknown[0]),
+            f"'{unknown[0]}' is not an element of '{name}'",
+            suggest(unknown[0], dim.elements),
+        )
+    if dim.subrange_of is None:
+        return name
+    parent = decl.get(dim.subrange_of)
+    if parent is None or dim.subrange_of == name:
+        raise fail(
+            (*loc, "subrange_of"), f"unknown dimension '{dim.subrange_of}'",
+            suggest(dim.subrange_of, decl),
+        )  # fmt: skip
+    if parent.subrange_of is not None:
+        raise fail(
+            (*loc, "subrange_of"), "a subrange of a subrange", "name the dimension both are part of"
+        )
+    extra = [e for e in dim.elements if e not in parent.elements]
+    if extra:
+        raise fail(
+            (*loc, "elements"),
+            f"'{extra[0]}' is not an element of '{dim.subrange_of}'",
+            suggest(extra[0], parent.elements),
+        )
+    return dim.subrange_of
+
+
 def read_ranges(spec, fail) -> dict[str, Range]:
     """The model file's dimensions, checked: names, elements, subranges and mappings."""
-    ranges: dict[str, Range] = {}
     decl = spec.dimensions
-    for name, dim in decl.items():
-        loc = ("dimensions", name)
-        for n in (name, *dim.elements):
-            if not _NAME.fullmatch(n) or "__" in n:
-                raise fail(
-                    loc,
-                    f"'{n}' is not a valid dimension or element name",
-                    "use letters, digits and single '_', starting with a letter",
-                )
-        if len(set(dim.elements)) != len(dim.elements):
-            raise fail((*loc, "elements"), "an element is listed twice", "list each once")
-        family = name
-        if dim.subrange_of is not None:
-            parent = decl.get(dim.subrange_of)
-            if parent is None or dim.subrange_of == name:
-                raise fail(
-                    (*loc, "subrange_of"),
-                    f"unknown dimension '{dim.subrange_of}'",
-                    suggest(dim.subrange_of, decl),
-                )
-            if parent.subrange_of is not None:
-                raise fail(
-                    (*loc, "subrange_of"),
-                    "a subrange of a subrange",
-                    "name the dimension both are part of",
-                )
-            extra = [e for e in dim.elements if e not in parent.elements]
-            if extra:
-                raise fail(
-                    (*loc, "elements"),
-                    f"'{extra[0]}' is not an element of '{dim.subrange_of}'",
-                    suggest(extra[0], parent.elements),
-                )
-            family = dim.subrange_of
-        unknown = [n for n in dim.names if n not in dim.elements and n != name]
-        if unknown:
-            raise fail(
-                (*loc, "names", unknown[0]),
-                f"'{unknown[0]}' is not an element of '{name}'",
-                suggest(unknown[0], dim.elements),
-            )
-        ranges[name] = Range(name, tuple(dim.elements), family)
+    ranges = {name: Range(name, tuple(dim.elements), _family(name, dim, decl, fail))
+              for name, dim in decl.items()}  # fmt: skip
     for name, dim in decl.items():
         for other, items in dim.maps_to.items():
             loc = ("dimensions", name, "maps_to", other)
