@@ -76,6 +76,7 @@ def plan_call(plan):
         dt=plan.dt,
         save_every=plan.save_every,
         seed=plan.sampler.entropy,
+        runs=plan.runs,
     )
 
 
@@ -87,7 +88,7 @@ def chunk_task(source, call, P, run0):
 
     mod, _, _ = load_kernel_module(source)
     out, status = call.buffers(P.shape[0])
-    mod.ensemble(*call.args(P, out, status, run0))
+    getattr(mod, call.entry_points[0])(*call.args(P, out, status, run0))
     return out, status
 
 

@@ -5,7 +5,9 @@ A :class:`KernelCall` holds the inputs that are the same for every chunk: the ta
 the time grid, the selected outputs, the random draws' key, the integration method. Its
 :meth:`KernelCall.args` is the one place where the entry points' argument list is written
 (``ensemble``, ``ensemble_serial``, ``run_cuda``, ``launch_cuda`` in
-:mod:`sim315.kernels.driver` and :mod:`sim315.kernels.cuda_driver`): ``model.simulate``, the
+:mod:`sim315.kernels.driver` and :mod:`sim315.kernels.cuda_driver`; ``ensemble_lanes`` and
+``ensemble_lanes_serial`` of :mod:`sim315.kernels.lanes_driver`, which
+:attr:`KernelCall.entry_points` names when the call runs on lanes): ``model.simulate``, the
 local, Dask and CUDA executors and the benchmarks all call the kernel through it. Build one
 with :meth:`sim315.ensembles.model.CompiledModel.kernel_call`. It pickles (the Dask executor
 ships it to workers once).
@@ -43,6 +45,10 @@ class KernelCall:
         Key of the equations' random draws.
     entropy : int or None
         The seed entropy ``key`` came from.
+    lanes : bool
+        Run on the block-of-runs kernel (``ensemble_lanes``,
+        :mod:`sim315.compilation.lanes`) instead of the scalar one: decided once per
+        ensemble, so every chunk of a run uses the same kernel.
     """
 
     method: str
@@ -54,6 +60,14 @@ class KernelCall:
     names: tuple[str, ...]
     key: np.uint64
     entropy: int | None = None
+    lanes: bool = False
+
+    @property
+    def entry_points(self) -> tuple[str, str]:
+        """Names of the CPU entry points this call runs: (parallel, serial)."""
+        if self.lanes:
+            return "ensemble_lanes", "ensemble_lanes_serial"
+        return "ensemble", "ensemble_serial"
 
     @property
     def n_outputs(self) -> int:

@@ -14,6 +14,7 @@ import numpy as np
 from ..compilation.cache import load_kernel_module
 from ..compilation.codegen import generate_source
 from ..compilation.ir import ModelIR, TimeGrid, time_grid
+from ..compilation.lanes import lane_source, use_lanes
 from ..compilation.levers import append_levers, check_levers
 from ..core.errors import Sim315Error, suggest
 from ..core.seeds import seed_key
@@ -36,7 +37,7 @@ class CompiledModel:
 
     def __init__(self, ir: ModelIR):
         self.ir = ir
-        self._sources = {m: generate_source(ir, m) for m in METHODS}
+        self._sources = {m: generate_source(ir, m) + lane_source(ir, m) for m in METHODS}
         self._modules: dict[str, ModuleType] = {}
         #: Content hash of the model's structure (its generated sources); equal for models
         #: that differ only in numbers.
@@ -193,8 +194,7 @@ class CompiledModel:
             Seed of the equations' random draws (``random_uniform``, ``random_normal``,
             ``pink_noise``); None draws fresh entropy, recorded in the result.
         run_offset : int
-            Number of the first row's run in a larger ensemble: run ``run_offset + i`` draws
-            the same numbers whichever batch it is computed in.
+            Run number of the first row: run ``run_offset + i`` draws the same numbers in any batch.
         start, stop : float, optional
             Simulate another window (calibration starts earlier); initial values are then
             those of ``start``, so set them in ``params``.
@@ -215,6 +215,7 @@ class CompiledModel:
             seed=seed,
             start=start,
             stop=stop,
+            runs=1 if params is None or np.ndim(params) < 2 else len(params),
         )
         return self.run_call(call, params, run_offset=run_offset, threads=threads, target=target)
 
@@ -229,10 +230,16 @@ class CompiledModel:
         seed: int | np.random.SeedSequence | None = None,
         start: float | None = None,
         stop: float | None = None,
+        runs: int | None = None,
     ) -> KernelCall:
         """The kernel's inputs that are the same for every chunk of a run (arguments as in
         :meth:`simulate`), checked; run chunks with :meth:`run_call`, or pass
-        ``call.args(P, out, status, run0)`` to an entry point of :meth:`kernel_module`."""
+        ``call.args(P, out, status, run0)`` to the entry point ``call.entry_points`` names
+        in :meth:`kernel_module`.
+
+        ``runs``: the ensemble's size, which picks the kernel of every chunk
+        (:func:`sim315.compilation.lanes.use_lanes`; None: the scalar kernel).
+        """
         self._tableau(method)
         grid = self.grid_for(dt, save_every, start, stop)
         sel = self._selection(outputs)
@@ -242,7 +249,9 @@ class CompiledModel:
             key, entropy = seed_key(seed)
         lx, ly, lo = self._lookup_arrays(lookups)
         names = self.output_names if outputs is None else tuple(self.output_names[i] for i in sel)
-        return KernelCall(method, grid, lx, ly, lo, sel, names, key, entropy)
+        same_tables = lo is self._lookups[2] or np.array_equal(lo, self._lookups[2])
+        lanes = not self.levers and same_tables and use_lanes(self.ir, runs)
+        return KernelCall(method, grid, lx, ly, lo, sel, names, key, entropy, lanes)
 
     def run_call(
         self,
@@ -268,33 +277,34 @@ class CompiledModel:
         if target == "cuda":
             self.kernel_module(call.method, "cuda").run_cuda(*args)
         else:
-            self._run_cpu(call.method, args, P.shape[0], threads)
+            self._run_cpu(call, args, P.shape[0], threads)
         times = self._times.get(call.grid)
         if times is None:
             times = self._times[call.grid] = call.grid.times()
             times.flags.writeable = False  # shared by every result on this grid
         return SimulationResult(times, out, call.names, status, call.entropy)
 
-    def _run_cpu(self, method: str, args: tuple, runs: int, threads: int | None) -> None:
+    def _run_cpu(self, call: KernelCall, args: tuple, runs: int, threads: int | None) -> None:
         import numba
 
         if threads is not None and not 1 <= threads <= numba.config.NUMBA_NUM_THREADS:
             raise Sim315Error(
                 "threads", "", f"threads must be 1..{numba.config.NUMBA_NUM_THREADS}, not {threads}"
             )
-        mod = self.kernel_module(method)
+        mod = self.kernel_module(call.method)
+        parallel, serial = (getattr(mod, name) for name in call.entry_points)
         if threads == 1 or runs < SERIAL_BELOW:  # no thread pool to ask or set
-            mod.ensemble_serial(*args)
+            serial(*args)
             return
         previous = numba.get_num_threads()
         n_threads = previous if threads is None else threads
         if n_threads == 1:
-            mod.ensemble_serial(*args)
+            serial(*args)
             return
         if n_threads != previous:
             numba.set_num_threads(n_threads)
         try:
-            mod.ensemble(*args)
+            parallel(*args)
         finally:
             if numba.get_num_threads() != previous:
                 numba.set_num_threads(previous)
