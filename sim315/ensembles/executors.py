@@ -84,11 +84,15 @@ def chunk_task(source, call, P, run0):
     """One chunk on a Dask worker: load the model's kernel (compiled once per worker and
     cached on its disk) and run it with the run's kernel call. A pure function of its
     arguments, so a chunk lost with its worker is simply computed again elsewhere."""
+    import numba
+
     from ..compilation.cache import load_kernel_module
+    from .threads import run_threads
 
     mod, _, _ = load_kernel_module(source)
     out, status = call.buffers(P.shape[0])
-    getattr(mod, call.entry_points[0])(*call.args(P, out, status, run0))
+    serial = getattr(mod, call.entry_points[1])
+    run_threads(serial, call.args(P, out, status, run0), P.shape[0], numba.config.NUMBA_NUM_THREADS)
     return out, status
 
 

@@ -23,6 +23,7 @@ from ..kernels.driver import STATUS_MESSAGES
 from ..kernels.tableaus import METHODS
 from .device import require_cuda
 from .kernelcall import KernelCall, SimulationResult
+from .threads import run_threads
 
 #: Batches smaller than this run on the calling thread: waking the thread pool costs more.
 SERIAL_BELOW = 8
@@ -292,22 +293,12 @@ class CompiledModel:
                 "threads", "", f"threads must be 1..{numba.config.NUMBA_NUM_THREADS}, not {threads}"
             )
         mod = self.kernel_module(call.method)
-        parallel, serial = (getattr(mod, name) for name in call.entry_points)
-        if threads == 1 or runs < SERIAL_BELOW:  # no thread pool to ask or set
+        serial = getattr(mod, call.entry_points[1])
+        n_threads = numba.config.NUMBA_NUM_THREADS if threads is None else threads
+        if n_threads == 1 or runs < SERIAL_BELOW:
             serial(*args)
-            return
-        previous = numba.get_num_threads()
-        n_threads = previous if threads is None else threads
-        if n_threads == 1:
-            serial(*args)
-            return
-        if n_threads != previous:
-            numba.set_num_threads(n_threads)
-        try:
-            parallel(*args)
-        finally:
-            if numba.get_num_threads() != previous:
-                numba.set_num_threads(previous)
+        else:  # the serial kernel on slices, in threads: no parallel region to compile
+            run_threads(serial, args, runs, n_threads)
 
     def warm_up(self, method: str = "euler") -> float:
         """Compile (or load from the cache) the kernels of ``method``; returns the seconds."""

@@ -1,0 +1,49 @@
+"""Runs spread over threads (sim315/ensembles/threads.py): the serial kernel on slices gives
+the numbers of one call, whatever the slices, and nothing parallel is compiled."""
+
+from pathlib import Path
+
+import numba
+import numpy as np
+import pytest
+
+import sim315
+from sim315.ensembles.threads import run_threads, slices
+
+LADDER = Path(__file__).resolve().parents[1] / "tests" / "models" / "ladder" / "model.yaml"
+
+
+@pytest.mark.parametrize(("runs", "parts"), [(1, 4), (7, 2), (10, 3), (100, 7), (5, 5)])
+def test_slices_cover_the_runs_once(runs, parts):
+    cut = slices(runs, parts)
+    assert cut[0][0] == 0 and cut[-1][1] == runs
+    assert all(b > a for a, b in cut) and len(cut) == min(runs, parts)
+    assert all(cut[k][1] == cut[k + 1][0] for k in range(len(cut) - 1))
+
+
+def test_threads_give_the_serial_numbers_and_compile_nothing_parallel():
+    m = sim315.load_model(LADDER)
+    P = m.parameters(300) * np.random.default_rng(1).uniform(0.9, 1.1, (300, len(m.defaults)))
+    one = m.simulate(P, seed=4, run_offset=11, threads=1)
+    for threads in range(2, numba.config.NUMBA_NUM_THREADS + 1):
+        many = m.simulate(P, seed=4, run_offset=11, threads=threads)
+        np.testing.assert_array_equal(many.values, one.values)
+        np.testing.assert_array_equal(many.status, one.status)
+    for threads in (3, 8):  # more slices than Numba threads: the same numbers
+        out, status = np.empty_like(one.values), np.empty_like(one.status)
+        call = m.kernel_call(seed=4)
+        args = call.args(np.ascontiguousarray(P), out, status, 11)
+        run_threads(m.kernel_module("euler").ensemble_serial, args, 300, threads)
+        np.testing.assert_array_equal(out, one.values)
+    assert m.kernel_module("euler").ensemble.signatures == []  # prange never compiled
+
+
+def test_an_error_in_a_slice_reaches_the_caller():
+    def serial(P, *rest):
+        if P[0, 0] > 5:
+            raise ValueError("slice failed")
+
+    P = np.arange(20.0).reshape(10, 2)
+    args = (P, None, None, None, 0, 1, 1, 1, None, np.zeros((10, 1, 1)), np.zeros(10), 0, 0)
+    with pytest.raises(ValueError, match="slice failed"):
+        run_threads(serial, args, 10, 4)
