@@ -162,15 +162,15 @@ def test_per_element_lookups_are_an_array_of_tables(tmp_path):
     assert (res["y[d1]"][0, 2], res["y[d2]"][0, 2]) == (2, 5)
 
 
-def test_arrays_read_from_files_are_refused_in_one_line(tmp_path):
+def test_arrays_of_data_without_equations_are_refused_in_one_line(tmp_path):
     path = mdl(
         tmp_path,
         """
         d: d1, d2
-        x[d] = GET DIRECT CONSTANTS('data.csv', ',', 'B2')
+        x[d] :HOLD BACKWARD:
         """,
     )
-    with pytest.raises(ModelError, match=r"x: an array read from a file .* not supported") as info:
+    with pytest.raises(ModelError, match=r"x: a data variable without an equation") as info:
         import_model(path)
     assert "\n" not in str(info.value)
 

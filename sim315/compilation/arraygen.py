@@ -22,9 +22,12 @@ from ..language.expressions import (
     ALL_MARK,
     REDUCTIONS,
     TABLE_FUNCTIONS,
+    VECTOR_FUNCTIONS,
+    marks_in,
     subscripts_of,
     table_name,
 )
+from . import vectors
 from .arrays import Layout, Piece, element_of
 from .emitter import Emitter
 
@@ -131,6 +134,8 @@ class ArrayEmitter(Emitter):
             fn = node.func.id
             if fn in TABLE_FUNCTIONS and table_name(node.args[0]) in self.layout.dims:
                 return self._table(fn, node)
+            if fn in VECTOR_FUNCTIONS:
+                return vectors.emit(self, node)
             if fn in REDUCTIONS or (fn in ("min", "max") and len(node.args) == 1):
                 return self._reduce({"min": "vmin", "max": "vmax"}.get(fn, fn), node.args[0])
             if fn in ("_rand_uniform", "_rand_normal") and len(self.levels[0][1]) > 1:
@@ -226,23 +231,7 @@ class ArrayEmitter(Emitter):
 
 def _marks(node: ast.expr) -> list[str]:
     """The ``d!`` names read in ``node``, outside nested reductions, in order."""
-    found: dict[str, None] = {}
-
-    def walk(n):
-        if isinstance(n, ast.Call) and (
-            n.func.id in REDUCTIONS or (n.func.id in ("min", "max") and len(n.args) == 1)
-        ):
-            return
-        if isinstance(n, ast.Subscript):
-            for s in subscripts_of(n):
-                if s.endswith(ALL_MARK):
-                    found.setdefault(s, None)
-            return
-        for c in ast.iter_child_nodes(n):
-            walk(c)
-
-    walk(node)
-    return list(found)
+    return marks_in(node)
 
 
 def _strides(shape: tuple[int, ...]) -> list[int]:

@@ -13,7 +13,7 @@ import dataclasses
 import itertools
 
 from .equations import UnsupportedError, error
-from .external import is_from_file
+from .filearrays import add_read_array, read_constants, refusal
 from .names import key
 from .netflows import signed_terms
 from .reader import abstract_expressions
@@ -31,7 +31,11 @@ def add_array(m, el, ident: str, sections: dict) -> None:
     """Put array element ``el`` into ``sections`` (parameters, stocks, auxiliaries, flows)
     of the model file; ``m`` is the :class:`sim315.imports.mapping.ModelMapping`."""
     try:
-        _add(m, el, ident, sections)
+        el, wheres = read_constants(m, el)  # GET ... CONSTANTS: the numbers read
+        if not add_read_array(m, el, ident, sections, wheres):
+            _add(m, el, ident, sections)
+            if wheres and ident in sections["parameters"]:
+                sections["parameters"][ident]["source"] = "; ".join(dict.fromkeys(wheres))
     except UnsupportedError as exc:
         raise error(m.source, el.name, exc) from None
 
@@ -48,20 +52,12 @@ def check_arrays(m) -> None:
 
 
 def _refuse(comps) -> None:
-    types = {c.type for c in comps}
-    if "Lookup" in types and (types != {"Lookup"} or any(is_from_file(c) for c in comps)):
-        raise UnsupportedError(
-            "a lookup with subscripts read from a file or mixed with equations",
-            "give its points in the model",
-        )
-    if "Data" in types:
-        raise UnsupportedError(
-            "an array of data variables (values over time)", "give its values in the model"
-        )
-    if types - {"Auxiliary", "Constant", "Lookup"} or any(is_from_file(c) for c in comps):
-        raise UnsupportedError(
-            "an array read from a file (GET XLS/DIRECT ...)", "give its values in the model"
-        )
+    why = refusal(comps)  # arrays read from files: see .filearrays
+    if why is not None:
+        raise why
+    other = {c.type for c in comps} - {"Auxiliary", "Constant", "Lookup", "Data"}
+    if other:
+        raise UnsupportedError(f"an array of {sorted(other)[0].lower()} elements")
 
 
 def _add(m, el, ident: str, sections: dict) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from ..core.errors import ModelError
 from .reader import abstract_expressions
+from .vectors import vector_call
 
 #: Vensim's :NA: as a number. PySD turns :NA: into NaN, which would poison every sum that
 #: reads it and never compare equal; Vensim's reference ("NA") documents :NA: as the value
@@ -192,6 +193,8 @@ class EquationWriter:
                 raise UnsupportedError(f"{fn.upper()} of something that is not a lookup table")
             return f"{_LOOKUP_CALL[fn]}({self.table(table, found[1])}, {self.write(x)})"
         arrayed = self.scope.array_call(fn, args, self.write)
+        if arrayed is None:
+            arrayed = vector_call(fn, args, self.write, UnsupportedError)
         if arrayed is not None:
             return arrayed
         if fn in _SAME:

@@ -57,7 +57,7 @@ def file_component(m, el, component):
             new = dataclasses.replace(component, ast=_table(xs, ys, "interpolate"), type="Lookup")
         else:
             xs, ys, where = books.series(ast.file, ast.tab, ast.time_row_or_col, ast.cell)
-            table = _data_table(m, xs, ys, getattr(component, "keyword", None))
+            table = data_table(m, xs, ys, getattr(component, "keyword", None))
             time = ae.ReferenceStructure("time")
             new = dataclasses.replace(
                 component, ast=ae.InlineLookupsStructure(time, table), type="Auxiliary"
@@ -75,7 +75,7 @@ def _table(xs: list[float], ys: list[float], kind: str):
     return ae.LookupsStructure(tuple(xs), tuple(ys), lo, hi, kind)
 
 
-def _data_table(m, xs: list[float], ys: list[float], keyword: str | None):
+def data_table(m, xs: list[float], ys: list[float], keyword: str | None):
     """The table of time that gives a data variable's values the way ``keyword`` says."""
     if keyword in _DATA_TYPES:
         return _table(xs, ys, _DATA_TYPES[keyword])

@@ -11,12 +11,14 @@ Names are made safe (:mod:`.names`) and the originals kept under ``names:``.
 from __future__ import annotations
 
 import math
+from functools import partial
 from pathlib import Path
 
 from ..core.errors import ModelError
 from .arrayvars import add_array, attach_array_flows, check_arrays, is_array
 from .equations import TABLE_READER, EquationWriter, Scope, UnsupportedError, error
 from .external import data_tables, file_component, is_from_file
+from .filearrays import file_range
 from .groups import add_groups, sim_units
 from .macros import expand_macro
 from .names import CONTROL, NameTable, key
@@ -60,7 +62,8 @@ class ModelMapping:
         for el in self.section.elements:
             if key(el.name) not in CONTROL:
                 self.names.add(el.name)
-        self.subs = Subscripts(self.section, self.names.taken, self.fail)
+        read = partial(file_range, self)  # ranges read with GET DIRECT SUBSCRIPT
+        self.subs = Subscripts(self.section, self.names.taken, self.fail, read)
         self.inline: dict[str, dict] = {}
         self._evaluating: set[str] = set()
         self.macro_calls: dict[str, int] = {}
@@ -136,7 +139,8 @@ class ModelMapping:
             c = el.components[0]
             if c.type != "Lookup":
                 return None
-            return TABLE_READER.get(c.ast.type, "lookup"), self.names.get(reference)
+            kind = getattr(c.ast, "type", "interpolate")  # GET ... LOOKUPS: interpolated
+            return TABLE_READER.get(kind, "lookup"), self.names.get(reference)
         if el is None or self.kind(el) != "lookup":
             return None
         return TABLE_READER.get(self.component(el).ast.type, "lookup"), self.names.get(reference)

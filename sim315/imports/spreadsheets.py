@@ -121,6 +121,11 @@ class Workbooks:
     def named(self, path: Path, tab: str, ref: str) -> list | None:
         """The cell values of the workbook's named range ``ref`` (the sheet's own names
         first), row by row; None when ``ref`` names no range."""
+        rows = self.named_rows(path, tab, ref)
+        return None if rows is None else [v for row in rows for v in row]
+
+    def named_rows(self, path: Path, tab: str, ref: str) -> list[list] | None:
+        """:meth:`named`, as a list of rows."""
         found = self.ranges.get((path, tab), {}).get(ref.strip().rstrip("*").lower())
         if found is None:
             return None
@@ -128,7 +133,95 @@ class Workbooks:
         grid = self._sheet(path, sheet)
         first, _, last = area.replace("$", "").partition(":")
         (r0, c0), (r1, c1) = cell_index(first), cell_index(last or first)
-        return [_at(grid, r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)]
+        return [[_at(grid, r, c) for c in range(c0, c1 + 1)] for r in range(r0, r1 + 1)]
+
+    def block(self, name: str, tab: str, cell: str, rows: int, cols: int) -> tuple[list, str]:
+        """``rows`` x ``cols`` cells (a list of rows) from the top-left ``cell`` on, or the
+        named range ``cell`` of that shape, and where they came from."""
+        path, grid = self.grid(name, tab)
+        ref = cell.strip().rstrip("*").strip()
+        found = self.named_rows(path, tab, ref)
+        if found is not None:
+            where = _where(path, tab, f"range {ref}")
+            shape = (len(found), len(found[0]) if found else 0)
+            if shape != (rows, cols) and not (1 in shape and 1 in (rows, cols)):
+                raise SourceError(
+                    f"{where} has {shape[0]} x {shape[1]} cells, the subscripts {rows} x {cols}",
+                    "make the range the shape of the subscripts (or add * to transpose)",
+                )
+            flat = [v for row in found for v in row]
+            if len(flat) != rows * cols:
+                raise SourceError(
+                    f"{where} has {len(flat)} cells, the subscripts {rows * cols}",
+                    "make the range as long as the subscripts",
+                )
+            return [flat[i * cols : (i + 1) * cols] for i in range(rows)], where
+        r0, c0 = cell_index(ref)
+        where = _where(path, tab, f"cells from {ref.upper()}")
+        return [[_at(grid, r0 + i, c0 + j) for j in range(cols)] for i in range(rows)], where
+
+    def series_block(
+        self, name: str, tab: str, axis: str, cell: str, count: int, x_name: str = "times"
+    ) -> tuple[list[tuple[list, list]], str]:
+        """``count`` series sharing one x (:meth:`series` for an array): x in the row (a
+        number) or column (a letter) ``axis``, the series from ``cell`` on, one per row
+        (x across) or per column (x down); or two named ranges, x and a table of values.
+        Gives each series' (x, y) points and where they came from."""
+        path, grid = self.grid(name, tab)
+        axis = axis.strip().upper()
+        named_x, named_y = self.named(path, tab, axis), self.named_rows(path, tab, cell)
+        if named_x is not None and named_y is not None:
+            across = len(self.named_rows(path, tab, axis)) == 1 and len(named_x) > 1
+            table = [list(c) for c in zip(*named_y, strict=True)] if across else named_y
+            cols = [[row[j] if j < len(row) else None for row in table] for j in range(count)]
+            where = _where(path, tab, f"ranges {axis} and {cell.strip()}")
+            pairs = [_pairs(list(zip(named_x, c, strict=False)), where, x_name) for c in cols]
+            return [p[:2] for p in pairs], where
+        r0, c0 = cell_index(cell)
+        if axis.isdigit():
+            xs = [_at(grid, int(axis) - 1, c) for c in range(c0, _width(grid))]
+            cols = [[_at(grid, r0 + i, c) for c in range(c0, _width(grid))] for i in range(count)]
+            line = f"row {axis}"
+        elif axis.isalpha():
+            xs = [_at(grid, r, column_index(axis)) for r in range(r0, len(grid))]
+            cols = [[_at(grid, r, c0 + i) for r in range(r0, len(grid))] for i in range(count)]
+            line = f"column {axis}"
+        else:
+            raise SourceError(
+                f"'{axis}' is neither a row number, a column letter nor a named range of the "
+                "workbook",
+                "give the row (1, 2, ...) or column (A, B, ...) that holds the times",
+            )
+        where = _where(path, tab, f"{x_name} in {line}, values from cell {cell.strip().upper()}")
+        return [_pairs(list(zip(xs, c, strict=True)), where, x_name)[:2] for c in cols], where
+
+    def elements(self, name: str, tab: str, first: str, last: str, prefix: str) -> list[str]:
+        """GET DIRECT SUBSCRIPT: the cells from ``first`` to ``last`` (a cell, a row number,
+        a column, or blank: to the end), across and then down, blanks left out, each with
+        ``prefix`` before it."""
+        path, grid = self.grid(name, tab)
+        found = self.named_rows(path, tab, first)
+        if found is None:
+            r0, c0 = cell_index(first)
+            r1, c1 = len(grid) - 1, _width(grid) - 1
+            last = last.strip().replace("$", "").upper()
+            if last.isdigit():
+                r1 = int(last) - 1
+            elif last.isalpha():
+                c1 = column_index(last)
+            elif last:
+                r1, c1 = cell_index(last)
+            found = [[_at(grid, r, c) for c in range(c0, c1 + 1)] for r in range(r0, r1 + 1)]
+        out = []
+        for v in (v for row in found for v in row):
+            n = number(v)
+            if n is not None and n == int(n) and not isinstance(v, str):
+                v = int(n)
+            if v is not None and str(v).strip():
+                out.append(f"{prefix}{str(v).strip()}")
+        if not out:
+            raise SourceError(f"{_where(path, tab, f'cells from {first}')} are empty", "check them")
+        return out
 
     def constant(self, name: str, tab: str, cell: str) -> tuple[float, str]:
         """The number in ``cell`` (or the first of a named range), and where it came from
@@ -151,7 +244,8 @@ class Workbooks:
     ) -> tuple[list[float], list[float], str]:
         """A time series (or a table's x and y): x values in the row (a number) or column (a
         letter) ``time_row_or_col``, y values from ``cell`` on, across or down; read until the
-        first blank x. A blank y is a missing value: the point is left out."""
+        end of the row or column. A blank or text x or y is a missing value: the point is
+        left out (as Vensim does)."""
         path, grid = self.grid(name, tab)
         axis = time_row_or_col.strip().upper()
         named_x, named_y = self.named(path, tab, axis), self.named(path, tab, cell)
@@ -177,14 +271,12 @@ class Workbooks:
 
 
 def _pairs(cells: list[tuple], where: str, x_name: str) -> tuple[list, list, str]:
-    """(x, y) cells -> the x and y of the points, read until the first blank x; a blank y
-    is a missing value, left out."""
+    """(x, y) cells -> the x and y of the points; a blank (or text) x or y is a missing
+    value, its point left out."""
     xs, ys = [], []
     for x, y in cells:
         x, y = number(x), number(y)
-        if x is None:
-            break
-        if y is not None:
+        if x is not None and y is not None:
             xs.append(x)
             ys.append(y)
     if not xs:

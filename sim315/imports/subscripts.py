@@ -44,8 +44,9 @@ REDUCE = {
 class Subscripts:
     """The ranges of one model section; ``reserved``: the variables' identifiers."""
 
-    def __init__(self, section, reserved: set[str], fail):
+    def __init__(self, section, reserved: set[str], fail, read=None):
         self.fail = fail
+        self.read = read  # (range name, GET DIRECT SUBSCRIPT's arguments) -> element names
         self.taken = set(reserved)
         self.ident: dict[str, str] = {}  # key of a range or element -> identifier
         self.original: dict[str, str] = {}
@@ -75,6 +76,8 @@ class Subscripts:
         subs = r.subscripts
         if isinstance(subs, str):
             subs = [subs]
+        if isinstance(subs, dict) and self.read is not None:
+            subs = self.read(r.name, subs)
         if not isinstance(subs, list | tuple):
             raise self.fail(
                 r.name,

@@ -83,4 +83,14 @@ FUNCTIONS: dict[str, Function] = {
     "prod": Function(1, "prod(x[d!]): product over the elements of d (Vensim PROD)"),
     "vmin": Function(1, "vmin(x[d!]): smallest element over d (Vensim VMIN)"),
     "vmax": Function(1, "vmax(x[d!]): largest element over d (Vensim VMAX)"),
+    # vector functions (issue 13): their own loops over the dimension marked '!'
+    "vector_select": Function(
+        5, "vector_select(sel[d!], x[d!], missing, action, error): VECTOR SELECT"
+    ),
+    "elm_map": Function(2, "elm_map(x[d], offset): the element offset slots on (VECTOR ELM MAP)"),
+    "vector_sort_order": Function(
+        2, "vector_sort_order(x[d!], direction): 0-based index of the k-th element in order"
+    ),
+    "vector_rank": Function(2, "vector_rank(x[d!], direction): the element's rank, from 1"),
+    "vector_reorder": Function(2, "vector_reorder(x[d!], order): x at the element order names"),
 }

@@ -30,6 +30,16 @@ TABLE_FUNCTIONS = (
     "lookup_backward",
 )
 
+#: Vensim's vector functions: each loops over the dimension(s) marked ``d!`` in its
+#: first argument (both first arguments for ``vector_select``), or reads another element.
+VECTOR_FUNCTIONS = (
+    "vector_select",
+    "elm_map",
+    "vector_sort_order",
+    "vector_rank",
+    "vector_reorder",
+)
+
 #: Builtins whose last argument is an order: a whole number literal.
 ORDER_FUNCTIONS = ("delayn", "smoothn")
 
@@ -254,6 +264,51 @@ def _check_call(node: ast.Call, text: str, source: str, where: str) -> None:
         )
     if name in _RANDOM_RULES:
         _check_random_args(node, name, text, source, where)
+    if name in VECTOR_FUNCTIONS:
+        _check_vector(node, name, text, source, where)
+
+
+def marks_in(node: ast.expr) -> list[str]:
+    """The dimensions marked ``d!`` in ``node`` (as ``d`` + :data:`ALL_MARK`), in order,
+    outside the reductions and vector functions nested in it (which loop over their own)."""
+    found: dict[str, None] = {}
+
+    def walk(n: ast.AST) -> None:
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name):
+            f = n.func.id
+            if (
+                f in REDUCTIONS
+                or f in VECTOR_FUNCTIONS
+                or (f in ("min", "max") and len(n.args) == 1)
+            ):
+                return
+        if isinstance(n, ast.Subscript):
+            for s in _subscripts(n) or ():
+                if s.endswith(ALL_MARK):
+                    found.setdefault(s, None)
+            return
+        for c in ast.iter_child_nodes(n):
+            walk(c)
+
+    walk(node)
+    return list(found)
+
+
+def _check_vector(node: ast.Call, name: str, text: str, source: str, where: str) -> None:
+    """A vector function's array arguments: what it loops over, marked, or one element."""
+    first = node.args[0]
+    if name == "elm_map" and (not isinstance(first, ast.Subscript) or marks_in(first)):
+        problem, fix = "needs an array element first", "write elm_map(x[d], offset), no '!'"
+    elif name == "vector_select" and not (marks_in(first) or marks_in(node.args[1])):
+        problem, fix = (
+            "has no dimension to select over",
+            "mark it: vector_select(s[d!], x[d!], ...)",
+        )
+    elif name not in ("elm_map", "vector_select") and len(marks_in(first)) != 1:
+        problem, fix = "needs its first argument over one dimension marked '!'", f"{name}(x[d!], 1)"
+    else:
+        return
+    raise ModelError(source, where, f"{name}() in '{text}' {problem}", fix)
 
 
 #: Random builtins: a check on their arguments when these are constants, and its fix.

@@ -209,6 +209,24 @@ class UnitChecker:
             return self._same(node, dims[0], dims[1], "starting")
         if name == "sample_if_true":
             return self._same(node, dims[1], dims[2], "sampling")
+        return self._vector_call(node, name, dims)
+
+    def _vector_call(self, node: ast.Call, name: str, dims: list) -> Dim | None:
+        """Units of the vector functions: orders and ranks are dimensionless; a selection
+        of ``x`` by a dimensionless ``sel`` is in ``x``'s units (unchecked otherwise)."""
+        if name == "vector_select":
+            for d, what in zip(dims[3:], ("action", "error action"), strict=True):
+                self._want(node, d, DIMENSIONLESS, f"the {what} of vector_select()")
+            if dims[0] is not FREE and not dims[0].dimensionless:
+                return None
+            return self._same(node, dims[1], dims[2], "selecting between")
+        if name in ("elm_map", "vector_reorder"):
+            what = "offset" if name == "elm_map" else "order"
+            self._want(node, dims[1], DIMENSIONLESS, f"the {what} of {name}()")
+            return dims[0]
+        if name in ("vector_sort_order", "vector_rank"):
+            self._want(node, dims[1], DIMENSIONLESS, f"the direction of {name}()")
+            return DIMENSIONLESS
         raise AssertionError(name)
 
 
