@@ -14,6 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import h5py
 import numpy as np
 
 from ..core.errors import Sim315Error
@@ -24,20 +25,46 @@ from ..results.reader import open_complete, texts
 @dataclass(frozen=True)
 class Replayed:
     """Runs computed again: ``values[i, t, k]`` of run ``runs[i]``, output ``names[k]``;
-    ``stored`` is what the file holds for the same runs (None where it saved no runs)."""
+    ``stored`` is what the file holds for the same runs: ``(k, time columns or None, values
+    (runs, columns))`` per output it kept (all of them, those targets read, or none)."""
 
     runs: tuple[int, ...]
     names: tuple[str, ...]
     time: np.ndarray
     values: np.ndarray
     status: np.ndarray
-    stored: np.ndarray | None
+    stored: tuple = ()
+
+    def same(self) -> np.ndarray | None:
+        """Per run: whether it equals what the file stored (in the file's precision); None
+        when the file kept no per-run outputs."""
+        if not self.stored:
+            return None
+        out = np.ones(len(self.runs), dtype=bool)
+        for k, cols, kept in self.stored:
+            mine = self.values[:, :, k] if cols is None else self.values[:, cols, k]
+            mine = mine.astype(kept.dtype)
+            for i in range(len(self.runs)):
+                out[i] &= np.array_equal(mine[i], kept[i], equal_nan=True)
+        return out
 
     @property
     def identical(self) -> bool | None:
-        if self.stored is None:
-            return None
-        return bool(np.array_equal(self.values, self.stored, equal_nan=True))
+        same = self.same()
+        return None if same is None else bool(same.all())
+
+
+def _stored(h5, names, unique: list[int], order: list[int]) -> tuple:
+    """What the file kept of runs ``unique`` (in the order ``order``), per output."""
+    kept = []
+    for k, name in enumerate(names):
+        if name in h5 and isinstance(h5[name], h5py.Dataset):
+            kept.append((k, None, np.asarray(h5[name][unique, :])[order]))
+        elif "target_runs" in h5 and name in h5["target_runs"]:
+            ds = h5["target_runs"][name]
+            cols = [int(c) for c in ds.attrs["columns"]]
+            kept.append((k, cols, np.asarray(ds[unique, :])[order]))
+    return tuple(kept)
 
 
 def replay(path: str | Path, runs) -> Replayed:
@@ -63,7 +90,7 @@ def replay(path: str | Path, runs) -> Replayed:
             name: (ds.attrs["interpolate"], (ds[:, 0], ds[:, 1]))
             for name, ds in (h5["levers"].items() if "levers" in h5 else [])
         }
-        stored = np.stack([np.asarray(h5[k][unique, :])[order] for k in names], axis=-1)
+        stored = _stored(h5, names, unique, order)
     model = _model(source, attrs, columns, levers)
     P = np.empty((len(runs), len(model.parameter_names)))
     index = {c: i for i, c in enumerate(columns)}

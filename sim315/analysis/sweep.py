@@ -239,7 +239,14 @@ def run_sweep(
     def before_finish(h5):
         holder.update(analyse(sp, h5))
 
-    outcome = execute(sp.plan, out, threads=threads, progress=progress, before_finish=before_finish)
+    outcome = execute(
+        sp.plan,
+        out,
+        threads=threads,
+        progress=progress,
+        before_finish=before_finish,
+        save="all",  # the indices are computed from every run's outputs
+    )
     return outcome, holder
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import numpy as np
 
 from ..core.errors import Sim315Error
-from .app import main
+from .app import main, name_list
 
 
 @main.command("report")
@@ -58,7 +57,7 @@ def export_cmd(result, fmt, out, variables, percentiles, wide) -> None:
 
     fmt = fmt or "csv"
     out = out or result.with_suffix(f".{fmt}")
-    names = [v.strip() for v in variables.split(",") if v.strip()] if variables else None
+    names = name_list(variables) if variables else None
     export(result, out, fmt=fmt, variables=names, percentiles=percentiles, wide=wide)
     click.echo(f"wrote {out}")
 
@@ -109,11 +108,14 @@ def replay_command(result, runs, out) -> None:
             str(result), "--runs", f"'{runs}' is not a list of run numbers", "e.g. --runs 17,42"
         ) from None
     done = replay(result, numbers)
+    same = done.same()
     for i, r in enumerate(done.runs):
-        same = np.array_equal(done.values[i], done.stored[i], equal_nan=True)
-        verdict = "identical to the file" if same else "DIFFERS from the file"
+        if same is None:
+            verdict = "computed (the file keeps only summaries: nothing to compare)"
+        else:
+            verdict = "identical to the file" if same[i] else "DIFFERS from the file"
         click.echo(f"run {r}: status {int(done.status[i])}, {verdict}")
     if out is not None:
         click.echo(f"wrote {write_replayed(done, out, result)}")
-    if not done.identical:
+    if done.identical is False:
         raise SystemExit(1)

@@ -34,10 +34,32 @@ from .app import COUNT, main
     help="Where chunks run (default: the scenario's, else local). Same numbers either way.",
 )
 @click.option("--scheduler", help="Dask scheduler address (tcp://HOST:8786); or $SIM315_SCHEDULER.")
+@click.option(
+    "--save",
+    type=click.Choice(["auto", "all", "targets", "summary"]),
+    default="auto",
+    show_default=True,
+    help="What the file keeps of each run besides parameters and status: every output, the "
+    "values targets read, or only summaries (auto: all up to 256 MB of outputs, else targets).",
+)
+@click.option("--float32", is_flag=True, help="Store the runs' outputs in single precision.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress line.")
 @click.pass_context
 def run(
-    ctx, file, out, runs, seed, threads, chunk, resume, compress, executor, scheduler, quiet
+    ctx,
+    file,
+    out,
+    runs,
+    seed,
+    threads,
+    chunk,
+    resume,
+    compress,
+    executor,
+    scheduler,
+    save,
+    float32,
+    quiet,
 ) -> None:
     """Run a scenario's ensemble and write an HDF5 result file.
 
@@ -56,17 +78,10 @@ def run(
         out.parent.mkdir(parents=True, exist_ok=True)
     for note in plan.notes:
         click.echo(f"note: {note}", err=True)
+    options = {"compression": compress, "executor": engine, "save": save, "float32": float32}
     previous = _interrupt_once()
     try:
-        outcome = execute(
-            plan,
-            out,
-            threads=threads,
-            resume=resume,
-            progress=not quiet,
-            compression=compress,
-            executor=engine,
-        )
+        outcome = execute(plan, out, threads=threads, resume=resume, progress=not quiet, **options)
     except KeyboardInterrupt:
         again = [a for a in sys.argv[1:] if a != "--resume"]
         if "-o" not in again and "--out" not in again:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,12 +20,18 @@ import numpy as np
 from ..core.errors import Sim315Error
 from ..core.progress import Progress
 from ..results.files import check_output
+from ..results.layout import AUTO_ALL_BYTES, DEFAULT_SAVE, SAVE_CHOICES, target_columns
 from ..results.store import ResultWriter
+from ..results.summary import StreamingSummary
 from ..schemas.scenario import ScenarioError
 from .checks import size_text
 from .executors import LocalExecutor
 from .plan import CHUNK_BYTES, RunPlan, plan_base_scenario, plan_run
 from .provenance import output_infos, result_attrs
+
+#: Chunks handed to the writer thread and not yet written: the kernel runs on while the
+#: writer catches up (the summary's calibration, a slow disk); bounds memory.
+WRITE_AHEAD = 1
 
 __all__ = [
     "CHUNK_BYTES",
@@ -46,14 +53,39 @@ class RunOutcome:
     seconds: float
     resumed_from: int
     timings: dict[str, float] = field(default_factory=dict)
-    """Wall seconds: computing chunks (sampling prefetched), waiting for writes, summarising;
-    ``writing`` is the writer thread's busy time (it overlaps the computing)."""
+    """Wall seconds: computing chunks (sampling prefetched), waiting for writes, writing the
+    summary; ``writing`` is the writer thread's busy time (storing chunks and feeding the
+    streaming summary; it overlaps the computing); ``exact_passes`` the passes over the runs
+    again for percentiles the stream could not bound (rare)."""
 
 
-def check_space(plan: RunPlan, out: Path, compression: str) -> None:
+def resolve_save(plan: RunPlan, save: str) -> str:
+    """``auto``: ``all`` while every run's outputs take at most :data:`AUTO_ALL_BYTES`
+    (the 4,000-run main job: 54 MB), else ``targets``; any other choice as it is."""
+    if save != "auto":
+        return save
+    small = plan.runs * kept_per_run(plan, "all", False) <= AUTO_ALL_BYTES
+    return "all" if small else "targets"
+
+
+def kept_per_run(plan: RunPlan, save: str, float32: bool) -> int:
+    """Bytes of outputs a run keeps in the file under ``save``."""
+    if save == "summary":
+        return 0
+    if save == "all":
+        values = plan.grid.n_saved * len(plan.outputs)
+    else:
+        times = plan.grid.times()
+        values = sum(len(target_columns(times, o.target)) for o in output_infos(plan) if o.target)
+    return values * (4 if float32 else 8)
+
+
+def check_space(
+    plan: RunPlan, out: Path, compression: str, save: str = "all", float32: bool = False
+) -> None:
     """Refuse a result file larger than the free space of its folder (uncompressed size;
     a third of it when compressed), before the file is created."""
-    per_run = (plan.grid.n_saved * len(plan.outputs) + len(plan.model.parameter_names) + 2) * 8
+    per_run = (len(plan.model.parameter_names) + 2) * 8 + kept_per_run(plan, save, float32)
     need = plan.runs * per_run
     if compression != "none":
         need //= 3
@@ -82,35 +114,38 @@ def execute(
     compression: str = "none",
     before_finish=None,
     executor=None,
+    save: str = DEFAULT_SAVE,
+    float32: bool = False,
 ) -> RunOutcome:
     """Run the ensemble in chunks and write the result file.
 
+    ``save``: what the file keeps of each run besides its parameters and status (``all``
+    outputs, the values ``targets`` read, or only the ``summary``); ``float32`` stores them
+    in single precision (the summary is computed from the double values).
     ``before_finish(h5)``, if given, adds to the file (e.g. a sweep's indices) before it is
     summarised and renamed to its final name.
 
-    Chunk *k* is written by a background thread while chunk *k+1* computes (the kernel
-    releases the GIL), so at most two chunks are in memory.
+    Chunk *k* is written and fed to the streaming summary by a background thread while
+    chunk *k+1* computes (the kernel releases the GIL), so at most
+    :data:`WRITE_AHEAD` + 1 chunks are in memory.
+    A resumed run computes its finished runs again for the summary (not for the file).
     """
     out = Path(out)
     t0 = time.perf_counter()
+    if save not in SAVE_CHOICES:
+        raise Sim315Error(
+            str(out), "--save", f"unknown choice '{save}'", "use auto, all, targets or summary"
+        )
     executor = executor or LocalExecutor(threads)
     executor.check(plan)  # every option is checked before anything is created
-    check_output(out)
-    if resume:
-        plan, writer = _reopen(plan, out)
-    else:
-        check_space(plan, out, compression)
-        writer = _create(plan, out, compression)
-    try:
-        writer.write_levers(plan.levers, [plan.model.parameter_index(n) for n in plan.levers])
-    except BaseException:
-        writer.close()
-        raise
+    plan, writer = _open(plan, out, resume, compression, resolve_save(plan, save), float32)
     start = writer.runs_done
+    summary = StreamingSummary(plan.runs, plan.grid.times(), output_infos(plan))
     bar = Progress(plan.runs, enabled=progress)
     bar.resume_from(start)
     try:
-        timings = _stream(plan, executor, writer, start, bar)
+        timings = _stream(plan, executor, writer, summary, start, bar)
+        timings["exact_passes"] = _settle(plan, executor, summary)
     except BaseException:
         bar.close()
         writer.close()
@@ -125,12 +160,29 @@ def execute(
             writer.close()
             raise
     t = time.perf_counter()
-    writer.finish({"n_failed": failed})
+    writer.finish(summary, {"n_failed": failed})
     timings["summary"] = time.perf_counter() - t
     return RunOutcome(out, plan.runs, failed, time.perf_counter() - t0, start, timings)
 
 
-def _create(plan: RunPlan, out: Path, compression: str) -> ResultWriter:
+def _open(plan: RunPlan, out: Path, resume: bool, compression: str, save: str, float32: bool):
+    """The writer of a new result file, or of the partial file a resumed run continues
+    (with the spec that continues it), its lever tables written."""
+    check_output(out)
+    if resume:
+        plan, writer = _reopen(plan, out)
+    else:
+        check_space(plan, out, compression, save, float32)
+        writer = _create(plan, out, compression, save, float32)
+    try:
+        writer.write_levers(plan.levers, [plan.model.parameter_index(n) for n in plan.levers])
+    except BaseException:
+        writer.close()
+        raise
+    return plan, writer
+
+
+def _create(plan: RunPlan, out: Path, compression: str, save: str, float32: bool):
     g = plan.grid
     return ResultWriter.create(
         out,
@@ -142,6 +194,8 @@ def _create(plan: RunPlan, out: Path, compression: str) -> ResultWriter:
         attrs=result_attrs(plan),
         rows_per_chunk=plan.chunk,
         compression=compression,
+        save=save,
+        dtype=np.float32 if float32 else np.float64,
     )
 
 
@@ -169,13 +223,45 @@ def _reopen(plan: RunPlan, out: Path) -> tuple[RunPlan, ResultWriter]:
     return plan, writer
 
 
-def _stream(plan: RunPlan, executor, writer: ResultWriter, start: int, bar) -> dict:
+def _feed_again(plan: RunPlan, executor, summary: StreamingSummary, stop: int) -> None:
+    """Compute runs ``0 .. stop`` again and feed them to ``summary`` only (a resumed run's
+    finished runs, or an exact pass): the same numbers as the first time."""
+    count = not summary.collecting
+    for a, _, values, status in executor.compute(plan, list(range(0, stop, plan.chunk))):
+        n = min(stop - a, values.shape[0])
+        summary.feed(a, values[:n], status[:n], count=count)
+
+
+def _settle(plan: RunPlan, executor, summary: StreamingSummary) -> float:
+    """Exact passes for the percentiles the stream could not bound (rare: a band that moved
+    far from the first runs'); their wall seconds."""
+    t = time.perf_counter()
+    while summary.pending():
+        summary.exact_pass()
+        _feed_again(plan, executor, summary, plan.runs)
+        summary.end_pass()
+    return time.perf_counter() - t
+
+
+def _keep(writer: ResultWriter, summary: StreamingSummary, a, P, values, status) -> None:
+    """Store a chunk, then feed it to the streaming summary (the writer thread)."""
+    writer.write(a, P, values, status)
+    t = time.perf_counter()
+    summary.feed(a, values, status)
+    writer.write_seconds += time.perf_counter() - t
+
+
+def _stream(plan: RunPlan, executor, writer: ResultWriter, summary, start: int, bar) -> dict:
     """Compute the chunks from run ``start`` on and write each while the next computes;
     the wall seconds spent computing and waiting for writes."""
     timings = {"kernel": 0.0, "write_wait": 0.0, "summary": 0.0}
+    if start:
+        t = time.perf_counter()
+        _feed_again(plan, executor, summary, start)
+        timings["resume_summary"] = time.perf_counter() - t
     starts = list(range(start, plan.runs, plan.chunk))
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sim315-writer") as writing:
-        pending = None
+        pending: deque = deque()
         chunks = executor.compute(plan, starts)
         while True:
             t = time.perf_counter()
@@ -183,16 +269,15 @@ def _stream(plan: RunPlan, executor, writer: ResultWriter, start: int, bar) -> d
             timings["kernel"] += time.perf_counter() - t
             if item is None:
                 break
-            a, P, values, status = item
             t = time.perf_counter()
-            if pending is not None:
-                pending.result()
+            while len(pending) >= WRITE_AHEAD:
+                pending.popleft().result()
                 bar.update(writer.runs_done)
             timings["write_wait"] += time.perf_counter() - t
-            pending = writing.submit(writer.write, a, P, values, status)
+            pending.append(writing.submit(_keep, writer, summary, *item))
         t = time.perf_counter()
-        if pending is not None:
-            pending.result()
+        while pending:
+            pending.popleft().result()
             bar.update(writer.runs_done)
         timings["write_wait"] += time.perf_counter() - t
     return timings

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..core.errors import Sim315Error
 from ..core.textfile import make_folder
-from ..results.reader import open_complete
+from ..results.reader import has_target_runs, open_complete, output_attrs, target_runs
 from . import labels
 from .report import Row, _fmt, csv_table, header_block, markdown_table, run_header, target_rows
 
@@ -81,13 +81,13 @@ def _fan_figure(h5, r: Row, about: str):
     times = h5["time"][:]
     fig, ax = plt.subplots(figsize=(7.5, 4.6))
     el = r.element or r.output
-    raw = h5[el].attrs.get("target")
+    raw = output_attrs(h5, el).get("target")
     tgt = None
     if raw and r.target != "-":
         from ..schemas.target import Target
 
         tgt = Target.from_json(raw)
-    if tgt is not None and tgt.kind == "every_year":
+    if tgt is not None and tgt.kind == "every_year" and has_target_runs(h5, el):
         _additions_chart(ax, h5, r, tgt, times, h5["run_status"][:] == 0)
     else:
         q = h5["summary"][el][:]
@@ -99,7 +99,7 @@ def _fan_figure(h5, r: Row, about: str):
         ax.set_xlabel("year")
         ax.set_ylabel(labels.units(r.units))
     _thousands(ax)
-    title = labels.title(el, str(h5[el].attrs.get("long_name", "")))
+    title = labels.title(el, str(output_attrs(h5, el).get("long_name", "")))
     sub = f"{about}"
     if tgt is not None:
         sub = f"target {r.target}: P(met) {labels.percent(r.p_met)}  ·  {about}"
@@ -136,7 +136,7 @@ def _stocks_figure(h5, gname: str, members: list[str], about: str):
     times = h5["time"][:]
     q = {m: h5["summary"][m][:] for m in members}
     scale = {m: float(np.nanmax(np.abs(q[m][2]), initial=0.0)) for m in members}
-    units = {m: str(h5[m].attrs.get("units", "")) for m in members}
+    units = {m: str(output_attrs(h5, m).get("units", "")) for m in members}
     panels = _scale_panels(members, scale, units)
     fig, axes = plt.subplots(
         len(panels), 1, figsize=(7.5, 1.2 + 2.4 * len(panels)), sharex=True, squeeze=False
@@ -144,7 +144,7 @@ def _stocks_figure(h5, gname: str, members: list[str], about: str):
     for ax, panel in zip(axes[:, 0], panels, strict=True):
         for m in panel:
             i = members.index(m)
-            name = labels.title(m, str(h5[m].attrs.get("long_name", "")))
+            name = labels.title(m, str(output_attrs(h5, m).get("long_name", "")))
             ax.fill_between(times, q[m][0], q[m][4], alpha=0.15, color=f"C{i}")
             ax.plot(times, q[m][2], color=f"C{i}", lw=2, label=name)
         ax.set_ylabel(labels.units(units[panel[0]]))
@@ -238,8 +238,8 @@ def _additions_chart(ax, h5, r: Row, t, times, ok) -> None:
     """every_year: each year's addition over the runs (median, 50 % and 90 %) and the target."""
     from ..language.targets import measure
 
-    cols = [i for i, y in enumerate(times) if any(abs(y - n) < 1e-9 for n in t.years_needed())]
-    m = measure(t, h5[r.element][:, cols][ok], times[cols])
+    x, when = target_runs(h5, r.element, t.years_needed())
+    m = measure(t, x[ok], when)
     a = m.additions
     q = (
         np.percentile(a, [5, 25, 50, 75, 95], axis=0)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import Sim315Error
-from ..results.reader import open_complete, texts
+from ..results.reader import has_target_runs, open_complete, target_runs, texts
 from .report import Row, _fmt, target_rows
 
 
@@ -153,14 +153,13 @@ def paired_differences(a: str | Path, b: str | Path) -> dict[str, dict]:
             texts(sa["target_definition"]),
             strict=True,
         ):
-            if tid not in ids_b or el not in hb:
-                continue
+            if tid not in ids_b or not (has_target_runs(ha, el) and has_target_runs(hb, el)):
+                continue  # a file saved with --save summary: no run-by-run differences
             tgt = Target.from_json(raw)
             values = []
             for h5 in (ha, hb):
-                times = h5["time"][:]
-                cols = sorted({tg.time_index(times, y) for y in tgt.years_needed()} - {None})
-                values.append(tg.measure(tgt, h5[el][:, cols], times[cols]))
+                x, t = target_runs(h5, el, tgt.years_needed())
+                values.append(tg.measure(tgt, x, t))
             ma, mb = values
             d = (ma.value - mb.value)[ok]
             d = d[np.isfinite(d)]

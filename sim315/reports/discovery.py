@@ -85,8 +85,8 @@ def inputs(path: str | Path):
 
 def cases(path: str | Path, target: str) -> np.ndarray:
     """(runs,) bool: the run meets ``target``."""
-    from ..language.targets import measure, time_index
-    from ..results.reader import open_complete, texts
+    from ..language.targets import measure
+    from ..results.reader import open_complete, target_runs, texts
     from ..schemas.target import Target
 
     with open_complete(path) as h5:
@@ -97,9 +97,8 @@ def cases(path: str | Path, target: str) -> np.ndarray:
         i = ids.index(target)
         tgt = Target.from_json(texts(s["target_definition"])[i])
         el = texts(s["target_element"])[i]
-        times = h5["time"][:]
-        cols = sorted({time_index(times, y) for y in tgt.years_needed()} - {None})
-        return measure(tgt, h5[el][:, cols], times[cols]).met
+        x, t = target_runs(h5, el, tgt.years_needed())
+        return measure(tgt, x, t).met
 
 
 def discover(

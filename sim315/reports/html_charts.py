@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import Sim315Error
-from ..results.reader import open_complete
+from ..results.reader import open_complete, output_attrs
 from . import labels
 from .charts import _accepted
 from .compare import _KIND_NAMES
@@ -166,7 +166,7 @@ def sobol_figures(path: Path) -> list:
         k = int(np.argmin(np.abs(years - 2027))) if years.size else 0
         s1, st = g["S1"][:, k, :], g["ST"][:, k, :]
         c1, ct = g["S1_conf"][:, k, :], g["ST_conf"][:, k, :]
-        long = {o: labels.title(o, str(h5[o].attrs.get("long_name", ""))) for o in outs}
+        long = {o: labels.title(o, str(output_attrs(h5, o).get("long_name", ""))) for o in outs}
     figs = []
     for i, o in enumerate(outs):
         order = np.argsort(st[i])

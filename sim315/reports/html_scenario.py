@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import Sim315Error
-from ..results.reader import open_complete
+from ..results.reader import has_target_runs, open_complete, output_attrs, target_runs
 from . import labels
 from .report import Row, target_rows
 
@@ -35,7 +35,7 @@ class Scenario:
 
 def read_scenario(path: Path) -> Scenario:
     """Read one result file: its target rows, percentiles and every run's measured values."""
-    from ..language.targets import measure, time_index
+    from ..language.targets import measure
     from ..schemas.target import Target
 
     rows = target_rows(path)
@@ -50,18 +50,17 @@ def read_scenario(path: Path) -> Scenario:
             el = r.element or r.output
             if el not in sc.summary:
                 sc.summary[el] = h5["summary"][el][:]
-                a = h5[el].attrs
+                a = output_attrs(h5, el)
                 sc.meta[el] = (
                     labels.title(el, str(a.get("long_name", ""))),
                     labels.units(str(a.get("units", ""))),
                 )
-            raw = h5[el].attrs.get("target")
+            raw = output_attrs(h5, el).get("target")
             if raw:
                 sc.definitions[el] = raw
-            if raw and r.target != "-":
+            if raw and r.target != "-" and has_target_runs(h5, el):  # else summaries only
                 tgt = Target.from_json(raw)
-                cols = sorted({time_index(times, y) for y in tgt.years_needed()} - {None})
-                m = measure(tgt, h5[el][:, cols], times[cols])
+                m = measure(tgt, *target_runs(h5, el, tgt.years_needed()))
                 sc.measured[r.output] = np.where(ok, m.value, np.nan)
                 sc.met[r.output] = m.met & ok
     return sc

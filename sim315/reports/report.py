@@ -17,7 +17,7 @@ import h5py
 import numpy as np
 
 from ..results.layout import PERCENTILES
-from ..results.reader import open_complete, texts
+from ..results.reader import open_complete, output_attrs, texts
 from ..schemas.target import Target
 from . import labels
 
@@ -86,7 +86,7 @@ def _measured_rows(h5: h5py.File) -> list[Row]:
         rows.append(
             Row(
                 tid,
-                str(h5[el].attrs.get("units", "")),
+                str(output_attrs(h5, el).get("units", "")),
                 tgt.describe(),
                 float(tgt.last_year),
                 float(q[i, idx[50.0]]),
@@ -108,12 +108,12 @@ def _level_rows(h5: h5py.File) -> list[Row]:
     p_met = dict(zip(texts(s["target"]), s["p_met"][:], strict=True))
     rows = []
     for name in json.loads(h5.attrs["outputs"]):
-        raw = h5[name].attrs.get("target")
+        raw = output_attrs(h5, name).get("target")
         if raw:
             tgt = Target.from_json(raw)
             k = int(np.argmin(np.abs(times - tgt.last_year)))
             med, lo, hi = _pct(name, h5, k)
-            units = str(h5[name].attrs.get("units", ""))
+            units = str(output_attrs(h5, name).get("units", ""))
             met = float(p_met[name])
             rows.append(Row(name, units, tgt.describe(), float(times[k]), med, lo, hi, met, name))
     return rows
@@ -126,7 +126,7 @@ def _output_rows(h5: h5py.File) -> list[Row]:
     rows = []
     for name in json.loads(h5.attrs["outputs"]):
         med, lo, hi = _pct(name, h5, k)
-        units = h5[name].attrs.get("units", "")
+        units = output_attrs(h5, name).get("units", "")
         rows.append(Row(name, units, "-", float(times[k]), med, lo, hi, None, name))
     return rows
 

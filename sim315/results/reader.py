@@ -36,6 +36,68 @@ def open_complete(path: str | Path) -> h5py.File:
     return h5
 
 
+def saved(h5: h5py.File) -> str:
+    """What the file keeps of each run: ``all``, ``targets`` or ``summary``."""
+    v = h5.attrs.get("save", "all")
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
+def output_attrs(h5: h5py.File, name: str):
+    """An output's attributes (units, long_name, kind, target): from its runs' dataset,
+    else from its summary (files saved without the runs)."""
+    if name in h5 and isinstance(h5[name], h5py.Dataset):
+        return h5[name].attrs
+    return h5["summary"][name].attrs
+
+
+def _no_runs(h5: h5py.File, name: str, need: str) -> Sim315Error:
+    kept = saved(h5)
+    return Sim315Error(
+        str(h5.filename),
+        name,
+        f"holds no per-run values of '{name}' (written with --save {kept})",
+        f"rerun with --save {need}",
+    )
+
+
+def has_target_runs(h5: h5py.File, name: str) -> bool:
+    """Whether every run's values of output ``name`` at its target's times are kept."""
+    if name in h5 and isinstance(h5[name], h5py.Dataset):
+        return True
+    return "target_runs" in h5 and name in h5["target_runs"]
+
+
+def run_values(h5: h5py.File, name: str) -> h5py.Dataset:
+    """The ``(run, time)`` dataset of output ``name``; one line naming the file and the fix
+    when the file kept only summaries or targets."""
+    if name in h5 and isinstance(h5[name], h5py.Dataset):
+        return h5[name]
+    raise _no_runs(h5, name, "all")
+
+
+def target_runs(h5: h5py.File, name: str, years) -> tuple:
+    """Every run's values of output ``name`` at the saved times ``years`` (a target's),
+    and those times: ``(x (run, k), times (k,))``, from the full dataset or from
+    ``/target_runs`` (``--save targets``)."""
+    import numpy as np
+
+    from ..language.targets import time_index
+
+    times = h5["time"][:]
+    cols = sorted({time_index(times, y) for y in years} - {None})
+    if name in h5 and isinstance(h5[name], h5py.Dataset):
+        return h5[name][:, cols], times[cols]
+    g = h5.get("target_runs")
+    if g is not None and name in g:
+        ds = g[name]
+        stored = [int(c) for c in ds.attrs["columns"]]
+        if set(cols) <= set(stored):
+            pick = [stored.index(c) for c in cols]
+            x = ds[:]
+            return np.asarray(x[:, pick], dtype=np.float64), times[cols]
+    raise _no_runs(h5, name, "targets")
+
+
 def texts(ds) -> list[str]:
     """A dataset of HDF5 strings as Python strings."""
     return [t.decode() if isinstance(t, bytes) else str(t) for t in ds[:]]
@@ -62,8 +124,25 @@ def outputs(ds) -> list[str]:
     return [n for n, v in ds.data_vars.items() if v.dims == ("run", "time")]
 
 
-def _pick(ds, variables, source: str) -> list[str]:
-    names = outputs(ds)
+def summarised(ds) -> list[str]:
+    """The outputs with percentiles in the summary, in the file's order."""
+    import json
+
+    raw = ds.attrs.get("outputs")
+    names = json.loads(raw) if raw else outputs(ds)
+    return [n for n in names if SUMMARY_PREFIX + n in ds.data_vars]
+
+
+def _pick(ds, variables, source: str, what: str = "runs") -> list[str]:
+    names = outputs(ds) if what == "runs" else summarised(ds)
+    if what == "runs" and not names and summarised(ds):
+        kept = ds.attrs.get("save", "all")
+        raise Sim315Error(
+            source,
+            "runs",
+            f"holds no per-run values of the outputs (written with --save {kept})",
+            "use --percentiles, or rerun with --save all",
+        )
     if variables is None:
         return names
     chosen = [variables] if isinstance(variables, str) else list(variables)
@@ -92,14 +171,15 @@ def to_dataframe(ds, variables=None, *, what: str = "runs", wide: bool = False):
     source = str(ds.attrs.get("source_file", "dataset"))
     if what == "targets":
         return _targets(ds)
-    names = _pick(ds, variables, source)
+    if what not in ("runs", "percentiles"):
+        raise ValueError(f"what must be 'runs', 'percentiles' or 'targets', not {what!r}")
+    names = _pick(ds, variables, source, what)
     frames = []
     for n in names:
         var = ds[n] if what == "runs" else ds[SUMMARY_PREFIX + n]
-        if what not in ("runs", "percentiles"):
-            raise ValueError(f"what must be 'runs', 'percentiles' or 'targets', not {what!r}")
         f = var.to_dataframe(name="value").reset_index()
-        f.insert(0, "units", str(ds[n].attrs.get("units", "")))
+        about = ds[n] if n in ds.data_vars else ds[SUMMARY_PREFIX + n]
+        f.insert(0, "units", str(about.attrs.get("units", "")))
         f.insert(0, "variable", n)
         frames.append(f)
     long = pd.concat(frames, ignore_index=True)

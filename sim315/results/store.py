@@ -33,8 +33,14 @@ from .files import (
     partial_path,
     quiet_h5py_dealloc,
 )
-from .layout import COMPRESSION, STATUS_NOT_RUN, SUMMARY_BLOCK, OutputInfo, lay_out
-from .summary import write_summary
+from .layout import (
+    COMPRESSION,
+    STATUS_NOT_RUN,
+    SUMMARY_BLOCK,
+    TARGET_RUNS,
+    OutputInfo,
+    lay_out,
+)
 
 
 class ResultWriter:
@@ -77,6 +83,8 @@ class ResultWriter:
         attrs: dict,
         rows_per_chunk: int,
         compression: str = "none",
+        save: str = "all",
+        dtype=None,
     ) -> ResultWriter:
         path = check_output(path)
         lock = OutputLock(path).acquire()
@@ -102,6 +110,8 @@ class ResultWriter:
                 attrs,
                 rows_per_chunk,
                 COMPRESSION[compression],
+                save,
+                dtype,
             )
             h5.attrs["compression"] = compression
             h5.flush()
@@ -198,15 +208,14 @@ class ResultWriter:
             P = P.copy()
             P[:, self.unused_columns] = np.nan  # never shown as the value a run used
         try:
-            self._check_space(P.nbytes + values.nbytes + status.nbytes)
             if self._open is None:  # one handle each for the writer's life: no object is
                 # freed (and flushed) per chunk, where a failure could only be reported late
-                names = ["parameter_values", *self.output_names, "run_status"]
-                self._open = {n: self.h5[n] for n in names}
+                self._open = self._stores()
             ds = self._open
+            self._check_space(P.nbytes + status.nbytes + ds["bytes_per_run"] * P.shape[0])
             ds["parameter_values"][a:b] = P
-            for m, name in enumerate(self.output_names):
-                ds[name][a:b] = values[:, :, m]
+            for d, m, cols in ds["runs"]:
+                d[a:b] = values[:, :, m] if cols is None else values[:, cols, m]
             ds["run_status"][a:b] = status
             self.h5.attrs["runs_done"] = b
             self.h5.flush()
@@ -214,6 +223,25 @@ class ResultWriter:
             raise disk_error(self.path, exc) from None
         self.runs_done = b
         self.write_seconds += time.perf_counter() - t0
+
+    def _stores(self) -> dict:
+        """The datasets a chunk is written to: parameters, status, and each kept output
+        with its index and time columns (None: all)."""
+        h5 = self.h5
+        kept = []
+        for m, name in enumerate(self.output_names):
+            if name in h5:
+                kept.append((h5[name], m, None))
+            elif TARGET_RUNS in h5 and name in h5[TARGET_RUNS]:
+                d = h5[TARGET_RUNS][name]
+                kept.append((d, m, [int(c) for c in d.attrs["columns"]]))
+        per_run = sum(d.dtype.itemsize * d.shape[1] for d, _, _ in kept)
+        return {
+            "parameter_values": h5["parameter_values"],
+            "run_status": h5["run_status"],
+            "runs": kept,
+            "bytes_per_run": per_run,
+        }
 
     def _check_space(self, nbytes: int) -> None:
         """A compressed file grows as chunks arrive: refuse a chunk the disk cannot take,
@@ -227,9 +255,10 @@ class ResultWriter:
         if st.f_bavail * st.f_frsize < nbytes + (1 << 20):
             raise OSError(errno.ENOSPC, "No space left on device")
 
-    def finish(self, summary_attrs: dict | None = None) -> Path:
-        """Write the summary group, flush to the disk, read the file back, and only then
-        rename it to the final name."""
+    def finish(self, summary=None, summary_attrs: dict | None = None) -> Path:
+        """Write the summary group (``summary.write(h5)``: the streamed
+        :class:`~.summary.StreamingSummary`), flush to the disk, read the file back, and only
+        then rename it to the final name."""
         try:
             status = self.h5["run_status"][:]
             if self.runs_done != status.size or np.any(status == STATUS_NOT_RUN):
@@ -242,7 +271,9 @@ class ResultWriter:
             if self.lock.reserve is not None:  # the summary may use the space held back
                 self.lock.reserve.release()
                 self.lock.reserve = None
-            write_summary(self.h5)
+            if summary is None:
+                raise ValueError("finish needs the run's streamed summary")
+            summary.write(self.h5)
             for k, v in (summary_attrs or {}).items():
                 self.h5.attrs[k] = v
             self.h5.attrs["complete"] = True
@@ -317,7 +348,9 @@ def verify(path: Path) -> None:
             for a in range(0, runs, SUMMARY_BLOCK):
                 ok = ok and not np.any(status[a : a + SUMMARY_BLOCK] == STATUS_NOT_RUN)
             for name in json.loads(h5.attrs["outputs"]):
-                ok = ok and h5[name].shape[0] == runs and name in h5["summary"]
+                ok = ok and name in h5["summary"]
+                if name in h5:
+                    ok = ok and h5[name].shape[0] == runs
     except (OSError, KeyError, ValueError) as exc:
         raise Sim315Error(
             str(path), "output", f"the file did not read back ({exc})", "check the disk"

@@ -30,6 +30,10 @@ class _Dist(Strict):
         """Values for unit-interval draws ``u``."""
         return self.frozen().ppf(u)
 
+    def fast_ppf(self):
+        """:meth:`ppf` as a function to call many times (the frozen object made once)."""
+        return self.frozen().ppf
+
     def support(self) -> tuple[float, float]:
         return tuple(float(v) for v in self.frozen().support())
 
@@ -186,6 +190,9 @@ class Choice(_Dist):
     def ppf(self, u):
         idx = np.searchsorted(self._cum(), np.asarray(u), side="right")
         return np.asarray(self.values)[np.minimum(idx, len(self.values) - 1)]
+
+    def fast_ppf(self):
+        return self.ppf
 
     def frozen(self):
         stats = _stats()

@@ -1,0 +1,269 @@
+"""Percentiles of many columns over a stream of runs, the same for any chunking or thread
+count, in bounded memory.
+
+A :class:`ColumnSketch` is fed the rows of runs in run order (``feed(a, X, ok)``: runs
+``a, a+1, ...``; failed runs and non-finite values are left out). An ensemble whose values
+fit :data:`PREFIX_BYTES` is kept whole and its percentiles are exact (numpy's linear method,
+bit for bit). A larger one keeps its first :data:`CALIBRATION_RUNS` runs (by run number, so
+the same runs whatever the chunks), which calibrate one histogram per column: :data:`BINS`
+bins over their 5-95 % band widened by a quarter of its width each side, plus a count below
+and above. Every value (theirs too) is counted in its bin; the column's least and greatest
+values are kept, with how many runs reach each (a floor or a cap). An order statistic is
+then placed in its bin by rank, so its error is at most the bin width, 1.5 / 4096 of the
+calibration runs' band (0 where it is the least or greatest value, as for a constant column
+or a cap most runs reach, and for whole numbers in bins narrower than a half: one per bin);
+each percentile's bound is reported. Where the first runs put an end of the band on a floor
+or cap, the values beside it are kept exactly (:class:`_Interior`). A column whose bound
+exceeds :data:`MAX_ERROR` of its 5-95 % band (the band moved since the first runs, a needed
+value fell below or above the bins, or the band is a point) is *pending*: the caller feeds
+the runs again (:meth:`ColumnSketch.exact_pass`), keeping those columns' values, for exact
+percentiles. Counts and extremes do not depend on the order in which values arrive, so the
+result is a function of the runs alone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..kernels.stats import hist_add, hist_percentiles, row_percentiles_serial
+
+#: Bins per column's histogram.
+BINS = 4096
+#: Largest error bound accepted without an exact pass, as a share of the 5-95 % band.
+MAX_ERROR = 1e-3
+#: Memory for the values kept exactly: an ensemble that fits is summarised exactly (its run
+#: count is at least :data:`MIN_PREFIX`); a larger one is calibrated on its first
+#: :data:`CALIBRATION_RUNS` runs.
+PREFIX_BYTES = 96 << 20
+MIN_PREFIX = 2048
+CALIBRATION_RUNS = 4096
+#: Memory for one exact pass's kept values.
+EXACT_BYTES = 128 << 20
+#: Memory for the values kept between a floor and a cap (:class:`_Interior`).
+INTERIOR_BYTES = 32 << 20
+
+
+def prefix_runs(cols: int) -> int:
+    """Runs whose values are kept exactly: a function of the column count only."""
+    return max(MIN_PREFIX, PREFIX_BYTES // (8 * max(1, cols)))
+
+
+def exact_percentiles(M: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """``(cols, len(q))`` quantiles of each row of ``M`` over its finite values (numpy's
+    linear method, bit for bit; NaN for a row without any)."""
+    cols = M.shape[0]
+    out = np.full((cols, q.size), np.nan)
+    if M.shape[1] == 0:
+        return out
+    fin = np.isfinite(M).all(axis=1)
+    if fin.any():
+        sub = M if fin.all() else M[fin]  # no copy in the usual case
+        res = np.empty((sub.shape[0], q.size))
+        row_percentiles_serial(sub, q, res)
+        out[fin] = res
+    for c in np.flatnonzero(~fin):
+        v = M[c][np.isfinite(M[c])]
+        if v.size:
+            out[c] = np.percentile(v, 100.0 * q)
+    return out
+
+
+class ColumnSketch:
+    """Percentiles ``q`` (0..1; the first and last are the band checked) of ``cols``
+    columns over ``runs`` runs (see the module docstring)."""
+
+    def __init__(self, runs: int, cols: int, q, prefix: int | None = None, finite=False):
+        self.finite = bool(finite)  # every value fed is finite (outputs of finished runs)
+        self.runs = int(runs)
+        self.cols = int(cols)
+        self.q = np.asarray(q, dtype=np.float64)
+        exact = prefix or prefix_runs(cols)
+        # every run kept when they fit, else the first few calibrate the bins
+        self.prefix = self.runs if self.runs <= exact else min(exact, CALIBRATION_RUNS)
+        self._kept: list[np.ndarray] = []
+        self._next = 0
+        self.hist: dict | None = None
+        self._exact: dict[int, np.ndarray] = {}  # column -> exact quantiles (exact passes)
+        self._collect: tuple | None = None
+        self._interior: _Interior | None = None
+
+    @property
+    def streaming(self) -> bool:
+        """Whether the percentiles come from histograms (more runs than the prefix)."""
+        return self.runs > self.prefix
+
+    @property
+    def collecting(self) -> bool:
+        return self._collect is not None
+
+    def feed(self, a: int, X: np.ndarray, ok: np.ndarray) -> None:
+        """The rows ``X`` (``(n, cols)``) of runs ``a .. a + n``, the next in run order."""
+        if a != self._next:
+            raise ValueError(f"runs must come in order: expected run {self._next}, got {a}")
+        n = X.shape[0]
+        self._next = a + n
+        if self._collect is not None:
+            cols, kept, filled = self._collect
+            part = X[ok][:, cols]
+            kept[:, filled[0] : filled[0] + part.shape[0]] = part.T
+            filled[0] += part.shape[0]
+            return
+        if a < self.prefix:
+            k = min(a + n, self.prefix) - a
+            self._kept.append(X[:k] if ok[:k].all() else X[:k][ok[:k]])
+            X, ok = X[k:], ok[k:]
+            if a + k == self.prefix and self.streaming:
+                self._calibrate()
+        if X.shape[0] and self.hist is not None:
+            self._add(X, ok)
+
+    def _add(self, X: np.ndarray, ok: np.ndarray) -> None:
+        h = self.hist
+        if self._interior is not None:
+            self._interior.add(X, ok)
+        hist_add(
+            np.ascontiguousarray(X),
+            np.ascontiguousarray(ok, dtype=np.bool_),
+            h["lo"],
+            h["scale"],
+            h["counts"],
+            h["stats"],
+            self.finite,
+        )
+
+    def _prefix_matrix(self) -> np.ndarray:
+        rows = np.concatenate(self._kept) if self._kept else np.empty((0, self.cols))
+        return np.ascontiguousarray(rows.T)
+
+    def _calibrate(self) -> None:
+        """Histogram bins from the prefix's band; the prefix is counted in them and freed."""
+        rows = np.concatenate(self._kept) if self._kept else np.empty((0, self.cols))
+        self._kept = []
+        by_column = np.ascontiguousarray(rows.T)
+        band = exact_percentiles(by_column, np.array([0.05, 0.95]))
+        with np.errstate(invalid="ignore"):
+            low, high = (
+                by_column.min(axis=1, initial=np.inf),
+                by_column.max(axis=1, initial=-np.inf),
+            )
+        del by_column
+        # a floor or cap at the band's edge: the values between them are kept exactly
+        floor, cap = (band[:, 0] == low) & (high > low), (band[:, 1] == high) & (high > low)
+        if (floor | cap).any():
+            self._interior = _Interior(np.flatnonzero(floor | cap), low, high, floor, cap)
+        lo, hi = band[:, 0], band[:, 1]
+        with np.errstate(invalid="ignore", over="ignore"):
+            w = hi - lo
+            lo, hi = lo - 0.25 * w, hi + 0.25 * w
+            flat = ~(np.isfinite(lo) & np.isfinite(hi) & (hi > lo))
+            lo = np.where(flat, np.nan_to_num(band[:, 0]) - 0.5, lo)
+            width = np.where(flat, 1.0, hi - lo)
+        self.hist = {
+            "lo": np.ascontiguousarray(lo, dtype=np.float64),
+            "scale": BINS / width,
+            # [below, bins..., above]; int32 halves the memory where no bin can overflow it
+            "counts": np.zeros((self.cols, BINS + 2), np.int32 if self.runs < 2**31 else np.int64),
+            # per column: values added, least, greatest, how many equal each, whole numbers
+            "stats": np.tile(np.array([0.0, np.inf, -np.inf, 0.0, 0.0, 1.0]), (self.cols, 1)),
+        }
+        self._add(rows, np.ones(rows.shape[0], dtype=np.bool_))
+
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(values, bounds)``, each ``(cols, len(q))``: the quantiles and a bound on each
+        one's absolute error (0 where exact)."""
+        if self.hist is None:
+            v = exact_percentiles(self._prefix_matrix(), self.q)
+            return v, np.zeros_like(v)
+        h = self.hist
+        v = np.empty((self.cols, self.q.size))
+        e = np.empty_like(v)
+        hist_percentiles(self.q, h["counts"], h["stats"], h["lo"], h["scale"], v, e)
+        if self._interior is not None:
+            self._interior.settle(self.q, h["stats"], v, e)
+        for c, exact in self._exact.items():
+            v[c], e[c] = exact, 0.0
+        return v, e
+
+    def pending(self) -> np.ndarray:
+        """Columns whose error bound exceeds :data:`MAX_ERROR` of their 5-95 % band."""
+        v, e = self.result()
+        worst = e.max(axis=1) if e.size else np.zeros(self.cols)
+        band = v[:, -1] - v[:, 0] - 2 * worst
+        with np.errstate(invalid="ignore"):
+            bad = ~(worst <= MAX_ERROR * np.maximum(band, 0.0))
+        return np.flatnonzero(bad & (worst > 0))
+
+    def exact_pass(self, columns: np.ndarray) -> None:
+        """Start a pass that keeps every value of ``columns``: feed the runs again from run
+        0, then call :meth:`end_pass`."""
+        cols = np.asarray(columns, dtype=np.int64)
+        self._collect = (cols, np.empty((cols.size, self.runs)), [0])  # values by column
+        self._next = 0
+
+    def end_pass(self) -> None:
+        cols, kept, filled = self._collect
+        self._collect = None
+        exact = exact_percentiles(kept[:, : filled[0]], self.q)
+        for i, c in enumerate(cols):
+            self._exact[int(c)] = exact[i]
+
+    def pass_size(self) -> int:
+        """Columns one exact pass may keep within :data:`EXACT_BYTES`."""
+        return max(1, EXACT_BYTES // (8 * max(1, self.runs)))
+
+
+class _Interior:
+    """Columns whose first runs put an end of the 5-95 % band on their least or greatest
+    value (a floor or a cap that about a twentieth of the runs miss, where a histogram is too
+    coarse): every value but those at that floor or cap is kept, up to
+    :data:`INTERIOR_BYTES` in all. When the ensemble's floor or cap is still that value, its
+    order statistics are exact: the runs at the floor, the sorted values kept, the runs at
+    the cap."""
+
+    def __init__(self, columns, low, high, floor, cap):
+        self.columns = columns
+        self.low = np.where(floor, low, -np.inf)[columns]  # -inf/inf: no floor/cap there
+        self.high = np.where(cap, high, np.inf)[columns]
+        self.parts: list = [[] for _ in columns]
+        self.size = 0
+
+    def add(self, X: np.ndarray, ok: np.ndarray) -> None:
+        rows = X[ok] if not ok.all() else X
+        for i, c in enumerate(self.columns):
+            if self.parts[i] is None:
+                continue
+            v = rows[:, c]
+            v = v[(v != self.low[i]) & (v != self.high[i]) & np.isfinite(v)]
+            self.parts[i].append(v)
+            self.size += v.size
+            if self.size * 8 > INTERIOR_BYTES:  # too many: the histogram (or a pass) decides
+                self.size -= sum(p.size for p in self.parts[i])
+                self.parts[i] = None
+
+    def settle(self, q: np.ndarray, stats: np.ndarray, v: np.ndarray, e: np.ndarray) -> None:
+        """Exact quantiles into ``v`` (bound 0 in ``e``) where the floor and cap held."""
+        for i, c in enumerate(self.columns):
+            n, mn, mx, at_mn, at_mx = stats[c, :5]
+            lo, hi = self.low[i], self.high[i]
+            if self.parts[i] is None or (lo > -np.inf and mn != lo) or (hi < np.inf and mx != hi):
+                continue
+            below = int(at_mn) if lo > -np.inf else 0
+            above = int(at_mx) if hi < np.inf else 0
+            mid = np.sort(np.concatenate(self.parts[i]))
+            if below + mid.size + above != int(n):
+                continue
+            for j, qj in enumerate(q):
+                idx = (int(n) - 1) * qj
+                f = int(np.floor(idx))
+                a = _order(f, mid, mn, mx, below)
+                z = _order(min(f + 1, int(n) - 1), mid, mn, mx, below)
+                t = idx - f
+                v[c, j] = z - (z - a) * (1.0 - t) if t >= 0.5 else a + (z - a) * t  # numpy's
+                e[c, j] = 0.0
+
+
+def _order(r: int, mid: np.ndarray, mn: float, mx: float, below: int) -> float:
+    """The value of rank ``r``: ``below`` runs at the floor, then ``mid``, then the cap."""
+    if r < below:
+        return mn
+    return float(mid[r - below]) if r - below < mid.size else mx
