@@ -476,6 +476,31 @@ def test_an_array_of_tables(tmp_path):
     assert (res.values[0, :, 3] == 17).all()
 
 
+def test_result_files_have_a_dimension_per_subscript(tmp_path):
+    import xarray as xr
+
+    write(tmp_path, growth_model())
+    scenario = {
+        "model": "model.yaml",
+        "runs": 3,
+        "seed": 1,
+        "outputs": [f"firms[{c}]" for c in COUNTIES] + ["growth[pinghu]", "total"],
+    }
+    out = tmp_path / "r.h5"
+    r = CliRunner().invoke(main, ["run", str(write(tmp_path, scenario, "s.yaml")), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    with xr.open_dataset(out, engine="h5netcdf") as ds:
+        firms = ds["firms"]
+        assert firms.dims == ("run", "time", "county")
+        assert list(firms["county"].values) == COUNTIES
+        np.testing.assert_array_equal(firms.sel(county="pinghu"), ds["firms[pinghu]"])
+        assert ds["growth"].dims == ("run", "time", "growth.county")  # only one element saved
+        assert list(ds["growth"]["growth.county"].values) == ["pinghu"]
+    with xr.open_dataset(out, engine="h5netcdf", group="summary") as s:
+        assert s["firms"].dims == ("percentile", "time", "county")
+        np.testing.assert_array_equal(s["firms"].sel(county="haining"), s["firms[haining]"])
+
+
 def test_xmile_export_refuses_arrays_in_one_line(tmp_path):
     path = write(tmp_path, growth_model())
     r = CliRunner().invoke(main, ["model", "export", str(path), "--xmile"])
@@ -522,3 +547,18 @@ def test_model_show_lists_dimensions_and_array_definitions(tmp_path):
     assert "north (part of county): pinghu, tongxiang" in r.output
     assert "rate[county] [1/year] = {haining: 0.1, pinghu: 0.2, tongxiang: 0.3}" in r.output
     assert "ex[county] [1] = 1; [haining] 2" in r.output
+
+
+def test_reports_draw_an_array_as_a_panel_per_element(tmp_path):
+    m = growth_model()
+    m["stocks"]["firms"]["group"] = "ladder"
+    write(tmp_path, m)
+    scenario = {"model": "model.yaml", "runs": 5, "seed": 1, "outputs": ["firms", "total"]}
+    out = tmp_path / "r.h5"
+    r = CliRunner().invoke(main, ["run", str(write(tmp_path, scenario, "s.yaml")), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(main, ["report", str(out), "--out", str(tmp_path / "rep")])
+    assert r.exit_code == 0, r.output
+    made = sorted(p.name for p in (tmp_path / "rep").iterdir())
+    assert "elements_firms.png" in made and "elements_firms.svg" in made
+    assert not any(n.startswith("stocks_") for n in made)  # its elements are drawn per panel

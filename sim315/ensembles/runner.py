@@ -19,6 +19,7 @@ import numpy as np
 
 from ..core.errors import Sim315Error
 from ..core.progress import Progress
+from ..results.arrays import arrays_of
 from ..results.files import check_output
 from ..results.layout import AUTO_ALL_BYTES, DEFAULT_SAVE, SAVE_CHOICES, target_columns
 from ..results.store import ResultWriter
@@ -160,7 +161,7 @@ def execute(
             writer.close()
             raise
     t = time.perf_counter()
-    writer.finish(summary, {"n_failed": failed})
+    writer.finish(summary, {"n_failed": failed}, arrays_of(plan.model.ir))
     timings["summary"] = time.perf_counter() - t
     return RunOutcome(out, plan.runs, failed, time.perf_counter() - t0, start, timings)
 

@@ -11,6 +11,7 @@ from ..core.errors import Sim315Error
 from ..core.textfile import make_folder
 from ..results.reader import has_target_runs, open_complete, output_attrs, target_runs
 from . import labels
+from .facets import arrays_saved, element_figure
 from .report import Row, _fmt, csv_table, header_block, markdown_table, run_header, target_rows
 
 
@@ -69,8 +70,20 @@ def write_report(path: str | Path, outdir: str | Path, group: str | None = None)
     with open_complete(path) as h5:
         for r in rows:
             written += _save(_fan_figure(h5, r, about), outdir, f"fan_{r.output}")
-        for gname, members in _stock_groups(h5, path, group).items():
-            written += _save(_stocks_figure(h5, gname, members, about), outdir, f"stocks_{gname}")
+        groups = _stock_groups(h5, path, group)
+        arrays = arrays_saved(json.loads(h5.attrs["outputs"]))  # a panel per element
+        if group is not None:
+            arrays = {a: els for a, els in arrays.items() if set(els) & set(groups[group])}
+        drawn = {m for els in arrays.values() for m in els}
+        for gname, members in groups.items():
+            members = [m for m in members if m not in drawn]
+            if members:
+                fig = _stocks_figure(h5, gname, members, about)
+                written += _save(fig, outdir, f"stocks_{gname}")
+        for array, els in arrays.items():
+            units = str(output_attrs(h5, els[0]).get("units", ""))
+            fig = element_figure(h5, array, els, about, units)
+            written += _save(fig, outdir, f"elements_{array}")
     return written
 
 

@@ -255,10 +255,11 @@ class ResultWriter:
         if st.f_bavail * st.f_frsize < nbytes + (1 << 20):
             raise OSError(errno.ENOSPC, "No space left on device")
 
-    def finish(self, summary=None, summary_attrs: dict | None = None) -> Path:
+    def finish(self, summary=None, summary_attrs: dict | None = None, arrays=None) -> Path:
         """Write the summary group (``summary.write(h5)``: the streamed
-        :class:`~.summary.StreamingSummary`), flush to the disk, read the file back, and only
-        then rename it to the final name."""
+        :class:`~.summary.StreamingSummary`) and the labelled views of the model's
+        ``arrays`` (:func:`.arrays.add_array_views`), flush to the disk, read the file back,
+        and only then rename it to the final name."""
         try:
             status = self.h5["run_status"][:]
             if self.runs_done != status.size or np.any(status == STATUS_NOT_RUN):
@@ -274,6 +275,10 @@ class ResultWriter:
             if summary is None:
                 raise ValueError("finish needs the run's streamed summary")
             summary.write(self.h5)
+            if arrays:
+                from .arrays import add_array_views
+
+                add_array_views(self.h5, arrays)
             for k, v in (summary_attrs or {}).items():
                 self.h5.attrs[k] = v
             self.h5.attrs["complete"] = True
