@@ -90,3 +90,19 @@ def test_a_sweep_is_the_scenarios_spec_with_the_design_as_its_sampler():
     other = plan_sweep(SWEEP, seed=sp.sweep.seed + 1).plan
     changed = {k for k, v in other.fingerprint_parts().items() if plan.fingerprint_parts()[k] != v}
     assert changed == {"sweep design"}
+
+
+def test_the_kernel_variant_is_part_of_the_fingerprint(monkeypatch, tmp_path):
+    """A resumed run must continue on the kernel it started with (lanes or scalar)."""
+    from sim315.ensembles.runner import plan_run
+
+    model = Path(__file__).resolve().parent / "models" / "ladder" / "model.yaml"
+    example = tmp_path / "s.yaml"
+    example.write_text(f"model: {model}\nruns: 10000\n")  # no levers: lanes allowed
+    lanes = plan_run(example, runs=10_000, seed=1)
+    assert lanes.fingerprint_parts()["kernel variant"] == "lanes"
+    first = lanes.fingerprint()
+    monkeypatch.setenv("SIM315_LANES", "0")
+    scalar = plan_run(example, runs=10_000, seed=1)
+    assert scalar.fingerprint_parts()["kernel variant"] == "scalar"
+    assert scalar.fingerprint() != first

@@ -69,15 +69,9 @@ class LocalExecutor:
 
 
 def plan_call(plan):
-    """The kernel call of a run plan: its method, grid, outputs and seed."""
-    return plan.model.kernel_call(
-        method=plan.method,
-        outputs=plan.outputs,
-        dt=plan.dt,
-        save_every=plan.save_every,
-        seed=plan.sampler.entropy,
-        runs=plan.runs,
-    )
+    """The kernel call of a run plan: its method, grid, outputs and seed
+    (:meth:`RunPlan.kernel_call`)."""
+    return plan.kernel_call()
 
 
 def chunk_task(source, call, P, run0):

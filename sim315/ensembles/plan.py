@@ -103,6 +103,7 @@ class RunPlan:
             {
                 "scenario (resolved)": _digest(self.loaded.resolved_yaml()),
                 "kernel": self.model.hash,
+                "kernel variant": "lanes" if self.kernel_call().lanes else "scalar",
                 "seed": repr(self.seed_setting),
                 "sampler": sampled["sampler"],
                 "runs": str(self.runs),
@@ -117,6 +118,18 @@ class RunPlan:
         if self.start is not None:
             parts["history run"] = _digest(self.start.record)
         return parts
+
+    def kernel_call(self):
+        """The kernel call of this plan: its method, grid, outputs, seed, and the kernel its
+        run count picks (scalar or lanes, :func:`sim315.compilation.lanes.use_lanes`)."""
+        return self.model.kernel_call(
+            method=self.method,
+            outputs=self.outputs,
+            dt=self.dt,
+            save_every=self.save_every,
+            seed=self.sampler.entropy,
+            runs=self.runs,
+        )
 
     def fingerprint(self) -> str:
         """What makes two runs the same run (for ``--resume``)."""

@@ -35,6 +35,7 @@ def result_attrs(plan: RunPlan) -> dict:
         "model_name": plan.model.name,
         "model_file": str(plan.loaded.model_path),
         "model_hash": plan.model.hash,
+        "kernel_variant": "lanes" if plan.kernel_call().lanes else "scalar",
         "model_text": plan.loaded.model_path.read_text(encoding="utf-8"),
         "scenario_file": str(plan.loaded.path),
         "scenario": plan.loaded.resolved_yaml(),
