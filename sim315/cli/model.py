@@ -4,12 +4,12 @@ model files in and out."""
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 from pathlib import Path
 
 import click
 
+from ..core.elementnames import split_element
 from ..core.errors import Sim315Error
 from .app import Group, main, name_list
 
@@ -134,11 +134,11 @@ def _identifier(spec, name: str) -> str:
     elements too (``Sales[North Side]`` -> ``sales[north_side]``)."""
     from ..imports.names import key
 
-    m = _ELEMENT.match(name)
-    if m:
+    parts = split_element(name)
+    if parts:
         element = {key(o): i for d in spec.dimensions.values() for i, o in d.names.items()}
-        subs = [element.get(key(e), e.strip()) for e in m["subs"].split(",")]
-        return f"{_identifier(spec, m['var'].strip())}[{','.join(subs)}]"
+        subs = [element.get(key(e), e) for e in parts[1]]
+        return f"{_identifier(spec, parts[0].strip())}[{','.join(subs)}]"
     names = spec.names
     if name in names or not names:
         return name
@@ -148,15 +148,12 @@ def _identifier(spec, name: str) -> str:
 
 def _original(spec, name: str) -> str:
     """An output's original (imported) name, array elements too."""
-    m = _ELEMENT.match(name)
-    if not m:
+    parts = split_element(name)
+    if not parts:
         return spec.names.get(name, name)
     element = {i: o for d in spec.dimensions.values() for i, o in d.names.items()}
-    subs = [element.get(e, e) for e in m["subs"].split(",")]
-    return f"{spec.names.get(m['var'], m['var'])}[{','.join(subs)}]"
-
-
-_ELEMENT = re.compile(r"^(?P<var>[^\[\]]+)\[(?P<subs>[^\[\]]+)\]$")
+    subs = [element.get(e, e) for e in parts[1]]
+    return f"{spec.names.get(parts[0], parts[0])}[{','.join(subs)}]"
 
 
 def _table(time, values, names, time_units, max_rows: int = 12) -> str:

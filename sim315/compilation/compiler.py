@@ -13,6 +13,7 @@ import re
 
 import numpy as np
 
+from ..core.elementnames import array_of
 from ..core.errors import ModelError, suggest
 from ..core.yamlio import line_of
 from ..language.expressions import (
@@ -293,7 +294,7 @@ class _Compiler(ElementChecks):
         units.update({e: u for n, u in self.units.items() for e in ex([n])})
         for s in stocks:
             units.update({e: self.units[s] for e in ex([f"{s}.init"])})
-        nonneg = [i for i, s in enumerate(ex(stocks)) if spec.stocks[s.split("[")[0]].non_negative]
+        nonneg = [i for i, s in enumerate(ex(stocks)) if spec.stocks[array_of(s)].non_negative]
         return ModelIR(
             spec=spec,
             source=self.source,

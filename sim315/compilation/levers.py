@@ -23,6 +23,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ..core.elementnames import array_of
 from ..core.errors import Sim315Error, suggest
 from ..kernels.builtins import LEVER_HOLD, LEVER_LINEAR
 from .ir import ModelIR
@@ -42,7 +43,7 @@ def check_levers(ir: ModelIR, levers: Mapping | None) -> dict:
     params = list(ir.spec.parameters)
     for name, (mode, (xs, ys)) in (levers or {}).items():
         where = f"levers.{name}"
-        if name.split("[")[0] not in ir.spec.parameters or name not in ir.kernel_params:
+        if array_of(name) not in ir.spec.parameters or name not in ir.kernel_params:
             raise Sim315Error(
                 ir.source, where, f"'{name}' is not a parameter of the model", suggest(name, params)
             )

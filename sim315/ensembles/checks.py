@@ -10,6 +10,7 @@ import os
 
 import numpy as np
 
+from ..core.elementnames import array_of
 from ..core.errors import suggest
 from ..results.layout import RESERVED
 from ..schemas.scenario import MAX_RUNS, MAX_SEED, ScenarioError, TimeTable
@@ -79,7 +80,7 @@ def check_bounds(source, sc, model) -> None:
             )
     params = model.ir.spec.parameters
     for name, value in sc.overrides.items():
-        par = params.get(name.split("[")[0])  # an array element: its array's bounds
+        par = params.get(array_of(name))  # an array element: its array's bounds
         if name in allowed or par is None or par.bounds is None:
             continue
         lo, hi = par.bounds
@@ -136,7 +137,7 @@ def check_support(source, model, name, dist) -> None:
     lo, hi = dist.support()
     if name.endswith(".init"):
         return
-    par = model.ir.spec.parameters[name.split("[")[0]]  # an array element: its array's
+    par = model.ir.spec.parameters[array_of(name)]  # an array element: its array's
     if par.bounds is None:
         return
     blo, bhi = par.bounds

@@ -9,13 +9,10 @@ distribution. Scalars pass through unchanged.
 
 from __future__ import annotations
 
-import re
-
 from ..compilation.arrays import piece_of, selectors
+from ..core.elementnames import split_element
 from ..core.errors import suggest
 from ..schemas.scenario import ScenarioError
-
-_ELEMENT = re.compile(r"^([^\[\]]+)\[([^\]]+)\]$")
 
 
 def expand_elements(source: str, loaded, ir):
@@ -48,14 +45,14 @@ def _elements(source: str, section: str, name: str, layout, known: set[str]) -> 
         return [name]
     if name in layout.dims:
         return layout.expand(name)
-    m = _ELEMENT.match(name)
-    if m is None or m.group(1) not in layout.dims:
+    parts = split_element(name)
+    if parts is None or parts[0] not in layout.dims:
         return [name]  # not an array: the usual checks name it
 
     def fail(_where, problem, fix=None):
         return ScenarioError(source, f"{section}.{name}", problem, fix)
 
-    var, key = m.group(1), m.group(2)
+    var, key = parts[0], ", ".join(parts[1])
     lists, names = selectors(key, layout.dims[var], layout.ranges, section, fail)
     piece = piece_of(None, lists, names, var, layout, section)
     every = layout.expand(var)

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
+from ..core.elementnames import array_of
 from ..core.version import __version__
 from ..results.layout import OutputInfo
 from .plan import RunPlan
@@ -68,7 +69,7 @@ def output_infos(plan: RunPlan) -> list[OutputInfo]:
             "auxiliary": spec.auxiliaries,
             "parameter": spec.parameters,
         }[kind]
-        el = section[name.split("[")[0]]  # an array element: its array's units and doc
+        el = section[array_of(name)]  # an array element: its array's units and doc
         target = next((t for t in ir.targets.values() if t.element == name), None)
         infos.append(
             OutputInfo(

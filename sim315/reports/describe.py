@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 
 from ..compilation.ir import ModelIR
+from ..core.elementnames import array_of
 
 
 def summary_line(ir: ModelIR) -> str:
@@ -85,7 +86,7 @@ def _section(out: list[str], names: dict, title: str, rows: list[tuple]) -> None
         return
     out.append(f"{title}:")
     for name, units, what, doc in rows:
-        original = names.get(name.split("[")[0])  # an imported model's own name
+        original = names.get(array_of(name))  # an imported model's own name
         shown = f'{name} ("{original}")' if original else name
         out.append(f"  {shown} [{units}] = {what}")
         if doc:

@@ -9,13 +9,11 @@ panel its element's median and 50 % and 90 % bands over the runs (from the file'
 from __future__ import annotations
 
 import math
-import re
 
 import numpy as np
 
+from ..core.elementnames import split_element
 from . import labels
-
-_ELEMENT = re.compile(r"^(?P<array>[^\[\]]+)\[(?P<label>[^\[\]]+)\]$")
 
 #: Most panels in one figure; an array with more elements shows its first ones.
 MAX_PANELS = 24
@@ -25,9 +23,9 @@ def arrays_saved(outputs: list[str]) -> dict[str, list[str]]:
     """Array name -> its saved element outputs (two or more), in the file's order."""
     found: dict[str, list[str]] = {}
     for name in outputs:
-        m = _ELEMENT.match(name)
-        if m:
-            found.setdefault(m["array"], []).append(name)
+        parts = split_element(name)
+        if parts:
+            found.setdefault(parts[0], []).append(name)
     return {a: els for a, els in found.items() if len(els) >= 2}
 
 
@@ -48,7 +46,7 @@ def element_figure(h5, array: str, members: list[str], about: str, units: str):
         ax.fill_between(times, q[0], q[4], alpha=0.15, color="C0", lw=0)
         ax.fill_between(times, q[1], q[3], alpha=0.3, color="C0", lw=0)
         ax.plot(times, q[2], color="C0", lw=1.8)
-        ax.set_title(_ELEMENT.match(name)["label"], fontsize=9)
+        ax.set_title(",".join(split_element(name)[1]), fontsize=9)
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(shown) :]:
         ax.set_visible(False)
