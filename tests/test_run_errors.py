@@ -640,7 +640,7 @@ def test_a_second_writer_is_refused_and_harms_nothing(tmp_path):
 def test_two_runs_at_once_on_one_output(tmp_path):
     """Two real processes: the second says why in one line and harms nothing; the first's
     partial file stays whole (it is interrupted here only to save time, and resumed)."""
-    text = yaml.safe_dump({**SLOW, "runs": 20000, "chunk": 200})
+    text = yaml.safe_dump({**SLOW, "runs": 200_000, "chunk": 200})
     sc = tmp_path / "s.yaml"
     sc.write_text(text)
     out = tmp_path / "o.h5"
