@@ -7,7 +7,7 @@ double precision and are compared with rtol 1e-6. Vensim and Stella mostly print
 significant digits: a printed value is off by up to half a unit in its last digit, so those
 are compared with rtol 5e-6 (6 digits) or 5e-7 (7 digits) plus the same relative amount of
 the column's largest value as atol (a value crossing zero keeps the rounding of the terms
-that made it). No case needs more.
+that made it). One case needs more, :data:`WIDER` says which and why.
 """
 
 from __future__ import annotations
@@ -25,6 +25,18 @@ CORPUS = ROOT.parent / "shared" / "sd-test-models"
 TABLE = ROOT / "docs" / "conformance.md"
 SUFFIXES = (".mdl", ".xmile", ".stmx")
 CONTROL = {"final time", "initial time", "saveper", "time step", "time", "dt"}
+
+#: Cases whose reference is itself approximate: rtol and why. Vensim solves ALLOCATE
+#: AVAILABLE to a tolerance of its own: its printed allocations of 100 add up to 99.9994
+#: and fill a request of 300 with 300.002; sim315 clears the market exactly (bisection to
+#: the last bit), within 3.2e-4 of each column's largest value of Vensim's. PySD compares
+#: this case at rtol 2e-2.
+WIDER = {
+    "tests/allocate_available/test_allocate_available.mdl": (
+        5e-4,
+        "Vensim's ALLOCATE AVAILABLE is approximate",
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -128,6 +140,7 @@ def run_case(case: str) -> Outcome:
         rtol, kind = 1e-6, "double precision"
     else:
         rtol, kind = 5.0 * 10.0 ** (-digits), f"{digits} digits printed"
+    rtol, kind = WIDER.get(case, (rtol, kind))
     tolerance = f"rtol {rtol:.0e} ({kind})"
     grid = ir.grid
     idx = np.rint((ref_time - grid.start) / grid.save_every).astype(np.int64)
@@ -235,7 +248,10 @@ def render(outcomes: list[Outcome]) -> str:
         "that made it). Single-precision references (their READMEs and values say so): "
         "`tests/delay_fixed` (Vensim DSS 7.3.4, single precision, 4 digits printed) and "
         "`tests/exp` (a float32 running sum that reads -2.52e-6 where it crosses zero); "
-        "both match within the printed digits, no case needs a wider tolerance.",
+        "both match within the printed digits. One case is compared with a wider "
+        "tolerance, as its row says: Vensim solves ALLOCATE AVAILABLE to a tolerance of its "
+        "own (its allocations of 100 add up to 99.9994, a request of 300 gets 300.002), "
+        "sim315 clears the market exactly (`WIDER` in `tests/conformance.py`).",
         "",
         "| model file | status | reference | tolerance | detail |",
         "|---|---|---|---|---|",

@@ -27,7 +27,7 @@ from ..language.expressions import (
     subscripts_of,
     table_name,
 )
-from . import vectors
+from . import matrices, vectors
 from .arrays import Layout, Piece, element_of
 from .emitter import Emitter
 
@@ -134,6 +134,8 @@ class ArrayEmitter(Emitter):
             fn = node.func.id
             if fn in TABLE_FUNCTIONS and table_name(node.args[0]) in self.layout.dims:
                 return self._table(fn, node)
+            if fn in matrices.FUNCTIONS:
+                return matrices.emit(self, node)
             if fn in VECTOR_FUNCTIONS:
                 return vectors.emit(self, node)
             if fn in REDUCTIONS or (fn in ("min", "max") and len(node.args) == 1):

@@ -30,7 +30,7 @@ import re
 
 from ..kernels.driver import STATUS_NONFINITE, STATUS_OK
 from ..kernels.tableaus import Tableau
-from . import arraygen, pipelines
+from . import arraygen, matrices, pipelines
 from .emitter import Emitter, Writer, combination, net_rates
 from .ir import ModelIR
 
@@ -100,11 +100,10 @@ class _Blocks:
             body.append(f"    {target} = {expr}")
             if keep is None or target in keep or store.startswith("X["):
                 body.append(f"    {store} = {target}")
-        self.functions.append(
-            f"{self.deco}\ndef {name}({_BLOCK_ARGS}):\n"
-            + "\n".join(loads + body)
-            + "\n    return 0\n"
-        )
+        text = "\n".join(loads + body)
+        if "cuda" in self.deco:  # local arrays of compilation.matrices
+            text = matrices.for_device(text)
+        self.functions.append(f"{self.deco}\ndef {name}({_BLOCK_ARGS}):\n{text}\n    return 0\n")
         return name
 
     def _load(self, m: re.Match) -> str:

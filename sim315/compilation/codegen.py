@@ -33,6 +33,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from sim315.kernels.allocation import allocate_available as _allocate_available
+from sim315.kernels.allocation import allocate_by_priority as _allocate_by_priority
 from sim315.kernels.builtins import fill_nan as _fill_nan
 from sim315.kernels.builtins import start_value as _start_value
 from sim315.kernels.builtins import event_step as _event_step
@@ -323,10 +325,10 @@ def _device_builtins() -> str:
     device versions because they share the module)."""
     import inspect
 
-    from ..kernels import builtins, rng
+    from ..kernels import allocation, builtins, rng
 
     parts = ["\n# -- the builtins as CUDA device functions (from sim315.kernels) --"]
-    for mod in (builtins, rng):
+    for mod in (builtins, rng, allocation):
         src = inspect.getsource(mod).replace("@njit(cache=True)", "@cuda.jit(device=True)")
         parts.append(src)
     parts.append(
@@ -337,6 +339,8 @@ def _device_builtins() -> str:
         "_lookup_backward = lookup_backward\n_pulse_train = pulse_train\n_integer = integer\n"
         "_modulo = modulo\n_quantum = quantum\n_xidz = xidz\n_zidz = zidz\n"
         "_ramp = ramp\n_fill_nan = fill_nan\n_runif = random_uniform\n_rnorm = random_normal\n"
+        "_allocate_by_priority = allocate_by_priority\n"
+        "_allocate_available = allocate_available\n"
     )
     return "\n".join(parts)
 

@@ -119,6 +119,9 @@ class Emitter:
             return f"(1.0 if ({args[0]} == 0.0) else 0.0)"
         if fn in ("step", "pulse", "pulse_train"):  # whole-step events (kernels.builtins)
             return f"_{fn}({', '.join(args)}, t0, dt, {self.pos})"
+        if fn == "get_time_value":  # relative to 0 (time) or 1 (initial time), measure 0
+            base = self.time if float(ast.literal_eval(node.args[0])) == 0.0 else "t0"
+            return f"({base} + {args[1]})"
         if fn == "ramp":  # continuous in time
             return f"_ramp({', '.join(args)}, {self.time})"
         if fn in ("_rand_uniform", "_rand_normal"):

@@ -44,7 +44,9 @@ _VECTOR_CALLS = frozenset(
     )
 )
 #: Builtins whose value depends on the time or the step.
-_TIMED = frozenset(("step", "pulse", "pulse_train", "ramp", "_rand_uniform", "_rand_normal"))
+_TIMED = frozenset(
+    ("step", "pulse", "pulse_train", "ramp", "get_time_value", "_rand_uniform", "_rand_normal")
+)
 #: Exponents for which LLVM turns ``x ** c`` into exact arithmetic in both kernels.
 _EXACT_POWERS = (0.0, 1.0, 2.0, -1.0)
 

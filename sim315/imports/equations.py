@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from ..core.errors import ModelError
 from .reader import abstract_expressions
-from .vectors import vector_call
+from .vectors import allocation_call, available_call, vector_call
 
 #: Vensim's :NA: as a number. PySD turns :NA: into NaN, which would poison every sum that
 #: reads it and never compare equal; Vensim's reference ("NA") documents :NA: as the value
@@ -294,6 +294,12 @@ class EquationWriter:
         )
         return f"forecast({x}, {tau}, {horizon}, {init})"
 
+    def visit_allocate_by_priority(self, node: ae.AllocateByPriorityStructure) -> str:
+        return allocation_call(node, self.write, UnsupportedError)
+
+    def visit_allocate_available(self, node: ae.AllocateAvailableStructure) -> str:
+        return available_call(node, self.write, UnsupportedError)
+
     def visit_sample_if_true(self, node: ae.SampleIfTrueStructure) -> str:
         c, x, init = self.args((node.condition, node.input, node.initial))
         return f"sample_if_true({c}, {x}, {init})"
@@ -322,8 +328,6 @@ class EquationWriter:
 def _construct_name(node) -> str:
     names = {
         "IntegStructure": "INTEG inside an expression",
-        "AllocateAvailableStructure": "ALLOCATE AVAILABLE",
-        "AllocateByPriorityStructure": "ALLOCATE BY PRIORITY",
         "GetConstantsStructure": "GET CONSTANTS (values read from a file)",
         "GetDataStructure": "GET DATA (data read from a file)",
         "GetLookupsStructure": "GET LOOKUPS (a table read from a file)",

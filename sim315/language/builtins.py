@@ -93,4 +93,22 @@ FUNCTIONS: dict[str, Function] = {
     ),
     "vector_rank": Function(2, "vector_rank(x[d!], direction): the element's rank, from 1"),
     "vector_reorder": Function(2, "vector_reorder(x[d!], order): x at the element order names"),
+    # GET TIME VALUE and INVERT MATRIX (issue 13)
+    "get_time_value": Function(
+        3, "get_time_value(relative_to, offset, 0): time (0) or the initial time (1) + offset"
+    ),
+    "invert_matrix": Function(
+        2, "invert_matrix(m[a, r!, c!], n): the element of m's n x n inverse (INVERT MATRIX)"
+    ),
+    "allocate_by_priority": Function(
+        4, "allocate_by_priority(request[d!], priority[d!], width, supply): the element's share"
+    ),
+    "allocate_available": Function(
+        3, "allocate_available(request[d!], profile[d!, ptype], avail): the element's share"
+    ),
 }
+
+#: Arguments that must be one of a few number literals: builtin -> {position: allowed}.
+#: GET TIME VALUE's calendar measures (1 to 10) and clock time (relative_to 2) need a date
+#: the model does not carry.
+LITERAL_ARGS: dict[str, dict[int, tuple[int, ...]]] = {"get_time_value": {0: (0, 1), 2: (0,)}}

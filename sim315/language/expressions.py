@@ -11,7 +11,7 @@ import math
 import re
 
 from ..core.errors import ModelError, suggest
-from .builtins import FUNCTIONS, Function  # noqa: F401  (re-exported: the one table)
+from .builtins import FUNCTIONS, LITERAL_ARGS, Function  # noqa: F401  (re-exported)
 
 #: Reductions over array dimensions (with one argument, ``min`` and ``max`` are too).
 REDUCTIONS = ("sum", "prod", "vmin", "vmax")
@@ -30,14 +30,18 @@ TABLE_FUNCTIONS = (
     "lookup_backward",
 )
 
-#: Vensim's vector functions: each loops over the dimension(s) marked ``d!`` in its
-#: first argument (both first arguments for ``vector_select``), or reads another element.
+#: Vensim's vector, matrix and allocation functions: each loops over the dimension(s)
+#: marked ``d!`` in its first argument (both first arguments for ``vector_select``), or
+#: reads another element.
 VECTOR_FUNCTIONS = (
     "vector_select",
     "elm_map",
     "vector_sort_order",
     "vector_rank",
     "vector_reorder",
+    "invert_matrix",
+    "allocate_by_priority",
+    "allocate_available",
 )
 
 #: Builtins whose last argument is an order: a whole number literal.
@@ -251,6 +255,10 @@ def _check_call(node: ast.Call, text: str, source: str, where: str) -> None:
         value = order.value if isinstance(order, ast.Constant) else None
         if not (isinstance(value, int | float) and value >= 1 and float(value).is_integer()):
             raise bad(order, f"the order of {name}()", "give a whole number >= 1, e.g. 3")
+    for i, allowed in LITERAL_ARGS.get(name, {}).items():
+        if _constant(node.args[i]) not in allowed:
+            want = " or ".join(map(str, allowed))
+            raise bad(node.args[i], f"argument {i + 1} of {name}()", f"give {want}: {fn.doc}")
     for arg in node.args:
         _check(arg, text, source, where)
     if (name in REDUCTIONS or (n == 1 and name in ("min", "max"))) and not _reduces(node.args[0]):
@@ -304,7 +312,9 @@ def _check_vector(node: ast.Call, name: str, text: str, source: str, where: str)
             "has no dimension to select over",
             "mark it: vector_select(s[d!], x[d!], ...)",
         )
-    elif name not in ("elm_map", "vector_select") and len(marks_in(first)) != 1:
+    elif name == "invert_matrix" and len(marks_in(first)) != 2:
+        problem, fix = "needs its matrix's row and column marked '!'", "invert_matrix(m[r!, c!], n)"
+    elif name not in ("elm_map", "vector_select", "invert_matrix") and len(marks_in(first)) != 1:
         problem, fix = "needs its first argument over one dimension marked '!'", f"{name}(x[d!], 1)"
     else:
         return

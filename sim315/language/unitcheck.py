@@ -227,6 +227,18 @@ class UnitChecker:
         if name in ("vector_sort_order", "vector_rank"):
             self._want(node, dims[1], DIMENSIONLESS, f"the direction of {name}()")
             return DIMENSIONLESS
+        if name == "get_time_value":  # unchecked in Vensim ("the same as using a number")
+            return self.time
+        if name == "invert_matrix":  # the inverse of m is in 1 / m's units
+            self._want(node, dims[1], DIMENSIONLESS, "the size of invert_matrix()")
+            return FREE if dims[0] is FREE else DIMENSIONLESS / dims[0]
+        if name == "allocate_by_priority":  # shares of supply, up to the requests
+            self._same(
+                node, dims[1], dims[2], "comparing priority and width in allocate_by_priority():"
+            )
+            return self._same(node, dims[0], dims[3], "allocating")
+        if name == "allocate_available":  # the profile array mixes types, priorities, widths
+            return self._same(node, dims[0], dims[2], "allocating")
         raise AssertionError(name)
 
 
