@@ -74,3 +74,30 @@ def plan_h5(tmp_path_factory) -> Path:
 def baseline_h5(tmp_path_factory) -> Path:
     """results of the packaged baseline scenario, 40 runs, seed 7."""
     return _small_run(tmp_path_factory, "baseline")
+
+
+def cpu_and_cuda_simulator(path: Path, outputs: list[str], runs: int, method: str = "euler"):
+    """The model at ``path`` run on the CPU and on Numba's CUDA simulator, in a fresh
+    process (the simulator is chosen when numba is imported): both results' values."""
+    import subprocess
+    import sys
+    import textwrap
+
+    import numpy as np
+
+    code = textwrap.dedent(f"""
+        import numpy as np, sim315
+        m = sim315.load_model({str(path)!r})
+        P = m.parameters({runs})
+        a = m.simulate(P, outputs={outputs!r}, method={method!r})
+        b = m.simulate(P, outputs={outputs!r}, method={method!r}, target="cuda")
+        np.save({str(path) + ".cpu.npy"!r}, a.values)
+        np.save({str(path) + ".cuda.npy"!r}, b.values)
+    """)
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    return np.load(str(path) + ".cpu.npy"), np.load(str(path) + ".cuda.npy")

@@ -2,16 +2,13 @@
 overrides and draws in scenarios, errors, code size that does not grow with the element
 count, and the CUDA path under Numba's simulator."""
 
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
+from conftest import cpu_and_cuda_simulator
 
 import sim315
 from sim315.cli import main
@@ -373,20 +370,9 @@ def test_cuda_simulator_runs_an_array_model(tmp_path):
             }
         ),
     )
-    code = textwrap.dedent(f"""
-        import numpy as np, sim315
-        m = sim315.load_model({str(path)!r})
-        names = ["total", "sm[pinghu]", "firms[tongxiang]"]
-        a = m.simulate(m.parameters(4), outputs=names, method="rk4")
-        b = m.simulate(m.parameters(4), outputs=names, method="rk4", target="cuda")
-        print("WORST", float(np.max(np.abs(a.values - b.values) / np.abs(a.values))))
-    """)
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert float(out.stdout.split("WORST")[1]) < 1e-14
+    names = ["total", "sm[pinghu]", "firms[tongxiang]"]
+    a, b = cpu_and_cuda_simulator(path, names, 4, method="rk4")
+    assert float(np.max(np.abs(a - b) / np.abs(a))) < 1e-14
 
 
 def test_shared_draws_give_every_element_one_draw(tmp_path):

@@ -3,15 +3,12 @@ get_time_value, invert_matrix, allocate_by_priority and allocate_available again
 hand-computed values, their errors, the Vensim import and the CUDA path under Numba's
 simulator."""
 
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
+from conftest import cpu_and_cuda_simulator
 
 import sim315
 from sim315.compilation.compiler import compile_spec
@@ -272,16 +269,5 @@ def test_cuda_simulator_runs_the_functions(tmp_path):
     path.write_text(yaml.safe_dump(m, sort_keys=False))
     outs = [f"i3[{r},c{j}]" for r in R for j in (1, 2, 3)] + ["now", "start"]
     outs += [f"al[{r}]" for r in R] + [f"av[{r}]" for r in R]
-    code = textwrap.dedent(f"""
-        import numpy as np, sim315
-        m = sim315.load_model({str(path)!r})
-        a = m.simulate(m.parameters(2), outputs={outs!r})
-        b = m.simulate(m.parameters(2), outputs={outs!r}, target="cuda")
-        print("SAME", bool(np.array_equal(a.values, b.values)), a.values.shape)
-    """)
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert "SAME True" in out.stdout, out.stdout
+    a, b = cpu_and_cuda_simulator(path, outs, 2)
+    np.testing.assert_array_equal(a, b)

@@ -2,15 +2,12 @@
 vector_rank and vector_reorder against hand-computed values, their errors, the Vensim
 import and the CUDA path under Numba's simulator."""
 
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
+from conftest import cpu_and_cuda_simulator
 
 import sim315
 from sim315.compilation.compiler import compile_spec
@@ -227,16 +224,5 @@ def test_cuda_simulator_runs_the_vector_functions(tmp_path):
     path = tmp_path / "model.yaml"
     path.write_text(yaml.safe_dump(vector_model(**ORDERS), sort_keys=False))
     outs = [n for name in WANT for n in names_of(name)] + ["vs"]
-    code = textwrap.dedent(f"""
-        import numpy as np, sim315
-        m = sim315.load_model({str(path)!r})
-        a = m.simulate(m.parameters(3), outputs={outs!r})
-        b = m.simulate(m.parameters(3), outputs={outs!r}, target="cuda")
-        print("SAME", bool(np.array_equal(a.values, b.values)), a.values.shape)
-    """)
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert "SAME True" in out.stdout, out.stdout
+    a, b = cpu_and_cuda_simulator(path, outs, 3)
+    np.testing.assert_array_equal(a, b)
