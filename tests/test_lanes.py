@@ -4,6 +4,7 @@ them), its independence of threads and chunking, when it is chosen, and that LLV
 vectorises it."""
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -150,17 +151,15 @@ def test_a_block_whose_lanes_all_blow_up_stops():
     np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
 
 
-def test_a_runs_plan_picks_the_kernel_of_all_its_chunks(ladder):
-    from types import SimpleNamespace
-
+def test_a_runs_plan_picks_the_kernel_of_all_its_chunks(tmp_path):
     from sim315.ensembles.executors import plan_call
+    from sim315.ensembles.runner import plan_run
 
-    sampler = SimpleNamespace(entropy=1)
-    plan = SimpleNamespace(
-        model=ladder, method="euler", outputs=None, dt=None, save_every=None, sampler=sampler
-    )
-    assert plan_call(SimpleNamespace(**vars(plan), runs=LANES_FROM)).lanes
-    assert not plan_call(SimpleNamespace(**vars(plan), runs=LANES_FROM - 1)).lanes
+    model = Path(__file__).resolve().parent / "models" / "ladder" / "model.yaml"
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(f"model: {model}\nseed: 1\n")  # no levers: lanes allowed
+    assert plan_call(plan_run(scenario, runs=LANES_FROM)).lanes
+    assert not plan_call(plan_run(scenario, runs=LANES_FROM - 1)).lanes
 
 
 def test_lanes_do_not_depend_on_threads_or_chunking():
