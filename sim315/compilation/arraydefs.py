@@ -11,8 +11,7 @@ from __future__ import annotations
 import ast
 import math
 
-from ..language.expressions import FUNCTIONS
-from .arrays import Layout, Piece, check_dims, piece_of, read_ranges, selectors
+from .arrays import Layout, check_dims, piece_of, read_ranges, selectors
 
 
 def array_layout(spec, fail) -> Layout | None:
@@ -142,7 +141,7 @@ class ArrayDefs:
             before, fixed = len(lowerer.hidden), len(lowerer.dfix)
             piece.tree = lowerer.lower(piece.tree, name)
             for h in lowerer.hidden[before:] + lowerer.dfix[fixed:]:
-                self.layout.add_hidden(h.name, name, piece, None)  # arrays like ``name``
+                self.layout.add_hidden(h.name, name, piece)  # arrays like ``name``
             trees.append(piece.tree)
         return ast.Tuple(elts=trees, ctx=ast.Load())
 
@@ -152,15 +151,3 @@ def expand_names(layout: Layout | None, names) -> list[str]:
     if layout is None:
         return list(names)
     return [n for name in names for n in layout.expand(name)]
-
-
-def stateful(tree: ast.expr) -> bool:
-    return any(
-        isinstance(c, ast.Call)
-        and FUNCTIONS.get(c.func.id, None) is not None
-        and FUNCTIONS[c.func.id].stateful
-        for c in ast.walk(tree)
-    )
-
-
-__all__ = ["ArrayDefs", "Piece", "array_layout", "expand_names", "stateful"]

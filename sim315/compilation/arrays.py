@@ -21,7 +21,7 @@ import itertools
 import re
 from dataclasses import dataclass, field
 
-from ..core.errors import ModelError, suggest
+from ..core.errors import suggest
 from ..language.expressions import ALL_MARK
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
@@ -43,10 +43,10 @@ class Piece:
     """Part of an array variable's definition: an equation (``tree``) for the elements at
     ``positions`` (flat, in the variable's slots), with each one's subscript bindings."""
 
-    tree: ast.expr
+    tree: ast.expr | None
     positions: list[int]
     bindings: list[dict[str, str]]
-    where: str
+    where: tuple
 
 
 @dataclass
@@ -86,11 +86,12 @@ class Layout:
             pos = pos * len(items) + items.index(e)
         return pos
 
-    def add_hidden(self, name: str, var: str, piece: Piece, tree_of) -> None:
-        """A hidden stock made inside ``piece`` of ``var``: an array like ``var``, defined on
-        the piece's elements (its other slots stay 0), its equation from ``tree_of``."""
+    def add_hidden(self, name: str, var: str, piece: Piece) -> None:
+        """A hidden stock or pipeline made inside ``piece`` of ``var``: an array like
+        ``var``, defined on the piece's elements (its other slots stay 0); its equations are
+        the hidden stock's or pipeline's own."""
         self.dims[name] = self.dims[var]
-        self.pieces[name] = [Piece(tree_of, piece.positions, piece.bindings, piece.where)]
+        self.pieces[name] = [Piece(None, piece.positions, piece.bindings, piece.where)]
 
 
 def _family(name: str, dim, decl, fail) -> str:
@@ -271,7 +272,3 @@ def check_dims(spec, ranges, fail) -> dict[str, tuple[str, ...]]:
                 )
             out[name] = tuple(el.dims)
     return out
-
-
-def raise_where(source: str, where: str, problem: str, fix: str | None = None) -> ModelError:
-    return ModelError(source, where, problem, fix)
