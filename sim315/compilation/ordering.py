@@ -22,8 +22,9 @@ class Orders(NamedTuple):
     rhs: list[str]
     """Those of ``aux`` that the derivatives need, in the same order."""
     init: list[tuple[str, str]]
-    """(kind, name) of every stock, auxiliary, hidden stock and pipeline in the order they
-    are initialised; kind is 'stock', 'aux', 'hidden' or 'dfix'."""
+    """(kind, name) of every stock, hidden stock and pipeline, and of the auxiliaries their
+    start values read, in the order they are initialised; kind is 'stock', 'aux', 'hidden'
+    or 'dfix'."""
 
 
 def toposort(names: list[str], deps: dict[str, list[str]], loop_error: LoopError) -> list[str]:
@@ -132,6 +133,11 @@ def order_model(
     init_deps = _init_deps(stocks, lowered, init_trees, hidden, dfix)
     init_loop = loop_error("initialisation loop", section_of, fail)
     order = toposort(list(init_deps), init_deps, init_loop)
+    # an auxiliary is computed at initialisation only when a state's start value needs it:
+    # the time loop computes every auxiliary again before it is used or saved, so the rest
+    # would be dead code that the compiler still types and lowers
+    starts = _needed([*stocks, *(h.name for h in hidden), *(d.name for d in dfix)], init_deps)
+    order = [n for n in order if n in starts]
     kind = {s: "stock" for s in stocks}
     kind.update({n: "aux" for n in aux_names})
     kind.update({h.name: "hidden" for h in hidden})
