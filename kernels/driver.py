@@ -50,6 +50,11 @@ def _run(p, lx, ly, lo, t0, dt, n_steps, stride, sel, out, key, run):
     return 1 if p[0] < 0.0 else 0
 
 
+#: The same function inlined into its caller (Numba IR inlining): the generated module defines
+#: it the same way after its ``_run``, for ``ensemble_serial``.
+_run_inline = njit(error_model="numpy", inline="always")(_run.py_func)
+
+
 @njit(cache=True, parallel=True, nogil=True, error_model="numpy")
 def ensemble(P, lx, ly, lo, t0, dt, n_steps, stride, sel, out, status, key, run0):
     """Runs P[r] (run number run0 + r) for every r in parallel; out[r], status[r]."""
@@ -60,7 +65,8 @@ def ensemble(P, lx, ly, lo, t0, dt, n_steps, stride, sel, out, status, key, run0
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def ensemble_serial(P, lx, ly, lo, t0, dt, n_steps, stride, sel, out, status, key, run0):
-    """As ``ensemble``, on the calling thread."""
+    """As ``ensemble``, on the calling thread (``_run`` inlined: compiled once, here)."""
     for r in range(P.shape[0]):
-        status[r] = _run(P[r], lx, ly, lo, t0, dt, n_steps, stride, sel, out[r], key, run0 + r)
+        run = run0 + r
+        status[r] = _run_inline(P[r], lx, ly, lo, t0, dt, n_steps, stride, sel, out[r], key, run)
     return 0

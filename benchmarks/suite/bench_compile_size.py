@@ -5,6 +5,7 @@ loaded and run once in a fresh process with an empty kernel cache. Past
 whose compile time grows linearly (targets: 3,000 auxiliaries under 20 s, plan315 under 2 s).
 
     cd benchmarks && python -m suite.bench_compile_size   # prints the table
+    cd benchmarks && python -m suite.bench_compile_size --access   # indexing vs pointers
 """
 
 import os
@@ -50,6 +51,57 @@ def cold_seconds(path: Path) -> float:
         return time.perf_counter() - t0
 
 
+#: One function of ``n`` constant-index loads and ``n`` stores, written either way the
+#: generator could: Numba's indexing, or the data-pointer intrinsics of
+#: ``sim315.kernels.pointers`` that block functions and the record now use.
+_ACCESS = """
+import sys, time
+import numpy as np
+from numba import njit
+from sim315.kernels.pointers import data_pointer as _ptr, load as _ld, store as _st
+n, form = {n}, {form!r}
+lines = ["def f(A, B):"]
+if form == "pointers":
+    lines += ["    pA = _ptr(A)", "    pB = _ptr(B)"]
+    lines += [f"    x{{i}} = _ld(pA, {{i}})" for i in range(n)]
+    lines += [f"    _st(pB, {{i}}, x{{i}} * 2.0)" for i in range(n)]
+else:
+    lines += [f"    x{{i}} = A[{{i}}]" for i in range(n)]
+    lines += [f"    B[{{i}}] = x{{i}} * 2.0" for i in range(n)]
+ns = dict(_ptr=_ptr, _ld=_ld, _st=_st)
+exec("\\n".join(lines + ["    return 0"]), ns)
+t = time.perf_counter()
+njit(ns["f"])(np.ones(n), np.zeros(n))
+print(time.perf_counter() - t)
+"""
+
+
+def access_seconds(n: int, form: str) -> float:
+    """Compile time of one function of ``n`` loads and ``n`` stores (``form``: 'indexing' or
+    'pointers'), in a fresh process."""
+    done = subprocess.run(
+        [sys.executable, "-c", _ACCESS.format(n=n, form=form)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return float(done.stdout)
+
+
+class CompileAccess:
+    timeout = 300
+    number = 1
+    repeat = 1
+    params = ((300, 600), ("indexing", "pointers"))
+    param_names = ("accesses", "form")
+
+    def track_compile_seconds(self, n, form):
+        """Compile one function of n constant-index loads and n stores."""
+        return access_seconds(n, form)
+
+    track_compile_seconds.unit = "s"
+
+
 class CompileSize:
     timeout = 600
     number = 1
@@ -86,6 +138,11 @@ class CompilePlan315:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--access"]:
+        for n in (300, 600):
+            a, b = access_seconds(n, "indexing"), access_seconds(n, "pointers")
+            print(f"{n} loads + {n} stores: indexing {a:5.2f} s, pointers {b:5.2f} s")
+        sys.exit()
     with tempfile.TemporaryDirectory() as d:
         for n in SIZES:
             path = Path(d) / f"chain{n}.yaml"

@@ -33,6 +33,7 @@ from ..kernels.tableaus import Tableau
 from . import arraygen, matrices, pipelines
 from .emitter import Emitter, Writer, combination, net_rates
 from .ir import ModelIR
+from .pointers import through_pointers
 
 #: Equations and states above which a model's ``_run`` is written in blocks.
 BLOCK_THRESHOLD = 300
@@ -48,7 +49,8 @@ _LOCAL = re.compile(r"\b(p|s|d|lo)_(\d+)\b|\bv_(\w+)")
 def _decorator(target: str) -> str:
     if target == "cuda":
         return "@cuda.jit(device=True)"
-    return '@njit(cache=True, error_model="numpy")'
+    # not cached on their own: their code is compiled into the entry points, which are
+    return '@njit(error_model="numpy")'
 
 
 def uses_blocks(ir: ModelIR) -> bool:
@@ -68,6 +70,9 @@ class _Blocks:
         self.functions: list[str] = []  # the module text before ``_run``
         self.tables: list[str] = []  # index tables of array references (module constants)
         self.count = 0
+        #: constant-index accesses through data pointers (CPU only: not on a CUDA device)
+        self.pointers = "cuda" not in deco
+        self.k_width = max(1, len(ir.state_names))  # K is (stages, states), C order
 
     def emitter(self, initialising: bool = False):
         if self.ir.layout is not None:
@@ -100,6 +105,8 @@ class _Blocks:
             body.append(f"    {target} = {expr}")
             if keep is None or target in keep or store.startswith("X["):
                 body.append(f"    {store} = {target}")
+        if self.pointers:
+            loads, body = through_pointers(loads, body, self.k_width)
         text = "\n".join(loads + body)
         if "cuda" in self.deco:  # local arrays of compilation.matrices
             text = matrices.for_device(text)

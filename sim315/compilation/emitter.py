@@ -48,7 +48,8 @@ class Emitter:
         STEP, PULSE and the step-holding levers compare with their whole-step events.
     params : str
         Prefix of the locals holding the model's parameters: ``p``, the run's constants; with
-        levers, those :func:`_set_levers` set for this evaluation (each name assigned once).
+        levers, those :func:`sim315.compilation.levers.set_levers` set for this evaluation
+        (each name assigned once).
     """
 
     def __init__(self, ir: ModelIR, state: str, time: str, pos: str, params: str = "p"):

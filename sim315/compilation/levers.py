@@ -79,3 +79,59 @@ def append_levers(ir: ModelIR, lx, ly, lo, levers: Mapping) -> tuple:
         np.concatenate(ys).astype(np.float64),
         np.concatenate(records).astype(np.int64),
     )
+
+
+def set_levers(w, ir: ModelIR, pos: str, time: str, prefix: str) -> None:
+    """Code that sets each time-tabled parameter (the lever records after the lookups' offsets
+    in ``lo``, :mod:`sim315.compilation.levers`) to its table's value at ``pos``/``time``
+    (:func:`sim315.kernels.builtins.lever`, written out here: a call that takes the table
+    arrays costs their reference counts at every evaluation), in its slot of the record,
+    which holds every parameter, then reads them all into locals ``<prefix>_<i>`` (fresh
+    names at each place: a name assigned once is a plain value)."""
+    first = first_parameter(ir)
+    if first is None:
+        return
+    w(
+        f"for lv_b in range({len(ir.lookup_names) + 1}, lo.shape[0] - 3, 4):",
+        "    lv_lo = lo[lv_b + 2]",
+        "    lv_hi = lo[lv_b + 3] - 1",
+        "    if lo[lv_b + 1] == 1:  # linear, as _lookup: interpolated at the time",
+        f"        if {time} != {time}:",
+        "            lv_v = np.nan",
+        f"        elif {time} <= lx[lv_lo]:",
+        "            lv_v = ly[lv_lo]",
+        f"        elif {time} >= lx[lv_hi]:",
+        "            lv_v = ly[lv_hi]",
+        "        else:",
+        "            while lv_hi - lv_lo > 1:",
+        "                lv_m = (lv_lo + lv_hi) // 2",
+        f"                if lx[lv_m] <= {time}:",
+        "                    lv_lo = lv_m",
+        "                else:",
+        "                    lv_hi = lv_m",
+        f"            lv_w = ({time} - lx[lv_lo]) / (lx[lv_hi] - lx[lv_lo])",
+        "            lv_v = ly[lv_lo] + lv_w * (ly[lv_hi] - ly[lv_lo])",
+        "    else:  # hold: the last value whose time's step is at or before the position",
+        "        lv_hi += 1",
+        "        while lv_hi - lv_lo > 1:",
+        "            lv_m = (lv_lo + lv_hi) // 2",
+        f"            if _event_step(lx[lv_m], t0, dt) <= {pos}:",
+        "                lv_lo = lv_m",
+        "            else:",
+        "                lv_hi = lv_m",
+        "        lv_v = ly[lv_lo]",
+        f"    rec[{first} + lo[lv_b]] = lv_v",
+    )
+    for i, _name in enumerate(ir.spec.parameters):
+        w(f"{prefix}_{i} = rec[{first + i}]")
+
+
+def first_parameter(ir: ModelIR) -> int | None:
+    """Where the model's parameters start in the record (they are recorded in their order,
+    as the first columns of the parameter row); None without parameters."""
+    params = [ir.kernel_record.index(n) for n in ir.spec.parameters]
+    if not params:
+        return None
+    assert params == list(range(params[0], params[0] + len(params)))
+    assert list(ir.spec.parameters) == ir.base_params[: len(params)]
+    return params[0]

@@ -1,0 +1,60 @@
+"""Raw loads and stores through an array's data pointer, for generated block functions.
+
+A large model's kernel keeps its state, equation values and parameters in arrays, and its
+block functions (:mod:`sim315.compilation.blocked`) read and write hundreds of elements each
+at constant indices. Numba lowers every ``a[i]`` through its general indexing machinery: the
+array's structure is unpacked again at each access, and LLVM's passes over that code take time
+that grows faster than the number of accesses (one function of 600 constant-index loads and
+600 stores: 6.4 s to compile, 2.0 s with these; ``python -m suite.bench_compile_size --access``
+in ``benchmarks/``). Here the data pointer is taken once per function and each access is one
+address computation and one load or store.
+
+Only for C-contiguous arrays indexed within bounds, which the generator guarantees: there is
+no wraparound of negative indices and no bounds check (Numba's default indexing checks no
+bounds either). The values read and written are the same as through ``a[i]``.
+"""
+
+from numba import types
+from numba.extending import intrinsic
+
+
+@intrinsic
+def data_pointer(typingctx, arr):
+    """The data pointer of the C-contiguous array ``arr``."""
+    if not isinstance(arr, types.Array) or arr.layout != "C":
+        return None
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        return ary.data
+
+    return types.CPointer(arr.dtype)(arr), codegen
+
+
+@intrinsic
+def load(typingctx, ptr, index):
+    """``ptr[index]``."""
+    if not isinstance(ptr, types.CPointer) or not isinstance(index, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        p, i = args
+        return builder.load(builder.gep(p, [i]))
+
+    return ptr.dtype(ptr, index), codegen
+
+
+@intrinsic
+def store(typingctx, ptr, index, value):
+    """``ptr[index] = value`` (``value`` converted to the pointer's type, as ``a[i] = v``
+    converts)."""
+    if not isinstance(ptr, types.CPointer) or not isinstance(index, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        p, i, v = args
+        v = context.cast(builder, v, signature.args[2], ptr.dtype)
+        builder.store(v, builder.gep(p, [i]))
+        return context.get_dummy_value()
+
+    return types.none(ptr, index, value), codegen
