@@ -162,7 +162,7 @@ def test_per_element_lookups_are_an_array_of_tables(tmp_path):
     assert (res["y[d1]"][0, 2], res["y[d2]"][0, 2]) == (2, 5)
 
 
-def test_arrays_of_data_without_equations_are_refused_in_one_line(tmp_path):
+def test_arrays_of_data_without_equations_need_a_data_file_in_one_line(tmp_path):
     path = mdl(
         tmp_path,
         """
@@ -173,6 +173,7 @@ def test_arrays_of_data_without_equations_are_refused_in_one_line(tmp_path):
     with pytest.raises(ModelError, match=r"x: a data variable without an equation") as info:
         import_model(path)
     assert "\n" not in str(info.value)
+    assert "--data" in str(info.value)  # tests/test_import_datafiles.py reads them
 
 
 def test_mapping_by_element_list(tmp_path):

@@ -91,7 +91,15 @@ def model_simulate(file, method, dt, save_every, outputs, csv_path) -> None:
 @click.option(
     "-o", "--out", type=click.Path(dir_okay=False, path_type=Path), help="Model file to write."
 )
-def import_cmd(file, out) -> None:
+@click.option(
+    "--data",
+    "data_files",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A .tab or .csv file with the values of the data variables that have no equation "
+    "(Vensim reads them from a run's .vdf); repeat for several. Copied into the model file.",
+)
+def import_cmd(file, out, data_files) -> None:
     """Translate a Vensim (.mdl) or XMILE (.xmile, .stmx) model into a sim315 model file.
 
     Default output: <model name>.yaml beside it. Needs the import extra (PySD):
@@ -99,7 +107,7 @@ def import_cmd(file, out) -> None:
     """
     from ..imports import import_model, model_text
 
-    model = import_model(file)
+    model = import_model(file, list(data_files))
     out = out or file.with_suffix(".yaml")
     try:
         out.write_text(model_text(model, file), encoding="utf-8")

@@ -385,6 +385,9 @@ def _max_threads() -> int:
     return numba.config.NUMBA_NUM_THREADS
 
 
-def load_model(path: str | Path) -> CompiledModel:
-    """Compile a model file to its ensemble kernel (loading it from the cache when it can)."""
-    return CompiledModel(compile_file(path))
+def load_model(path: str | Path, data_files=None) -> CompiledModel:
+    """Compile a model file to its ensemble kernel (loading it from the cache when it can).
+    ``data_files`` (a path or a list): for a Vensim model whose data variables have no
+    equation, the ``.tab``/``.csv`` files holding their values (as ``sim315 import --data``).
+    """
+    return CompiledModel(compile_file(path, data_files=data_files))

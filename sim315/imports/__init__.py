@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
@@ -29,18 +30,37 @@ def is_foreign(path: str | Path) -> bool:
     return Path(path).suffix.lower() in SUFFIXES
 
 
-def import_model(path: str | Path) -> dict:
+#: Data files given at import: one path or several (:mod:`.datafiles`).
+DataFileArg = str | Path | Sequence[str | Path] | None
+
+
+def import_model(path: str | Path, data_files: DataFileArg = None) -> dict:
     """The sim315 model file (as a dict) equivalent to a Vensim or XMILE model.
 
     Units are carried when they parse and balance in sim315's unit algebra; otherwise the
     model is imported dimensionless, each element's original units kept in its doc. Data
     files that the model reads (GET XLS/DIRECT ...) are read now, beside the model file.
+    ``data_files`` (``.tab``/``.csv``, as ``sim315 import --data``) give the values of the
+    data variables without an equation (Vensim reads them from a run's ``.vdf``); they are
+    copied into the model file.
     """
-    return _translate(Path(path))[0]
+    return _translate(Path(path), _data_files(data_files))[0]
 
 
-def _translate(path: Path) -> tuple[dict, dict[str, str]]:
-    """:func:`import_model`, and the data files it read (path -> sha256)."""
+def _data_files(data_files: DataFileArg):
+    """The data files given, read (None when none is given)."""
+    from .datafiles import DataFiles
+
+    if data_files is None:
+        return None
+    if isinstance(data_files, str | Path):
+        data_files = [data_files]
+    return DataFiles(data_files) if data_files else None
+
+
+def _translate(path: Path, data=None) -> tuple[dict, dict[str, str]]:
+    """:func:`import_model`, and the data files it read (path -> sha256); ``data``: the
+    :class:`~.datafiles.DataFiles` given."""
     from ..compilation.compiler import compile_spec
     from ..schemas.modelfile import ModelFile
     from .mapping import ModelMapping
@@ -49,19 +69,20 @@ def _translate(path: Path) -> tuple[dict, dict[str, str]]:
     abstract = read_abstract_model(path)
     name = path.stem
     books = Workbooks(path.parent)
+    given = data.digests if data else {}
     try:
-        model = ModelMapping(abstract, str(path), name, True, books).build()
+        model = ModelMapping(abstract, str(path), name, True, books, data).build()
         compile_spec(ModelFile.model_validate(model), str(path))
-        return model, books.digests
+        return model, {**books.digests, **given}
     except (ModelError, ValueError):
         pass  # the units do not parse or balance: dimensionless, below
-    model = ModelMapping(abstract, str(path), name, False, books).build()
+    model = ModelMapping(abstract, str(path), name, False, books, data).build()
     try:
         spec = ModelFile.model_validate(model)
     except ValueError as exc:
         raise ModelError(str(path), "", f"the translation is not a valid model ({exc})") from None
     compile_spec(spec, str(path))  # its one-line error names the element
-    return model, books.digests
+    return model, {**books.digests, **given}
 
 
 def model_text(model: dict, source: str | Path) -> str:
@@ -75,9 +96,9 @@ def model_text(model: dict, source: str | Path) -> str:
     return head + text
 
 
-def translated(path: str | Path) -> dict:
+def translated(path: str | Path, data_files: DataFileArg = None) -> dict:
     """:func:`import_model`, cached on disk by the file's content and the versions (and by the
-    content of the data files it read: a changed spreadsheet translates again)."""
+    content of the data files it read or was given: a changed spreadsheet translates again)."""
     from ..compilation.cache import cache_dir
 
     path = Path(path)
@@ -89,12 +110,15 @@ def translated(path: str | Path) -> dict:
     for part in sorted(Path(__file__).parent.glob("*.py")):  # a changed importer re-translates
         h.update(part.read_bytes())
     h.update(f"|{path.name}|sim315 {__version__}|pysd {pysd_version()}".encode())
+    data = _data_files(data_files)
+    for digest in (data.digests if data else {}).values():  # in the order given
+        h.update(f"|data {digest}".encode())
     cached = cache_dir() / "imports" / f"{h.hexdigest()[:20]}.yaml"
     files = cached.with_suffix(".files.json")
     if cached.is_file() and _unchanged(files):
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
         return yaml.load(cached.read_text(encoding="utf-8"), Loader=loader)
-    model, digests = _translate(path)
+    model, digests = _translate(path, data)
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
         if digests:

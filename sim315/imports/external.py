@@ -9,6 +9,9 @@ read at import time (:mod:`.spreadsheets`) and written into the model file as wh
   after the last the end values hold (except raw);
 - lookups -> lookup tables.
 
+A data variable without an equation (``x :INTERPOLATE:``) reads its series from the data
+files given at import (:mod:`.datafiles`) and becomes the same table of time.
+
 :func:`file_component` gives the element's component with its abstract syntax replaced by
 the numbers read, so the rest of the mapping treats it as a number, a table of time or a
 table.
@@ -18,6 +21,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from .controls import time_units
+from .datafiles import scalar_series, without_equation
 from .equations import VENSIM_NA, UnsupportedError, error
 from .groups import sim_units
 from .names import key
@@ -38,8 +43,8 @@ _FROM_FILE = (ae.GetConstantsStructure, ae.GetDataStructure, ae.GetLookupsStruct
 
 
 def is_from_file(component) -> bool:
-    """Does ``component`` read a file (GET ... CONSTANTS, DATA or LOOKUPS)?"""
-    return isinstance(component.ast, _FROM_FILE)
+    """Does ``component`` read a file (GET ..., or the data files given at import)?"""
+    return isinstance(component.ast, _FROM_FILE) or without_equation(component)
 
 
 def file_component(m, el, component):
@@ -56,7 +61,10 @@ def file_component(m, el, component):
             xs, ys, where = books.series(ast.file, ast.tab, ast.x_row_or_col, ast.cell, "x")
             new = dataclasses.replace(component, ast=_table(xs, ys, "interpolate"), type="Lookup")
         else:
-            xs, ys, where = books.series(ast.file, ast.tab, ast.time_row_or_col, ast.cell)
+            if without_equation(component):  # its series from the data files given
+                xs, ys, where = scalar_series(m, el)
+            else:
+                xs, ys, where = books.series(ast.file, ast.tab, ast.time_row_or_col, ast.cell)
             table = data_table(m, xs, ys, getattr(component, "keyword", None))
             time = ae.ReferenceStructure("time")
             new = dataclasses.replace(
@@ -103,5 +111,5 @@ def data_tables(m, lookups: dict) -> None:
             continue
         table["source"] = where
         if m.with_units:
-            table["x_units"] = sim_units(m._time_units())
+            table["x_units"] = sim_units(time_units(m))
             table["y_units"] = m.units(m.elements[key(name)].units)

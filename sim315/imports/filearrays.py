@@ -10,6 +10,8 @@ Vensim's order, as its reference pages give it and PySD reads it:
 - DATA and LOOKUPS read one series per element of the definition's one subscript with more
   than one element: a row each when the times (x) are in a row, a column each when they are
   in a column, from the cell on; or a named range of times and one of values.
+- a data variable without an equation reads one series per element it defines from the
+  data files given at import (:mod:`.datafiles`), then is read as DATA are.
 - GET DIRECT SUBSCRIPT lists the cells from the first to the last, across then down, blanks
   left out, each after the prefix.
 
@@ -25,6 +27,8 @@ import itertools
 
 import numpy as np
 
+from .controls import time_units
+from .datafiles import array_series, without_equation
 from .equations import TABLE_READER, UnsupportedError
 from .external import data_table
 from .groups import sim_units
@@ -38,11 +42,11 @@ ae = abstract_expressions()
 def refusal(comps) -> UnsupportedError | None:
     """Why an array element's definitions cannot be imported, or None."""
     types = {c.type for c in comps}
-    if any(c.type == "Data" and not isinstance(c.ast, ae.GetDataStructure) for c in comps):
+    read = (ae.GetDataStructure, ae.DataStructure)
+    if any(c.type == "Data" and not isinstance(c.ast, read) for c in comps):
         return UnsupportedError(
-            "a data variable without an equation (its values come from the data file of a "
-            "run, a .vdf)",
-            "read its values with GET XLS DATA or GET DIRECT DATA",
+            "a data variable with an equation (name := expression)",
+            "define it with = (an auxiliary), or read its values with GET XLS DATA",
         )
     if "Lookup" in types and types != {"Lookup"}:
         return UnsupportedError(
@@ -133,7 +137,9 @@ def add_read_array(m, el, ident: str, sections: dict, wheres: list[str]) -> bool
     if any(isinstance(a, ae.GetLookupsStructure) for a in asts):
         _lookups(m, el, ident, sections, wheres)
         return True
-    if any(isinstance(a, ae.GetDataStructure) for a in asts):
+    if any(isinstance(a, ae.GetDataStructure) for a in asts) or any(
+        without_equation(c) for c in el.components
+    ):
         _data(m, el, ident, sections, wheres)
         return True
     return False
@@ -173,8 +179,14 @@ def _data(m, el, ident: str, sections: dict, wheres: list[str]) -> None:
     x, y, elements, readers, read = {}, {}, {}, set(), 0
     for c in el.components:
         cover = [subs.labels(t) for t in subs.covered(c)]
-        if isinstance(c.ast, ae.GetDataStructure):
-            tables, where = _series(m, el, c, "times")
+        if isinstance(c.ast, ae.GetDataStructure) or without_equation(c):
+            if without_equation(c):  # its series from the data files given at import
+                try:
+                    tables, where = array_series(m, el, c)
+                except SourceError as exc:
+                    raise m.fail(el.name, exc.problem, exc.fix) from None
+            else:
+                tables, where = _series(m, el, c, "times")
             wheres.append(where)
             for t, (xs, ys) in tables.items():
                 kind = data_table(m, xs, ys, getattr(c, "keyword", None))
@@ -195,9 +207,9 @@ def _data(m, el, ident: str, sections: dict, wheres: list[str]) -> None:
     head = _head(m, el)
     units = {"x_units": "1", "y_units": "1"}
     if m.with_units:
-        units = {"x_units": sim_units(m._time_units()), "y_units": m.units(el.units)}
+        units = {"x_units": sim_units(time_units(m)), "y_units": m.units(el.units)}
     doc = f"the data of {el.name}, per element"
-    sections["lookups"][table] = {"dims": head["dims"], "x": x, "y": y, **units, "doc": doc}
+    sections["lookups"][table] = {"dims": list(head["dims"]), "x": x, "y": y, **units, "doc": doc}
     sections["lookups"][table].update(_source(wheres))
     body: dict = {"elements": elements}
     if len(readers) == 1 and read == len(elements):

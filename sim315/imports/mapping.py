@@ -16,6 +16,8 @@ from pathlib import Path
 
 from ..core.errors import ModelError
 from .arrayvars import add_array, attach_array_flows, check_arrays, is_array
+from .controls import read_time, time_units
+from .datafiles import check_given
 from .equations import TABLE_READER, EquationWriter, Scope, UnsupportedError, error
 from .external import data_tables, file_component, is_from_file
 from .filearrays import file_range
@@ -43,10 +45,14 @@ class ModelMapping:
         element is dimensionless and the original units are kept in its doc.
     books : Workbooks, optional
         The data files the model reads (GET XLS ...), shared between mappings of one file.
+    data : DataFiles, optional
+        The data files given at import, for data variables without an equation
+        (:mod:`.datafiles`).
     """
 
-    def __init__(self, model, source: str, name: str, with_units=True, books=None):
+    def __init__(self, model, source: str, name: str, with_units=True, books=None, data=None):
         self.source = source
+        self.data = data
         self.name = name
         self.with_units = with_units
         self.books = books or Workbooks(Path(source).parent)
@@ -145,8 +151,8 @@ class ModelMapping:
             return None
         return TABLE_READER.get(self.component(el).ast.type, "lookup"), self.names.get(reference)
 
-    def _table_ident(self, owner: str) -> str:
-        ident = self.names.add(f"{owner} table")
+    def _table_ident(self, owner: str, n: int = 1) -> str:
+        ident = self.names.add(f"{owner} table {n}" if n > 1 else f"{owner} table")
         self.names.original.pop(ident, None)  # made here, not a name of the model
         return ident
 
@@ -198,8 +204,14 @@ class ModelMapping:
             own = self.gf_tables.get(key(owner))
             if own is not None and own[0] is table:
                 return own[1]
-            ident = self._table_ident(owner)
-            self.inline[ident] = self.table(table)
+            ident, points, n = self._table_ident(owner), self.table(table), 1
+            # an array's elements may each hold a table of their own (XMILE's per-element
+            # <gf>): one name per distinct table, <owner>_table, <owner>_table_2, ...
+            while self.inline.get(ident, points) != points:
+                n += 1
+                if key(f"{owner} table {n}") not in self.elements:  # not a model's name
+                    ident = self._table_ident(owner, n)
+            self.inline[ident] = points
             return ident
 
         return register
@@ -246,48 +258,9 @@ class ModelMapping:
             raise error(self.source, el.name, exc) from None
 
     # -- the model ---------------------------------------------------------------------
-    def read_time(self) -> dict:
-        self.time = {}
-        found = {}
-        for k, fld in CONTROL.items():
-            el = self.elements.get(k)
-            if el is not None:
-                found[fld] = el
-        for fld in ("start", "stop", "dt", "save"):
-            el = found.get(fld)
-            if el is None:
-                if fld == "save":
-                    self.time["save"] = self.time["dt"]
-                    continue
-                raise self.fail(
-                    {"start": "INITIAL TIME", "stop": "FINAL TIME", "dt": "TIME STEP"}[fld],
-                    "the control variable is missing",
-                    "define it as a number",
-                )
-            try:
-                self.time[fld] = self.constant(self.component(el).ast)
-            except UnsupportedError:
-                raise self.fail(
-                    el.name,
-                    "a control variable that is not constant at the initial time is not supported",
-                    "give it a number (sim315 fixes the time grid before the run)",
-                ) from None
-        units = next((e.units for e in found.values() if e.units and e.units.strip()), None)
-        spec = {
-            "start": self.time["start"],
-            "stop": self.time["stop"],
-            "dt": self.time["dt"],
-            "units": self.units(units) if units else "1",
-        }
-        if self.time["save"] != self.time["dt"]:
-            spec["save_every"] = self.time["save"]
-        if not self.with_units:
-            spec["units"] = "1"
-        return spec
-
     def build(self) -> dict:
         self.check_supported()
-        time = self.read_time()
+        time = read_time(self)
         parameters, stocks, auxiliaries, lookups, nets = {}, {}, {}, {}, {}
         arrays = dict(parameters=parameters, stocks=stocks, auxiliaries=auxiliaries, flows={})
         arrays["lookups"] = lookups
@@ -351,6 +324,7 @@ class ModelMapping:
                 "model without variables is not supported",
                 "save it from Stella 10 or later as XMILE",
             )
+        check_given(self)  # data variables without an equation need a data file
         check_arrays(self)
 
     def parameter(self, el, ast) -> dict:
@@ -380,14 +354,7 @@ class ModelMapping:
     def flow_units(self, stock_units: str) -> str:
         if not self.with_units:
             return "1"
-        return f"({stock_units})/({sim_units(self._time_units())})"
-
-    def _time_units(self) -> str | None:
-        for k in ("time step", "final time", "initial time"):
-            el = self.elements.get(k)
-            if el is not None and el.units and el.units.strip():
-                return el.units
-        return None
+        return f"({stock_units})/({sim_units(time_units(self))})"
 
 
 def _opt(field: str, value) -> dict:
