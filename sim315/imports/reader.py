@@ -107,6 +107,51 @@ def _xmile_lookup_call():
         xmile_structures.structures["lookup"] = table
 
 
+@contextlib.contextmanager
+def _xmile_element_gf():
+    """Work around PySD 3.14's XMILE translator on per-element graphical functions (XMILE
+    1.0, arrays: an ``<element subscript="...">`` holding its own ``<gf>``, its ``<eqn>``
+    inside the element or, when all elements read the same input, once at the variable).
+    ``Aux._parse_component`` reads the ``<eqn>`` of the ``<element>`` only, so an element
+    without one gives no equation and ``parse`` fails indexing it ("IndexError: list index
+    out of range"; corpus: samples/arrays/non-a2a/non-a2a-gf.stmx); and it reads the
+    ``<gf>`` of the variable only, so an element's own table is dropped without a word
+    (tested in tests/test_import_xmile_gf.py). While parsing, an element reads its own
+    ``<eqn>`` and ``<gf>``, else the variable's; the rest is PySD's code unchanged."""
+    from pysd.translators.xmile import xmile_element
+    from pysd.translators.xmile.xmile_structures import structures
+
+    aux = xmile_element.Aux
+    original = aux._parse_component
+
+    def parse_component(self, node, behaviors):
+        if node is self.node:
+            return original(self, node, behaviors)
+        eqns = node.xpath("ns:eqn", namespaces=self.ns) or self.node.xpath(
+            "ns:eqn", namespaces=self.ns
+        )
+        gfs = node.xpath("ns:gf", namespaces=self.ns) or self.node.xpath(
+            "ns:gf", namespaces=self.ns
+        )
+        if not eqns:
+            subscript = node.attrib.get("subscript", "")
+            raise ValueError(f"the element [{subscript}] of {self.name} has no equation")
+        asts = []
+        for eqn in eqns:
+            text = re.sub(r"(\s{2,})", " ", (eqn.text or "").replace("\n", " ")).strip()
+            ast = self._smile_parser(text)
+            if gfs:
+                ast = structures["inline_lookup"](ast, self._parse_lookup_xml_node(gfs[0]))
+            asts.append(ast)
+        return asts
+
+    aux._parse_component = parse_component
+    try:
+        yield
+    finally:
+        aux._parse_component = original
+
+
 _FLOW_NAME = re.compile(r"<(inflow|outflow)>\s*([^<\"]*?[^A-Za-z0-9_\s.<][^<\"]*?)\s*</\1>")
 
 
@@ -186,6 +231,7 @@ def read_abstract_model(path: Path):
             warnings.catch_warnings(),
             contextlib.redirect_stdout(io.StringIO()),
             _xmile_lookup_call(),
+            _xmile_element_gf(),
         ):
             warnings.simplefilter("ignore")
             if suffix == ".mdl":
