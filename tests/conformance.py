@@ -42,7 +42,7 @@ WIDER = {
 @dataclass(frozen=True)
 class Outcome:
     case: str
-    status: str  # pass | fail | unsupported | checked | incomplete
+    status: str  # pass | fail | unsupported | checked | incomplete | placeholder
     detail: str
     reference: str = ""
     tolerance: str = ""
@@ -57,6 +57,12 @@ def model_files() -> list[str]:
 #: Model files whose canonical output is not their folder's output file (the case's README
 #: says so): model_to_generate_data.mdl made data.tab, which the folder's other model reads.
 OWN_REFERENCE = {"model_to_generate_data.mdl": "data.tab"}
+
+
+#: Data files a case's model needs (``sim315 import --data``), beside it: the folder's README
+#: says data.tab is its data.vdf converted "to be able to simulate ... with PySD or any other
+#: open-source tool".
+DATA_FILES = {"tests/data_from_other_model/test_data_from_other_model.mdl": ["data.tab"]}
 
 
 def reference_of(model: Path) -> Path | None:
@@ -90,9 +96,10 @@ def read_reference(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray], int]:
     data = np.array(rows, dtype=np.float64)
     for j in range(data.shape[1]):  # Vensim writes constants once: carry them down
         col = data[:, j]
-        for i in range(1, col.size):
-            if math.isnan(col[i]):
-                col[i] = col[i - 1]
+        held = np.flatnonzero(~np.isnan(col))
+        # a blank between values is :NA: (a :RAW: data variable between its data times)
+        for i in range(held[-1] + 1 if held.size else col.size, col.size):
+            col[i] = col[i - 1]
     return data[:, 0], {h: data[:, j] for j, h in enumerate(header) if j}, digits
 
 
@@ -107,8 +114,17 @@ def run_case(case: str) -> Outcome:
     from sim315.schemas.modelfile import ModelFile
 
     path = CORPUS / case
+    holes = placeholders(path)
+    if holes:
+        siblings = ", ".join(f"`{p.name}`" for p in sibling_models(path))
+        return Outcome(
+            case,
+            "placeholder",
+            f"{holes} equation(s) are `???`, XMILE's mark of an undefined variable: the file "
+            f"is not a whole model; its case's canonical output is compared on {siblings}",
+        )
     try:
-        model = translated(path)
+        model = translated(path, [path.parent / f for f in DATA_FILES.get(case, [])])
         spec = ModelFile.model_validate(model)
         ir = compile_spec(spec, str(path))
     except Sim315Error as exc:
@@ -160,7 +176,8 @@ def run_case(case: str) -> Outcome:
             continue
         got = result[ident][0, idx]
         atol = rtol * float(np.nanmax(np.abs(want))) if want.size else 0.0
-        ok = np.isclose(got, want, rtol=rtol, atol=atol) | (np.isnan(want))
+        na = np.isnan(want)  # :NA: where Vensim printed a blank between values
+        ok = np.isclose(got, want, rtol=rtol, atol=atol) | (na & (na.all() | is_na(got)))
         compared += 1
         if not ok.all():
             i = int(np.argmax(~ok))
@@ -172,6 +189,13 @@ def run_case(case: str) -> Outcome:
         why = "; ".join(bad[:2]) or "no variable in common with the reference"
         return Outcome(case, "fail", why + extra, ref_path.name, tolerance)
     return Outcome(case, "pass", f"{compared} variables match{extra}", ref_path.name, tolerance)
+
+
+def is_na(values: np.ndarray) -> np.ndarray:
+    """Is each value Vensim's :NA: (as sim315 writes it, or NaN)?"""
+    from sim315.imports.equations import VENSIM_NA
+
+    return (values == VENSIM_NA) | np.isnan(values)
 
 
 def column_key(name: str) -> str:
@@ -197,6 +221,27 @@ def element_columns(outputs, names: dict, model: dict) -> dict[str, str]:
     return out
 
 
+#: An XMILE equation that is literally ``???``: Stella writes it for a variable it has no
+#: equation for (the corpus's XMILE exports of some Vensim cases hold them).
+_PLACEHOLDER = re.compile(r"<eqn>\s*\?\?\?\s*</eqn>")
+
+
+def placeholders(path: Path) -> int:
+    """How many of the XMILE file's equations are ``???`` (0 for a Vensim file)."""
+    if path.suffix.lower() == ".mdl":
+        return 0
+    return len(_PLACEHOLDER.findall(path.read_text(encoding="utf-8", errors="replace")))
+
+
+def sibling_models(path: Path) -> list[Path]:
+    """The other model files of ``path``'s case folder that are whole models."""
+    return [
+        p
+        for p in sorted(path.parent.iterdir())
+        if p != path and p.suffix.lower() in SUFFIXES and not placeholders(p)
+    ]
+
+
 def folders_without_models() -> list[str]:
     out = []
     for folder in sorted(p for p in (CORPUS / "tests").iterdir() if p.is_dir()):
@@ -209,6 +254,7 @@ def render(outcomes: list[Outcome]) -> str:
     counts = {s: sum(o.status == s for o in outcomes) for s in ("pass", "fail", "unsupported")}
     counts["checked"] = sum(o.status == "checked" for o in outcomes)
     counts["incomplete"] = sum(o.status == "incomplete" for o in outcomes)
+    counts["placeholder"] = sum(o.status == "placeholder" for o in outcomes)
     unsupported = [o.detail for o in outcomes if o.status == "unsupported"]
     pysd = sum("PySD" in d for d in unsupported)
     data = sum(("data" in d or "from a file" in d) and "PySD" not in d for d in unsupported)
@@ -226,16 +272,20 @@ def render(outcomes: list[Outcome]) -> str:
         "",
         f"**{counts['pass']} pass, {counts['fail']} fail, {counts['unsupported']} unsupported, "
         f"{counts['checked']} imported without a reference to compare, "
-        f"{counts['incomplete']} reading a data file that the corpus lacks.**",
+        f"{counts['incomplete']} reading a data file that the corpus lacks, "
+        f"{counts['placeholder']} XMILE files with `???` for equations.**",
         "",
         "*checked*: imports, compiles and runs, but the case has no canonical output (the "
         "data cases among them are tested against their data files in "
         "`tests/test_import_data.py`); *incomplete*: "
         "the model reads a data file that the corpus does not have (`tests/test_import_data.py` "
-        "runs it with the file supplied).",
+        "runs it with the file supplied); *placeholder*: an XMILE file whose equations are "
+        "partly `???` (Stella's mark of an undefined variable), so not a whole model; its "
+        "case folder's other model file, which the canonical output was made from, is "
+        "compared instead (`tests/test_import_conformance.py` checks that it passes).",
         "",
         f"Unsupported: {pysd} that PySD's parser rejects ({subs} of them XMILE files with "
-        "dimensions, most holding `???` where an equation should be), "
+        "dimensions), "
         f"{data} reading data, constants or ranges from files into arrays or as data "
         f"variables, {len(unsupported) - data - pysd} other constructs (each named in the "
         "table).",
