@@ -32,6 +32,7 @@ from .checks import (
     check_support,
     saved_outputs,
 )
+from .correlations import copula_note, correlation_groups
 from .elements import expand_elements, shared_groups
 from .model import CompiledModel
 from .sampling import ParameterSampler, PosteriorDraws, Sampler
@@ -225,15 +226,19 @@ def _sampler(source: str, sc, model: CompiledModel, runs: int, seed):
             base[model.parameter_index(name)] = value
     columns, dists = [], []
     shared = shared_groups(source, sc, model.ir)  # first element -> every element
+    groups = correlation_groups(source, sc, model.ir, shared)  # elements, Cholesky factor
+    position = {}  # uncertain element -> its column of the unit points
     for name, dist in sc.uncertain.items():
         check_support(source, model, name, dist)
         if name in shared.get("skip", ()):
             continue
         cols = [model.parameter_index(n) for n in shared.get(name, [name])]
+        position[name] = len(columns)
         columns.append(cols[0] if len(cols) == 1 else cols)
         dists.append(dist)
-    drawn = ParameterSampler(base, columns, dists, sc.sampler, runs, seed)
-    notes = tuple(w for w in (drawn.design_warning(),) if w)
+    correlated = [([position[e] for e in elements], L) for elements, L in groups]
+    drawn = ParameterSampler(base, columns, dists, sc.sampler, runs, seed, correlated)
+    notes = tuple(w for w in (drawn.design_warning(), copula_note(sc)) if w)
     sampler = drawn if joint is None else PosteriorDraws(drawn, *joint)
     return calibrated, sampler, notes
 

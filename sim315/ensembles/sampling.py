@@ -84,6 +84,9 @@ class ParameterSampler:
     runs : int
         Ensemble size.
     seed : int, SeedSequence or None
+    correlated : sequence of (positions, L), optional
+        Groups of uncertain columns (positions in ``columns``) drawn through a Gaussian
+        copula with the lower Cholesky factor ``L`` (:func:`gaussian_copula`).
     """
 
     def __init__(
@@ -94,6 +97,7 @@ class ParameterSampler:
         kind: str,
         runs: int,
         seed=None,
+        correlated: Sequence[tuple[Sequence[int], np.ndarray]] = (),
     ):
         if kind not in SAMPLERS:
             raise ValueError(f"unknown sampler {kind!r}")
@@ -105,6 +109,7 @@ class ParameterSampler:
         self.key, self.entropy = seed_key(seed)
         self._design: np.ndarray | None = None
         self._maps: list | None = None
+        self.correlated = [(list(p), np.asarray(L, dtype=np.float64)) for p, L in correlated]
 
     @property
     def n_uncertain(self) -> int:
@@ -143,6 +148,8 @@ class ParameterSampler:
         P = np.tile(self.base, (b - a, 1))
         if self.n_uncertain:
             u = self.unit(a, b)
+            if self.correlated:
+                u = gaussian_copula(u, self.correlated)
             for j, (col, ppf) in enumerate(zip(self.columns, self._ppfs(), strict=True)):
                 x = ppf(u[:, j])
                 P[:, col] = x if np.ndim(col) == 0 else np.asarray(x)[:, None]  # shared
@@ -166,6 +173,31 @@ class ParameterSampler:
                 f"(e.g. {1 << (self.runs.bit_length() - 1)} or {1 << self.runs.bit_length()})"
             )
         return None
+
+
+def gaussian_copula(u: np.ndarray, groups) -> np.ndarray:
+    """``u`` with each group's columns correlated, row by row (a copy; ``u`` may be a view
+    of a stored design): ``z = Φ⁻¹(u)``, ``z' = L z`` per row, ``Φ(z')``. Each column stays uniform
+    on (0, 1), so each element keeps its distribution; ``L Lᵀ`` is the normal scores'
+    correlation matrix. Clipped to (0, 1) open, as the counter-based uniforms are.
+
+    Each mixed score is one row's own sum (not a BLAS product, whose blocking, and so
+    rounding, may depend on the number of rows): the same numbers for any chunking."""
+    from scipy.special import ndtr, ndtri
+
+    out = np.array(u, dtype=np.float64, copy=True)
+    for positions, L in groups:
+        z = ndtri(np.clip(out[:, positions], _U_MIN, _U_MAX))
+        mixed = np.empty_like(z)
+        for i in range(z.shape[1]):  # L is lower triangular
+            mixed[:, i] = (z[:, : i + 1] * L[i, : i + 1]).sum(axis=1)
+        out[:, positions] = np.clip(ndtr(mixed), _U_MIN, _U_MAX)
+    return out
+
+
+#: The open unit interval the copula keeps to: a normal score stays finite and no ``ppf``
+#: of an unbounded distribution meets 0 or 1.
+_U_MIN, _U_MAX = 2.0**-54, 1.0 - 2.0**-53
 
 
 class PosteriorDraws:

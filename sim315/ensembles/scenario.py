@@ -63,7 +63,7 @@ def _merge(parent: dict, child: dict) -> dict:
     """Child keys win; mapping sections merge key by key; ``null`` in a section deletes."""
     out = dict(parent)
     for key, value in child.items():
-        if key in ("overrides", "uncertain") and isinstance(value, dict):
+        if key in ("overrides", "uncertain", "correlations") and isinstance(value, dict):
             merged = dict(parent.get(key) or {})
             for name, v in value.items():
                 if v is None:

@@ -78,6 +78,18 @@ class Scenario(Strict):
     shared_draws: list[str] = []
     """Arrays (names as in ``uncertain``) whose elements take one draw per run, the same for
     every element, instead of independent draws."""
+    correlations: dict[str, float | list[list[float]]] = {}
+    """Uncertain arrays (names as in ``uncertain``) whose elements are drawn correlated:
+    one coefficient (the same between every pair of elements; above ``-1/(n-1)`` for *n*
+    elements, below 1) or a full matrix (rows and columns in the dimension's element order,
+    as ``sim315 model show`` lists them; symmetric, 1 on the diagonal, positive definite).
+    Drawn with a Gaussian copula: each run's uniform points of the array's elements go to
+    normal scores ``z = Φ⁻¹(u)``, are mixed as ``L z`` (``L`` the Cholesky factor of the
+    matrix) and go back through ``Φ`` and each element's own ``ppf``, so every element keeps
+    its distribution exactly. The coefficients are those of the normal scores: the drawn
+    values' Pearson correlation is close but not equal, their Spearman rank correlation is
+    ``(6/π)·asin(ρ/2)``. With ``lhs`` or ``sobol``, the correlated columns keep their
+    marginals but lose the design's per-column stratification. Not with ``shared_draws``."""
     calibrated: str | None = None
     """A fitted-parameter file (``sim315 calibrate``, relative to this file): its estimates
     set those parameters (``overrides`` and ``uncertain`` still win)."""
