@@ -105,10 +105,11 @@ def store_lanes(ob, nl, out, r0, nb, ends, j0, j1):
     for q in range(nb):
         o = out[r0 + q]
         end = j1 if ends[q] < 0 else min(j1, ends[q])
+        t = q  # lane q's values are every nl-th of ob, in (saved time, output) order
         for j in range(j0, end):
-            src = ob[(j - j0) * n_out * nl + q :: nl]
             for m in range(n_out):
-                o[j, m] = src[m]
+                o[j, m] = ob[t]
+                t += nl
 
 
 @njit(cache=True, nogil=True)
