@@ -14,20 +14,13 @@ from click.testing import CliRunner
 
 pytest.importorskip("pysd")
 
+from test_import_data import _CONTROL  # the same control section
+
 import sim315
 from sim315.cli import main
 from sim315.core.errors import ModelError
 from sim315.imports import import_model, translated
 from sim315.imports.equations import VENSIM_NA
-
-_CONTROL = """
-FINAL TIME = 6 ~ Month ~ |
-INITIAL TIME = 0 ~ Month ~ |
-SAVEPER = TIME STEP ~ Month ~ |
-TIME STEP = 0.5 ~ Month ~ |
-
-\\\\\\---/// Sketch information - do not modify anything except names
-"""
 
 #: Four data variables, one per Vensim keyword, an array of each kind of definition, one
 #: without a keyword, and a variable with an equation that the data files also hold.
