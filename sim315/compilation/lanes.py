@@ -282,7 +282,10 @@ def _run_lanes(ir: ModelIR, tab: Tableau, rows: LaneRows) -> str:
     loop = _time_loop(ir, tab, rows)  # first: it finds what to compute once per block
     w = Writer()
     w(
-        '@njit(cache=True, error_model="numpy")',
+        # not cached on its own: its code is compiled into the entry points, which are (and
+        # not inlined into them: LANES would become a known count of the lane loops, which
+        # LLVM then unrolls into scalar code instead of vectorising)
+        '@njit(error_model="numpy")',
         "def _run_lanes(P, lx, ly, lo, t0, dt, n_steps, stride, sel, out, status, key, run0,"
         " r0, nb, nl):",
         '    """Integrate runs ``r0 .. r0 + nb - 1`` of ``P`` (run numbers from ``run0 + r0``)'
