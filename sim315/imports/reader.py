@@ -17,6 +17,7 @@ import warnings
 from pathlib import Path
 
 from ..core.errors import ModelError
+from .xmile_arrays import star_subscripts
 
 #: File suffixes the importer reads, lower case.
 SUFFIXES = (".mdl", ".xmile", ".stmx", ".xml")
@@ -145,11 +146,20 @@ def _xmile_element_gf():
             asts.append(ast)
         return asts
 
-    aux._parse_component = parse_component
+    gf, gf_original = xmile_element.Gf, xmile_element.Gf._parse_component
+
+    def gf_component(self, node, behaviors):
+        # a standalone <gf> array reads each <element>'s own <gf> (PySD: the variable's)
+        own = [] if node is self.node else node.xpath("ns:gf", namespaces=self.ns)
+        if not own:
+            return gf_original(self, node, behaviors)
+        return [self._parse_lookup_xml_node(own[0])]
+
+    aux._parse_component, gf._parse_component = parse_component, gf_component
     try:
         yield
     finally:
-        aux._parse_component = original
+        aux._parse_component, gf._parse_component = original, gf_original
 
 
 _FLOW_NAME = re.compile(r"<(inflow|outflow)>\s*([^<\"]*?[^A-Za-z0-9_\s.<][^<\"]*?)\s*</\1>")
@@ -164,6 +174,7 @@ def _quoted_flow_names(path: Path):
     this parses a copy with such names quoted, as XMILE equations quote them."""
     text = path.read_text(encoding="utf-8", errors="replace")
     fixed = _FLOW_NAME.sub(lambda m: f'<{m.group(1)}>"{m.group(2)}"</{m.group(1)}>', text)
+    fixed = star_subscripts(fixed)  # x[*] as x[d!]: PySD's grammar has no wildcard
     if "<variables" not in fixed and fixed.count("<model>") == 1:
         # Stella 10.0.x wrote the variables straight under <model>, without the XMILE
         # <variables> element; PySD then reads an empty model without a word (corpus:
