@@ -142,6 +142,30 @@ def test_a_lane_that_blows_up_stops_as_the_scalar_run_does():
     np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
 
 
+@pytest.mark.parametrize(
+    ("outputs", "every"), [(None, None), (["x"], 1.0)], ids=["direct", "buffered"]
+)
+def test_both_ways_of_saving_give_the_scalar_kernels_numbers(outputs, every):
+    """Two or more saved values a step go straight to ``out``, fewer through the block's
+    buffer (``_save`` in compilation/lanes.py): each gives the scalar kernel's outputs and
+    statuses, lanes that blow up included."""
+    model = compile_spec(CURVES)
+    P = _spread(model, 45)
+    P[[2, 17], model.parameter_index("cap")] = 0.0
+    P[9, model.parameter_index("r")] = 1e300
+    call = model.kernel_call(outputs=outputs, save_every=every, seed=5)
+    n_out, stride = len(call.names), call.grid.stride
+    assert (n_out >= 2 * stride) == (outputs is None)  # the branch each case is for
+    (a, sa), (b, sb) = _both(model, P, call=call)
+    np.testing.assert_array_equal(sa, sb)
+    np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+    np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-300)  # exp/log/**: the fast math
+    ladder = sim315.load_model(MODELS / "ladder" / "model.yaml")  # no exp/log: bit for bit
+    call = ladder.kernel_call(outputs=outputs and ["hightech"], seed=5)
+    (a, sa), (b, sb) = _both(ladder, _spread(ladder, 37), call=call)
+    np.testing.assert_array_equal(a, b)
+
+
 def test_a_block_whose_lanes_all_blow_up_stops():
     model = compile_spec(CURVES)
     P = _spread(model, 5)

@@ -246,24 +246,42 @@ def _initial_lanes(w: Writer, rows: LaneRows, ir: ModelIR) -> None:
 
 
 def _save(w: Writer, rows: LaneRows, ir: ModelIR) -> None:
-    """At a saved step: the outputs into the block's buffer ``ob`` (lane-contiguous; copied
-    to ``out`` by :func:`sim315.kernels.lanes_driver.store_lanes` when it holds ``cap``
-    saved times, and at the end) and the scalar kernel's finiteness test: ``0 * x`` is NaN
-    exactly when ``x`` is NaN or infinite, so one sum per lane tests the state and the
-    outputs. A lane that fails is NaN from this saved time on (``ends``); when every lane
-    has, the block stops."""
+    """At a saved step: the outputs, and the scalar kernel's finiteness test: ``0 * x`` is
+    NaN exactly when ``x`` is NaN or infinite, so one sum per lane tests the state and the
+    outputs. A lane that fails is NaN from this saved time on (``ends``,
+    :func:`sim315.kernels.lanes_driver.end_lanes` at the end); when every lane has, the
+    block stops.
+
+    The outputs go, when a run saves fewer than two values per step, into the block's
+    buffer ``ob`` (lane-contiguous, vector stores; copied to ``out`` by
+    :func:`sim315.kernels.lanes_driver.store_lanes` when it holds ``cap`` saved times, and at
+    the end); with more (``direct``), straight into ``out``: the buffer's second copy then
+    costs more than it saves (quiet, lanes with a direct save / with the buffer: teacup with
+    4 outputs every step 0.92-0.96, SIR with 5 0.93-0.97, the ladder with 5 every step
+    0.89-0.97, with 5 every 4th step 0.98-1.10; ``benchmarks/README.md``). The same values
+    either way."""
     bad = rows.hoist("finiteness probe", None)
     probe = " + ".join(f"0.0 * {rows.ref(f's_{i}')}" for i in range(len(ir.state_names)))
     w(
         "for l in range(nl):",
         f"    {bad} = {probe or '0.0'}",
-        "for m in range(n_out):",
-        "    k = rec[m]",
-        "    o = ((j - j0) * n_out + m) * nl",
-        "    for l in range(nl):",
-        "        v = W[k + l]",
-        "        ob[o + l] = v",
-        f"        {bad} += 0.0 * v",
+        "if direct:",
+        "    for m in range(n_out):",
+        "        k = rec[m]",
+        "        for l in range(nl):",
+        f"            {bad} += 0.0 * W[k + l]",
+        "    for l in range(nb):",
+        "        o_l = out[r0 + l, j]",
+        "        for m in range(n_out):",
+        "            o_l[m] = W[rec[m] + l]",
+        "else:",
+        "    for m in range(n_out):",
+        "        k = rec[m]",
+        "        o = ((j - j0) * n_out + m) * nl",
+        "        for l in range(nl):",
+        "            v = W[k + l]",
+        "            ob[o + l] = v",
+        f"            {bad} += 0.0 * v",
         "for l in range(nb):",
         f"    if ends[l] < 0 and not math.isfinite({bad}):",
         "        ends[l] = j",
@@ -271,7 +289,7 @@ def _save(w: Writer, rows: LaneRows, ir: ModelIR) -> None:
         "j += 1",
         "if n_alive == 0:",
         "    break",
-        "if j - j0 == cap:",
+        "if not direct and j - j0 == cap:",
         "    _store_lanes(ob, nl, out, r0, nb, ends, j0, j)",
         "    j0 = j",
     )
@@ -305,9 +323,11 @@ def _run_lanes(ir: ModelIR, tab: Tableau, rows: LaneRows) -> str:
         "rec = np.empty(n_out, dtype=np.int64)",
         "for m in range(n_out):",
         "    rec[m] = LANE_REC[sel[m]]",
-        "# saved outputs, lane-contiguous: as many saved times as fit in OB_BYTES",
+        "# saved outputs: two or more a step go straight to out, fewer through a buffer,",
+        "# lane-contiguous, of as many saved times as fit in OB_BYTES (see _save)",
+        "direct = n_out >= 2 * stride",
         "cap = max(1, min(out.shape[1], OB_BYTES // (8 * nl * max(n_out, 1))))",
-        "ob = np.empty(cap * n_out * nl)",
+        "ob = np.empty(0 if direct else cap * n_out * nl)",
         "j0 = 0",
         "ends = np.full(nl, -1)  # the saved time at which each lane became non-finite",
         "n_alive = nb",
@@ -316,7 +336,8 @@ def _run_lanes(ir: ModelIR, tab: Tableau, rows: LaneRows) -> str:
     )
     w.lines += loop.lines
     w(
-        "_store_lanes(ob, nl, out, r0, nb, ends, j0, j)",
+        "if not direct:",
+        "    _store_lanes(ob, nl, out, r0, nb, ends, j0, j)",
         "_end_lanes(out, status, r0, nb, ends)",
         f"return {STATUS_OK}",
     )
