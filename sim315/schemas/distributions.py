@@ -156,9 +156,39 @@ class Pert(Triangular):
         stats = _stats()
 
         width = self.high - self.low
-        alpha = 1 + 4 * (self.mode - self.low) / width
-        beta = 1 + 4 * (self.high - self.mode) / width
+        alpha, beta = self.shape()
         return stats.beta(alpha, beta, loc=self.low, scale=width)
+
+    def shape(self) -> tuple[float, float]:
+        """The beta distribution's ``(a, b)``, each in [1, 5]."""
+        width = self.high - self.low
+        return 1 + 4 * (self.mode - self.low) / width, 1 + 4 * (self.high - self.mode) / width
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        """Values for unit-interval draws ``u``: ``low + width * x``, ``x`` the beta
+        quantile from :mod:`sim315.kernels.betainv` (scipy's ``beta.ppf`` within a few ulp,
+        about ten times faster; the module states the error)."""
+        return self.fast_ppf()(u)
+
+    def fast_ppf(self):
+        """:meth:`ppf` with the beta quantile table made once."""
+        from scipy.special import betaln
+
+        from ..kernels.betainv import TABLE_INTERVALS, beta_quantiles, beta_table
+
+        a, b = self.shape()
+        lbeta = float(betaln(a, b))
+        xs, slopes = beta_table(a, b, lbeta, TABLE_INTERVALS)
+        low, width = self.low, self.high - self.low
+
+        def ppf(u):
+            u = np.asarray(u, dtype=np.float64)
+            flat = np.ascontiguousarray(u).reshape(-1)
+            x = np.empty_like(flat)
+            beta_quantiles(flat, a, b, lbeta, xs, slopes, x)
+            return (low + width * x).reshape(u.shape)
+
+        return ppf
 
 
 class Choice(_Dist):
