@@ -20,6 +20,7 @@ import yaml
 from click.testing import CliRunner
 
 from sim315.cli import main
+from sim315.results import store
 
 ROOT = Path(__file__).resolve().parents[1]
 LADDER = ROOT / "tests" / "models" / "ladder" / "model.yaml"
@@ -248,14 +249,14 @@ def test_full_disk_keeps_no_final_file(tmp_path, monkeypatch):
     sc = tmp_path / "s.yaml"
     sc.write_text(_with())
     out = tmp_path / "o.h5"
-    real = h5py.Dataset.__setitem__
+    real = store._put_rows  # every chunk's write to a dataset goes through it
 
-    def full(self, key, value):
-        if self.name == "/run_status":
+    def full(ds, a, x):
+        if ds.name == "/run_status":
             raise OSError(errno.ENOSPC, "No space left on device")
-        return real(self, key, value)
+        return real(ds, a, x)
 
-    monkeypatch.setattr(h5py.Dataset, "__setitem__", full)
+    monkeypatch.setattr(store, "_put_rows", full)
     _assert_one_line_error(
         _invoke(["run", sc, "-o", out, "-q"]),
         r"o\.h5: output: no space left on the device; free space, then continue with --resume",
@@ -811,17 +812,17 @@ def test_io_error_mid_run_is_one_line_and_resumable(tmp_path, monkeypatch):
     sc = tmp_path / "s.yaml"
     sc.write_text(text)
     out = tmp_path / "o.h5"
-    real = h5py.Dataset.__setitem__
+    real = store._put_rows
     calls = {"n": 0}
 
-    def failing(self, key, value):
-        if self.name == "/smes":
+    def failing(ds, a, x):
+        if ds.name == "/smes":
             calls["n"] += 1
             if calls["n"] == 3:
                 raise OSError(errno.EIO, "Input/output error")
-        return real(self, key, value)
+        return real(ds, a, x)
 
-    monkeypatch.setattr(h5py.Dataset, "__setitem__", failing)
+    monkeypatch.setattr(store, "_put_rows", failing)
     _assert_one_line_error(
         _invoke(["run", sc, "-o", out, "-q"]),
         r"o\.h5: output: cannot write \(.*Input/output error\); check the disk, then continue",
