@@ -41,7 +41,7 @@ import numpy as np
 from numba import njit
 
 #: Intervals of the quantile table.
-TABLE_INTERVALS = 256
+TABLE_INTERVALS = 1024
 _TINY = 1e-300
 _MAX_STEPS = 60
 
