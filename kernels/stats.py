@@ -154,96 +154,189 @@ def transpose_into(block, out, col):
 
 # -- streaming histograms (sim315/results/sketch.py) -------------------------------------
 
+_MAGNITUDE = 0x7FFFFFFFFFFFFFFF  # all bits of a float64 but its sign
+_ROWS = 4096  # rows gathered at a time
+_COLS = 16  # columns gathered at a time (their block stays in L2)
+
 
 @njit(cache=True, nogil=True)
-def _hist_column(col, m, lo, scale, counts, stats, idx, finite):
-    """One column's ``m`` values into its bins: the bin indices first (a loop without
-    branches, which LLVM vectorises), then the counts, and how many values equal the
-    column's least and greatest (a floor or cap reached by many runs). ``finite``: the
-    values are known to be finite; else the others are skipped."""
-    top = counts.shape[0] - 1.0
-    n, mn, mx, at_mn, at_mx = stats[0], stats[1], stats[2], stats[3], stats[4]
-    new_mn, new_mx = mn, mx
-    j = 0
+def _gather_block(flat, cols, keep, k0, k1, c0, c1, block):
+    """``block[c - c0, k - k0] = X[keep[k], c]`` (``flat``: ``X``'s ``cols``-wide rows, in
+    order): 8 columns (a cache line of each row) at a time, written out, as a loop over them
+    is not unrolled (twice as slow); unsigned indices spare the checks for negative ones."""
+    w = c1 - c0
+    for g in range(0, w - w % 8, 8):
+        b0, b1, b2, b3 = block[g], block[g + 1], block[g + 2], block[g + 3]
+        b4, b5, b6, b7 = block[g + 4], block[g + 5], block[g + 6], block[g + 7]
+        at = np.uint64(c0 + g)
+        for k in range(k0, k1):
+            i = np.uint64(keep[k]) * np.uint64(cols) + at
+            r = k - k0
+            b0[r], b1[r] = flat[i], flat[i + np.uint64(1)]
+            b2[r], b3[r] = flat[i + np.uint64(2)], flat[i + np.uint64(3)]
+            b4[r], b5[r] = flat[i + np.uint64(4)], flat[i + np.uint64(5)]
+            b6[r], b7[r] = flat[i + np.uint64(6)], flat[i + np.uint64(7)]
+    for j in range(w - w % 8, w):
+        b = block[j]
+        for k in range(k0, k1):
+            b[k - k0] = flat[keep[k] * cols + c0 + j]
+
+
+@njit(cache=True, nogil=True)
+def _extremes(col, key):
+    """The least and greatest of ``col`` (not empty, no NaN), each the first of the values
+    equal to it, as a fold in order gives. Reduced over integer keys that order as the floats
+    do (the bits, with a negative's other bits flipped), as an integer reduction vectorises
+    and a float one does not; the keys put -0.0 below 0.0, so a zero is then taken from
+    ``col``."""
+    b = col.view(np.int64)
+    lo = b[0] ^ ((b[0] >> 63) & _MAGNITUDE)
+    hi = lo
+    for k in range(b.shape[0]):
+        x = b[k] ^ ((b[k] >> 63) & _MAGNITUDE)
+        lo = min(lo, x)
+        hi = max(hi, x)
+    key[0] = lo ^ ((lo >> 63) & _MAGNITUDE)
+    key[1] = hi ^ ((hi >> 63) & _MAGNITUDE)
+    v = key.view(np.float64)
+    return _first_equal(col, v[0]), _first_equal(col, v[1])
+
+
+@njit(cache=True, nogil=True)
+def _first_equal(col, x):
+    """The first value of ``col`` equal to ``x`` (the sign of a zero), else ``x``."""
+    if x != 0.0:
+        return x
+    for v in col:
+        if v == x:
+            return v
+    return x
+
+
+@njit(cache=True, nogil=True)
+def _bins(col, lo, scale, top, mn, mx, ib, whole):
+    """Each value's bin into ``ib``, how many equal ``mn`` and ``mx``, and (``whole``: all
+    values so far were whole numbers, else 0) how many are not whole numbers: loops without
+    branches (vectorised)."""
+    eq_mn = 0
+    eq_mx = 0
+    frac = 0
+    for k in range(col.shape[0]):
+        v = col[k]
+        eq_mn += v == mn
+        eq_mx += v == mx
+        ib[k] = np.int32(min(max((v - lo) * scale + 1.0, 0.0), top))
+    if whole:
+        for v in col:
+            frac += v != np.floor(v)
+    return eq_mn, eq_mx, frac
+
+
+@njit(cache=True, nogil=True)
+def _touch(counts, c0, c1):
+    """A read of each cache line of ``counts[c0:c1]``, in order (which the hardware prefetches
+    far better than the scattered first touches of counting); the sum, to keep the reads."""
+    s = 0
+    for c in range(c0, c1):
+        row = counts[c]
+        for b in range(0, row.shape[0], max(1, 64 // row.itemsize)):
+            s += row[b]
+    return s
+
+
+@njit(cache=True, nogil=True)
+def _hist_column(col, m, lo, scale, counts, stats, finite, ib, key):
+    """One column's ``m`` values (``col``, overwritten) into its bins and stats (see
+    :func:`hist_add`); how many were finite (now first in ``col``, in order)."""
     if not finite:  # the finite values first, to the front
+        j = 0
         for k in range(m):
             if np.isfinite(col[k]):
                 col[j] = col[k]
                 j += 1
         m = j
-    whole = 0
-    for k in range(m):  # loops without branches: vectorised
-        v = col[k]
-        new_mn = min(new_mn, v)
-        new_mx = max(new_mx, v)
-        whole += v != np.floor(v)
-    if whole:
+    if m == 0:
+        return 0
+    col = col[:m]
+    tmn, tmx = _extremes(col, key)
+    n, mn, mx, at_mn, at_mx = stats[0], stats[1], stats[2], stats[3], stats[4]
+    if tmn < mn:
+        mn, at_mn = tmn, 0.0
+    if tmx > mx:
+        mx, at_mx = tmx, 0.0
+    top = counts.shape[0] - 1.0
+    if tmn == tmx:  # one value (a constant column): nothing per value
+        v = col[0]
+        eq_mn = m if v == mn else 0
+        eq_mx = m if v == mx else 0
+        frac = v != np.floor(v)
+        counts[np.int32(min(max((v - lo) * scale + 1.0, 0.0), top))] += m
+    else:
+        eq_mn, eq_mx, frac = _bins(col, lo, scale, top, mn, mx, ib, stats[5] == 1.0)
+        for k in range(m):
+            counts[ib[k]] += 1
+    if frac:
         stats[5] = 0.0
-    if new_mn < mn:
-        at_mn = 0.0
-    if new_mx > mx:
-        at_mx = 0.0
-    eq_mn = 0
-    eq_mx = 0
-    for k in range(m):
-        v = col[k]
-        eq_mn += v == new_mn
-        eq_mx += v == new_mx
-        idx[k] = np.int32(min(max((v - lo) * scale + 1.0, 0.0), top))
-    for k in range(m):
-        counts[idx[k]] += 1
-    at_mn += eq_mn
-    at_mx += eq_mx
-    j = m
-    stats[0], stats[1], stats[2], stats[3], stats[4] = n + j, new_mn, new_mx, at_mn, at_mx
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _gather_block(X, keep, k0, k1, c0, c1, block):
-    """``block[c - c0, k - k0] = X[keep[k], c]``: eight columns written out, as a loop over
-    them is not unrolled (twice as slow)."""
-    if c1 - c0 == 8:
-        for k in range(k0, k1):
-            i, r = keep[k], k - k0
-            block[0, r], block[1, r] = X[i, c0], X[i, c0 + 1]
-            block[2, r], block[3, r] = X[i, c0 + 2], X[i, c0 + 3]
-            block[4, r], block[5, r] = X[i, c0 + 4], X[i, c0 + 5]
-            block[6, r], block[7, r] = X[i, c0 + 6], X[i, c0 + 7]
-        return
-    for k in range(k0, k1):
-        i = keep[k]
-        for c in range(c0, c1):
-            block[c - c0, k - k0] = X[i, c]
+    stats[0], stats[1], stats[2], stats[3], stats[4] = n + m, mn, mx, at_mn + eq_mn, at_mx + eq_mx
+    return m
 
 
 @njit(cache=True, nogil=True)
-def hist_add(X, ok, lo, scale, counts, stats, finite):
+def _take(col, low, high, out, size):
+    """Append the values of ``col`` other than ``low``, ``high`` and non-finite ones to
+    ``out`` at ``size[0]``: without branches, as which values are kept varies."""
+    s = size[0]
+    for v in col:
+        out[s] = v
+        s += (v != low) & (v != high) & np.isfinite(v)
+    size[0] = s
+
+
+@njit(cache=True, nogil=True)
+def hist_add(X, ok, lo, scale, counts, stats, finite, take=None):
     """Add the values of the ``ok`` rows of ``X`` (rows, cols) to per-column histograms:
     ``counts[c, 1 + b]`` counts bin ``b = floor((v - lo[c]) * scale[c])`` of
-    ``counts.shape[1] - 2`` bins, ``counts[c, 0]`` and ``counts[c, -1]`` the values below
-    and above them; ``stats[c]``: the values added, the least, the greatest, how many
-    equal the least and the greatest, and 1 while all are whole numbers (else 0). ``finite``:
-    every value is finite (else non-finite ones are left out). Serial and GIL-free: it runs
-    beside the parallel kernel. Counts and extremes do not depend on the order in which
-    values arrive."""
-    rows, cols = X.shape
-    keep = np.empty(rows, np.int64)
-    m = 0
-    for i in range(rows):
-        if ok[i]:
-            keep[m] = i
-            m += 1
-    tile = 1024  # rows at a time: the gathered block and bin indices stay in cache
-    block = np.empty((8, tile))
-    idx = np.empty(tile, np.int32)
+    ``counts.shape[1] - 2`` bins (any integer type that no bin overflows), ``counts[c, 0]``
+    and ``counts[c, -1]`` the values below and above them; ``stats[c]``: the values added,
+    the least, the greatest, how many equal the least and the greatest, and 1 while all are
+    whole numbers (else 0). ``finite``: every value is finite (else non-finite ones are left
+    out). Serial and GIL-free: it runs beside the parallel kernel. Counts and extremes do not
+    depend on the order in which values arrive. ``take``: None, or ``(at, low, high, out,
+    size)``: for each column ``c`` with ``t = at[c] >= 0``, its finite values other than
+    ``low[t]`` and ``high[t]`` are appended, in row order, to ``out[t]`` at ``size[t]`` (with
+    room for every ``ok`` row: each value is written there, then kept or not).
+
+    A block of rows and columns is gathered column by column (8 columns, one cache line of
+    each row, at a time), then each column is reduced for its extremes, binned (both
+    vectorised) and counted into its bins, which stay in L1."""
+    cols = X.shape[1]
+    if counts.shape[1] > 1 << 16:
+        raise ValueError("at most 65536 bins")
+    flat = np.ascontiguousarray(X).reshape(-1)  # no copy when X is C-ordered
+    keep = np.flatnonzero(ok)
+    m = keep.shape[0]
+    if m == 0:
+        return
+    tile = min(m, _ROWS)
+    # a row of the block 64 bytes past a multiple of 4 KiB: its columns share no L1 sets
+    block = np.empty((_COLS, (tile // 512 + 1) * 512 + 8))
+    ib = np.empty(tile, np.uint16)
+    key = np.empty(2, np.int64)
+    sink = np.zeros(1, np.int64)  # keeps the reads of _touch
     for k0 in range(0, m, tile):
         k1 = min(m, k0 + tile)
-        for c0 in range(0, cols, 8):  # 8 columns (a cache line of each row) at a time
-            c1 = min(cols, c0 + 8)
-            _gather_block(X, keep, k0, k1, c0, c1, block)
-            for c in range(c0, c1):  # then one column at a time: its bins stay in cache
+        for c0 in range(0, cols, _COLS):
+            c1 = min(cols, c0 + _COLS)
+            _gather_block(flat, cols, keep, k0, k1, c0, c1, block)
+            sink[0] += _touch(counts, c0, c1)
+            for c in range(c0, c1):
                 col = block[c - c0]
-                _hist_column(col, k1 - k0, lo[c], scale[c], counts[c], stats[c], idx, finite)
+                n = _hist_column(
+                    col, k1 - k0, lo[c], scale[c], counts[c], stats[c], finite, ib, key
+                )
+                if take is not None and take[0][c] >= 0:
+                    t = take[0][c]
+                    _take(col[:n], take[1][t], take[2][t], take[3][t], take[4][t : t + 1])
 
 
 @njit(cache=True)

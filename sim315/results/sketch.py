@@ -41,6 +41,8 @@ CALIBRATION_RUNS = 4096
 EXACT_BYTES = 128 << 20
 #: Memory for the values kept between a floor and a cap (:class:`_Interior`).
 INTERIOR_BYTES = 32 << 20
+#: Runs counted into 16-bit histograms before they are added to the totals.
+DELTA_ROWS = 0xFFFF
 
 
 def prefix_runs(cols: int) -> int:
@@ -119,17 +121,24 @@ class ColumnSketch:
 
     def _add(self, X: np.ndarray, ok: np.ndarray) -> None:
         h = self.hist
-        if self._interior is not None:
-            self._interior.add(X, ok)
-        hist_add(
-            np.ascontiguousarray(X),
-            np.ascontiguousarray(ok, dtype=np.bool_),
-            h["lo"],
-            h["scale"],
-            h["counts"],
-            h["stats"],
-            self.finite,
-        )
+        X, ok = np.ascontiguousarray(X), np.ascontiguousarray(ok, dtype=np.bool_)
+        take = None if self._interior is None else self._interior.take(self.cols, X.shape[0])
+        for a in range(0, X.shape[0], DELTA_ROWS):  # no 16-bit count can overflow
+            part, keep = X[a : a + DELTA_ROWS], ok[a : a + DELTA_ROWS]
+            if h["since"] + part.shape[0] > DELTA_ROWS:
+                self._flush()
+            args = (h["lo"], h["scale"], h["delta"], h["stats"], self.finite, take)
+            hist_add(part, keep, *args)
+            h["since"] += part.shape[0]
+        if take is not None:
+            self._interior.add(take)
+
+    def _flush(self) -> None:
+        """The 16-bit counts into the totals (integers: exact, whenever it runs)."""
+        h = self.hist
+        h["counts"] += h["delta"]
+        h["delta"][:] = 0
+        h["since"] = 0
 
     def _prefix_matrix(self) -> np.ndarray:
         rows = np.concatenate(self._kept) if self._kept else np.empty((0, self.cols))
@@ -163,6 +172,10 @@ class ColumnSketch:
             "scale": BINS / width,
             # [below, bins..., above]; int32 halves the memory where no bin can overflow it
             "counts": np.zeros((self.cols, BINS + 2), np.int32 if self.runs < 2**31 else np.int64),
+            # the counts of the last runs (at most DELTA_ROWS), half the bytes to touch for
+            # every chunk (the counting is bound by memory), added to the totals when read
+            "delta": np.zeros((self.cols, BINS + 2), np.uint16),
+            "since": 0,
             # per column: values added, least, greatest, how many equal each, whole numbers
             "stats": np.tile(np.array([0.0, np.inf, -np.inf, 0.0, 0.0, 1.0]), (self.cols, 1)),
         }
@@ -175,6 +188,7 @@ class ColumnSketch:
             v = exact_percentiles(self._prefix_matrix(), self.q)
             return v, np.zeros_like(v)
         h = self.hist
+        self._flush()
         v = np.empty((self.cols, self.q.size))
         e = np.empty_like(v)
         hist_percentiles(self.q, h["counts"], h["stats"], h["lo"], h["scale"], v, e)
@@ -226,14 +240,25 @@ class _Interior:
         self.high = np.where(cap, high, np.inf)[columns]
         self.parts: list = [[] for _ in columns]
         self.size = 0
+        self._out = np.empty((columns.size, 0))  # reused: its pages are touched once
 
-    def add(self, X: np.ndarray, ok: np.ndarray) -> None:
-        rows = X[ok] if not ok.all() else X
-        for i, c in enumerate(self.columns):
+    def take(self, cols: int, rows: int) -> tuple:
+        """What :func:`hist_add` appends the kept values of up to ``rows`` runs to (its
+        ``take``), for :meth:`add`."""
+        if self._out.shape[1] < rows:
+            self._out = np.empty((self.columns.size, rows))
+        at = np.full(cols, -1, dtype=np.int64)
+        live = [i for i, p in enumerate(self.parts) if p is not None]
+        at[self.columns[live]] = live
+        return at, self.low, self.high, self._out, np.zeros(self.columns.size, np.int64)
+
+    def add(self, take: tuple) -> None:
+        """The values :func:`hist_add` appended to ``take``, kept."""
+        out, size = take[3], take[4]
+        for i in range(self.columns.size):
             if self.parts[i] is None:
                 continue
-            v = rows[:, c]
-            v = v[(v != self.low[i]) & (v != self.high[i]) & np.isfinite(v)]
+            v = out[i, : size[i]].copy()  # not a view: ``out`` is not kept
             self.parts[i].append(v)
             self.size += v.size
             if self.size * 8 > INTERIOR_BYTES:  # too many: the histogram (or a pass) decides

@@ -1,0 +1,186 @@
+"""The streaming histograms' fast kernel (``hist_add``: gathered blocks, integer-keyed
+extremes, a constant column counted at once, the values kept between a floor and a cap)
+against plain references of what it is documented to do, bit for bit (the sign of a zero
+included), on shapes around its tiles and blocks, with failed runs, non-finite values,
+signed zeros, floors, caps and constant columns, fed whole or in chunks; and a sketch's
+16-bit counts, added to its totals now and then, the same for any interval."""
+
+import numpy as np
+import pytest
+from sim315.kernels.stats import hist_add
+
+from sim315.results import sketch
+from sim315.results.sketch import ColumnSketch
+
+BINS = 4096
+
+
+def _ref_hist_add(X, ok, lo, scale, counts, stats, finite):
+    """hist_add's docstring, a column at a time in plain Python and numpy."""
+    top = counts.shape[1] - 1
+    for c in range(X.shape[1]):
+        v = X[ok, c].astype(np.float64)
+        if not finite:
+            v = v[np.isfinite(v)]
+        if v.size == 0:
+            continue
+        vals = v.tolist()
+        tmn, tmx = min(vals), max(vals)  # the first of equal ones, as Python's min gives
+        n, mn, mx, at_mn, at_mx = stats[c, :5]
+        if tmn < mn:
+            mn, at_mn = tmn, 0.0
+        if tmx > mx:
+            mx, at_mx = tmx, 0.0
+        stats[c, :5] = n + v.size, mn, mx, at_mn + np.sum(v == mn), at_mx + np.sum(v == mx)
+        if np.any(v != np.floor(v)):
+            stats[c, 5] = 0.0
+        b = np.clip((v - lo[c]) * scale[c] + 1.0, 0.0, top).astype(np.int64)
+        np.add.at(counts[c], b, 1)
+
+
+def _fresh(cols, dtype=np.int32):
+    stats = np.tile(np.array([0.0, np.inf, -np.inf, 0.0, 0.0, 1.0]), (cols, 1))
+    return np.zeros((cols, BINS + 2), dtype), stats
+
+
+def _columns(rows, cols, rng, non_finite):
+    """Continuous, whole-number, constant, floored, capped and signed-zero columns."""
+    X = np.empty((rows, cols))
+    for c in range(cols):
+        kind = c % 7
+        if kind == 0:
+            X[:, c] = rng.normal(c, 1.0, rows)
+        elif kind == 1:
+            X[:, c] = np.round(rng.exponential(3.0, rows))
+        elif kind == 2:
+            X[:, c] = 2.5 if c % 2 else -0.0  # constant (a negative zero, too)
+        elif kind == 3:
+            X[:, c] = np.maximum(rng.normal(size=rows), 0.0)  # a floor at 0
+        elif kind == 4:
+            X[:, c] = np.minimum(rng.lognormal(0.0, 1.0, rows), 2.5)  # a cap
+        elif kind == 5:
+            X[:, c] = np.where(rng.random(rows) < 0.5, 0.0, -0.0) * (rng.random(rows) < 0.7)
+            X[:, c] += np.where(rng.random(rows) < 0.3, rng.normal(size=rows), 0.0)
+        else:
+            X[:, c] = rng.uniform(-1e300, 1e300, rows) * (rng.random(rows) < 0.01)
+    if non_finite:
+        bad = rng.random((rows, cols)) < 0.02
+        X[bad] = rng.choice([np.nan, np.inf, -np.inf], bad.sum())
+    return X
+
+
+def _bits(a):
+    return np.ascontiguousarray(a).view(np.int64)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_hist_add_matches_a_plain_reference_bit_for_bit(seed):
+    rng = np.random.default_rng(seed)
+    for rows in (1, 5, 8, 1023, 1025, 4097, 5000):
+        cols = int(rng.choice([1, 7, 8, 9, 16, 17, 23, 41]))
+        finite = bool(rng.random() < 0.5)
+        X = _columns(rows, cols, rng, non_finite=not finite)
+        ok = rng.random(rows) < (1.0 if rng.random() < 0.4 else 0.85)
+        lo = rng.normal(size=cols) - 2.0
+        scale = rng.uniform(0.5, 3000.0, cols)
+        dtype = np.int64 if rng.random() < 0.3 else np.int32
+        want, got = _fresh(cols, dtype), _fresh(cols, dtype)
+        if rng.random() < 0.5:  # earlier chunks already counted
+            Y = _columns(40, cols, rng, non_finite=False)
+            _ref_hist_add(Y, np.ones(40, bool), lo, scale, *want, True)
+            hist_add(Y, np.ones(40, bool), lo, scale, *got, True)
+        _ref_hist_add(X, ok, lo, scale, *want, finite)
+        hist_add(X, ok, lo, scale, *got, finite)
+        np.testing.assert_array_equal(got[0], want[0], err_msg=f"counts {rows}x{cols}")
+        np.testing.assert_array_equal(_bits(got[1]), _bits(want[1]), err_msg=f"stats {rows}x{cols}")
+
+
+def test_hist_add_is_the_same_for_any_chunking():
+    rng = np.random.default_rng(7)
+    rows, cols = 6000, 19
+    X = _columns(rows, cols, rng, non_finite=True)
+    ok = rng.random(rows) < 0.9
+    lo, scale = np.full(cols, -3.0), np.full(cols, 500.0)
+    whole = _fresh(cols)
+    hist_add(X, ok, lo, scale, *whole, False)
+    for cuts in ([1, 2, 4096], [999, 3000], [5999]):
+        parts = _fresh(cols)
+        for a, b in zip([0, *cuts], [*cuts, rows], strict=True):
+            hist_add(np.ascontiguousarray(X[a:b]), ok[a:b], lo, scale, *parts, False)
+        np.testing.assert_array_equal(parts[0], whole[0])
+        np.testing.assert_array_equal(_bits(parts[1]), _bits(whole[1]))
+
+
+def test_hist_add_takes_any_layout_and_count_type():
+    rng = np.random.default_rng(9)
+    X = _columns(3000, 30, rng, non_finite=False)
+    ok = rng.random(3000) < 0.9
+    lo, scale = np.full(15, -1.0), np.full(15, 900.0)
+    want = _fresh(15)
+    _ref_hist_add(X[:, ::2], ok, lo, scale, *want, True)
+    for view in (X[:, ::2], np.asfortranarray(X[:, ::2])):
+        for dtype in (np.uint16, np.int32, np.int64):
+            got = _fresh(15, dtype)
+            hist_add(view, ok, lo, scale, *got, True)
+            np.testing.assert_array_equal(got[0], want[0])
+            np.testing.assert_array_equal(_bits(got[1]), _bits(want[1]))
+
+
+def test_hist_add_with_no_rows_kept_changes_nothing():
+    X = np.ones((10, 3))
+    counts, stats = _fresh(3)
+    hist_add(X, np.zeros(10, bool), np.zeros(3), np.ones(3), counts, stats, True)
+    assert not counts.any()
+    np.testing.assert_array_equal(stats, _fresh(3)[1])
+
+
+def test_hist_add_takes_the_values_between_a_floor_and_a_cap_in_order():
+    """``take``: each chosen column's finite values but its floor and cap, appended in row
+    order over calls; the other columns are left alone."""
+    rng = np.random.default_rng(8)
+    for rows, finite in ((1, True), (9, False), (2500, True), (5000, False)):
+        cols = 12
+        X = _columns(rows, cols, rng, non_finite=True)  # finite=True: still left out
+        ok = rng.random(rows) < 0.8
+        at = np.array([0, -1, -1, 1, 2, 3, -1, -1, -1, 4, -1, 5])
+        low = np.array([-np.inf, 0.0, -np.inf, 0.0, 0.0, -np.inf])
+        high = np.array([np.inf, np.inf, 2.5, np.inf, 2.5, 0.0])
+        out = np.full((6, rows), np.nan)
+        size = np.zeros(6, np.int64)
+        lo, scale = np.full(cols, -2.0), np.full(cols, 700.0)
+        half = rows // 2
+        for part in (slice(0, half), slice(half, rows)):  # appended over two calls
+            Xp = np.ascontiguousarray(X[part])
+            hist_add(Xp, ok[part], lo, scale, *_fresh(cols), finite, (at, low, high, out, size))
+        for c in range(cols):
+            t = at[c]
+            if t < 0:
+                continue
+            v = X[ok, c]
+            v = v[(v != low[t]) & (v != high[t]) & np.isfinite(v)]
+            np.testing.assert_array_equal(_bits(out[t, : size[t]]), _bits(v))
+
+
+@pytest.mark.parametrize("delta_rows", [3, 1000, 4999])
+def test_a_sketch_is_the_same_for_any_flush_interval(monkeypatch, delta_rows):
+    """Chunks larger than the interval are split; the totals equal one count of every run."""
+    rng = np.random.default_rng(10)
+    n, cols = 30_000, 9
+    X = _columns(n, cols, rng, non_finite=False)
+    ok = rng.random(n) < 0.97
+    q = np.array([0.05, 0.5, 0.95])
+
+    def run():
+        s = ColumnSketch(n, cols, q, prefix=2000, finite=True)
+        for a in range(0, n, 7000):
+            s.feed(a, X[a : a + 7000], ok[a : a + 7000])
+        return s, s.result()
+
+    ref, (v0, e0) = run()
+    monkeypatch.setattr(sketch, "DELTA_ROWS", delta_rows)
+    got, (v1, e1) = run()
+    np.testing.assert_array_equal(_bits(v1), _bits(v0))
+    np.testing.assert_array_equal(_bits(e1), _bits(e0))
+    np.testing.assert_array_equal(got.hist["counts"], ref.hist["counts"])
+    assert got.hist["counts"].sum(axis=1).tolist() == [int(ok.sum())] * cols
+    assert not got.hist["delta"].any()
