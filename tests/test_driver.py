@@ -63,9 +63,12 @@ def _function_source(path: Path, name: str) -> str:
 
 
 def test_generated_modules_hold_the_driver_as_written(ladder):
+    """``ensemble`` copied; ``ensemble_serial`` written with ``_run`` in its loop
+    (``tests/test_serial_entry.py``)."""
     source = ladder.source_code("rk4")
-    for name in driver.ENTRY_POINTS:
-        assert _function_source(KERNELS / "driver.py", name) in source
+    assert _function_source(KERNELS / "driver.py", "ensemble") in source
+    assert _function_source(KERNELS / "driver.py", "ensemble_serial") not in source
+    assert source.count("def ensemble_serial(") == 1
     assert "Placeholder" not in source
     assert source.count("def _run(") == 1
 
