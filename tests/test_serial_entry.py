@@ -15,7 +15,7 @@ from test_lanes import CURVES, _spread
 import sim315
 from sim315.compilation import codegen
 from sim315.compilation.blocked import BLOCK_THRESHOLD
-from sim315.compilation.serial import serial_source
+from sim315.compilation.serial import serial_source, shape_ok
 
 
 def _outputs(model, P, method, entry="ensemble_serial", seed=5, run0=3):
@@ -87,19 +87,28 @@ def test_a_blocked_model_writes_its_loop_too(monkeypatch):
     }
     new = compile_spec(spec)
     assert "st_ = 1" in new.source_code("euler")
+    run = codegen._run_function(new.ir, codegen.METHODS["rk4"])
+    assert run.count("@njit") > 2 and shape_ok(run)  # block functions before _run
     P = _spread(new, 5)
     old = _ir_inlined(spec, monkeypatch)
     np.testing.assert_array_equal(_outputs(new, P, "euler")[0], _outputs(old, P, "euler")[0])
 
 
-def test_the_flagship_writes_its_loop_for_every_method_and_variant():
+def test_every_variant_the_generator_writes_has_the_shape(monkeypatch):
+    """The line-by-line writer relies on the generator's layout: each ``_run`` it writes
+    (every method, with and without levers, the flagship, the reference models, curves)
+    has the shape on the syntax tree too, and gets its loop written."""
     from sim315.kernels.tableaus import METHODS
 
-    ir = sim315.load_model("plan315").ir
-    for method in METHODS:
-        for levers in (False, True):
-            text = codegen.generate_source(ir, method, "cpu", levers)
-            assert "st_ = 1" in text and "_run_inline" not in text, (method, levers)
+    models = [sim315.load_model("plan315"), compile_spec(CURVES)]
+    models += [sim315.load_model(MODELS / n / "model.yaml") for n in ("ladder", "sir", "teacup")]
+    for model in models:
+        for method, tab in METHODS.items():
+            for levers in (False, True):
+                run = codegen._run_function(model.ir, tab, "cpu", levers)
+                assert shape_ok(run) and serial_source(run) is not None, (method, levers)
+                text = codegen.generate_source(model.ir, method, "cpu", levers)
+                assert "st_ = 1" in text and "_run_inline" not in text, (method, levers)
 
 
 RUN = '''\
@@ -126,7 +135,18 @@ def _run(p, lx, ly, lo, t0, dt, n_steps, stride, sel, out, key, run):
     ],
 )
 def test_other_shapes_keep_the_ir_inlined_form(before, inside):
-    assert serial_source(RUN.format(before=before, inside=inside)) is None
+    text = RUN.format(before=before, inside=inside)
+    assert serial_source(text) is None
+    assert not shape_ok(text)  # the two checks agree
+
+
+def test_code_after_the_loop_keeps_the_ir_inlined_form():
+    inside = "        if s > 9:\n            return 1\n"
+    text = RUN.format(before="", inside=inside).replace(
+        "    return 0", "    s = s + 1.0\n    return 0"
+    )
+    assert serial_source(text) is None and not shape_ok(text)
+    assert serial_source(RUN.format(before="", inside=inside)) is not None
 
 
 def test_the_written_loop_runs_a_hand_written_run():

@@ -11,18 +11,20 @@ statements into the loop itself:
 * its ``return 1`` in the time loop (a value became non-finite) becomes ``st = 1`` and a
   ``break`` out of that loop, and its closing ``return 0`` the run's status.
 
-The statements, and so the numbers, are ``_run``'s own. :func:`serial_source` checks that
-``_run`` has that shape (every return a constant status; one loop, the last statement but
-the closing return, holding the others, none inside a loop of its own; no name the loop
-uses) and otherwise returns None: the generator then keeps the IR-inlined form.
+The statements, and so the numbers, are ``_run``'s own. :func:`serial_source` writes the loop
+only for a ``_run`` of that shape (every return a constant status; one loop, the last
+statement but the closing return, holding the others, none inside a loop of its own; no
+name the loop uses), and returns None otherwise: the generator then keeps the IR-inlined
+form. :func:`shape_ok` states the same shape on the syntax tree.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 
 #: The names the written loop adds; a ``_run`` that uses one keeps the IR-inlined form.
-_LOOP_NAMES = frozenset({"P_", "out_", "status_", "run0_", "r_", "st_"})
+_LOOP_NAMES = ("P_", "out_", "status_", "run0_", "r_", "st_")
 
 _HEAD = '''\
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -40,44 +42,92 @@ _TAIL = """\
     return 0
 """
 _ARGS = ["p", "lx", "ly", "lo", "t0", "dt", "n_steps", "stride", "sel", "out", "key", "run"]
+_DEF = f"def _run({', '.join(_ARGS)}):"
+_LOOP_NAME = re.compile(r"\b(?:" + "|".join(_LOOP_NAMES) + r")\b")
+_QUOTES = ('"' * 3, "'" * 3)
+#: What the line-by-line writer does not follow: nested functions, multi-line strings.
+_SUSPECT = re.compile(r"\blambda\b|^\s*(?:async\s+)?def\s|" + "|".join(_QUOTES))
 
 
 def serial_source(run_source: str) -> str | None:
     """The source of ``ensemble_serial`` with ``run_source`` (the generated ``def _run``,
-    decorators included or not) written into its loop; None when ``_run`` is not of the
-    shape described in the module docstring."""
+    with its decorator and any module-level block functions before it) written into its
+    loop; None when ``_run`` is not of the shape described in the module docstring.
+
+    Line by line, as it runs on every model load (``ast.parse`` of the flagship's ``_run``
+    takes 26 ms a method): the generator writes one statement a line and each block's
+    header on a line of its own, so a ``return``'s enclosing loops are the lines above it
+    with less indentation. The tests hold it to :func:`shape_ok` on every variant the
+    generator writes."""
+    lines = run_source.splitlines()
+    starts = [i for i, ln in enumerate(lines) if ln.startswith("def _run(")]
+    if len(starts) != 1 or lines[starts[0]] != _DEF:
+        return None
+    i = starts[0] + 1
+    if lines[i].lstrip().startswith(_QUOTES):  # the docstring, on one line
+        if sum(lines[i].count(q) for q in _QUOTES) != 2:
+            return None
+        i += 1
+    body = lines[i:]
+    while body and not body[-1].strip():
+        body.pop()
+    if not body or body[-1] != "    return 0":
+        return None
+    out = [_HEAD]
+    for k, line in enumerate(body[:-1]):
+        text = line.strip()
+        if text.startswith("#"):
+            out.append(f"    {line}\n")
+            continue
+        if _SUSPECT.search(line) or _LOOP_NAME.search(line):
+            return None
+        if text.startswith("return"):
+            if text != "return 1" or not _in_one_loop(body, k):
+                return None
+            pad = line[: len(line) - len(line.lstrip())]
+            out.append(f"    {pad}st_ = 1\n    {pad}break\n")
+        else:
+            out.append(f"    {line}\n" if text else "\n")
+    out.append(_TAIL)
+    return "".join(out)
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _in_one_loop(body: list[str], k: int) -> bool:
+    """Whether line ``k`` lies in one loop, a statement of the function's body (indented
+    4), after which comes only the closing ``return 0``."""
+    depth, loops = _indent(body[k]), []
+    for line in reversed(body[:k]):
+        text = line.strip()
+        if text and not text.startswith("#") and _indent(line) < depth:
+            depth = _indent(line)
+            if text.startswith(("for ", "while ")):
+                loops.append(depth)
+            if depth == 4:
+                break
+    after = body[k + 1 : -1]
+    return loops == [4] and all(not ln.strip() or _indent(ln) > 4 for ln in after)
+
+
+def shape_ok(run_source: str) -> bool:
+    """The shape :func:`serial_source` relies on, on the syntax tree: every return a
+    constant status; one loop, the last statement but the closing ``return 0``, holding the
+    others, none inside a loop of its own; no name the written loop uses; no nested function
+    or multi-line string (besides the docstring)."""
     tree = ast.parse(run_source)
     runs = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "_run"]
     if len(runs) != 1 or [a.arg for a in runs[0].args.args] != _ARGS:
-        return None
+        return False
     fn = runs[0]
     body = fn.body
     if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
         body = body[1:]  # the docstring
     if len(body) < 2 or not _is_return(body[-1], 0) or not isinstance(body[-2], ast.For):
-        return None
-    loop = body[-2]
-    if not _returns_fit(fn, loop, body[-1]) or _uses_loop_names(fn):
-        return None
-    lines = run_source.splitlines()
-    first = body[0].lineno - 1
-    last = body[-1].lineno - 1  # the closing return: not copied
-    breaks = {}
-    for node in ast.walk(loop):
-        if isinstance(node, ast.Return):
-            if node.lineno != node.end_lineno:
-                return None
-            breaks[node.lineno - 1] = node.value.value
-    out = [_HEAD]
-    for i in range(first, last):
-        line = lines[i]
-        if i in breaks:
-            pad = line[: len(line) - len(line.lstrip())]
-            out.append(f"    {pad}st_ = {breaks[i]}\n    {pad}break\n")
-        else:
-            out.append(f"    {line}\n" if line.strip() else "\n")
-    out.append(_TAIL)
-    return "".join(out)
+        return False
+    return _returns_fit(fn, body[-2], body[-1]) and not _uses_loop_names(fn)
 
 
 def _is_return(node: ast.stmt, value: int | None = None) -> bool:
