@@ -7,10 +7,15 @@ import pytest
 from conftest import write_model
 from numba import njit
 from numba.core.errors import TypingError
-from sim315.kernels.pointers import data_pointer, load, store
+from sim315.kernels.pointers import data_pointer, load, load_n, store, store_n
 
 import sim315
-from sim315.compilation.pointers import record_store, through_pointers
+from sim315.compilation.pointers import (
+    parameter_loads,
+    record_store,
+    record_stores,
+    through_pointers,
+)
 
 
 @njit
@@ -93,6 +98,78 @@ def _model(equation_b: str) -> dict:
             "c": {"equation": "b * 2", "units": "firm/year"},
         },
     }
+
+
+@njit
+def _load_five(a, start):
+    return load_n(data_pointer(a), start, 5)
+
+
+@njit
+def _store_three(dst, start, x, k, y):
+    store_n(data_pointer(dst), start, (x, k, y))
+    return 0
+
+
+@njit
+def _load_count(a, n):
+    return load_n(data_pointer(a), 0, n)
+
+
+def test_tuple_loads_and_stores_are_indexing():
+    a = np.array([1.5, np.nan, -np.inf, 4.0, 2.0**-1074, 6.0, 7.0])
+    got = _load_five(a, 2)
+    assert isinstance(got, tuple) and len(got) == 5
+    np.testing.assert_array_equal(got, a[2:7])
+    np.testing.assert_array_equal(_load_five(a, np.int32(0)), a[:5])
+    dst = np.zeros(6)
+    _store_three(dst, 2, 0.25, 3, np.nan)  # an integer converted as a[i] = k converts
+    np.testing.assert_array_equal(dst, [0, 0, 0.25, 3.0, np.nan, 0])
+    with pytest.raises(TypingError):  # the count must be a literal: the tuple's size
+        _load_count(a, 3)
+
+
+def test_record_stores_group_consecutive_indices():
+    items = [(0, "p_0", "a"), (1, "v_b", "b"), (2, "s_3", "c"), (5, "v_d", "d"), (7, "x", "e")]
+    items += [(8, "min(s_1, v_e)", "f")]
+    assert record_stores("cpu", items) == [
+        "# rec[0:3]: a, b, c",
+        "_stn(prec, 0, (p_0, v_b, s_3,))",
+        "_st(prec, 5, v_d)  # d",
+        "# rec[7:9]: e, f",
+        "_stn(prec, 7, (x, min(s_1, v_e),))",
+    ]
+    assert record_stores("cuda", items[:2]) == ["rec[0] = p_0  # a", "rec[1] = v_b  # b"]
+    assert record_stores("cpu", []) == []
+
+
+def test_parameter_loads_take_every_parameter_in_one_statement():
+    names = [f"name_{i}" for i in range(30)]
+    lines = parameter_loads("cpu", names)
+    assert lines[-1] == (
+        "(" + ", ".join(f"p_{i}" for i in range(30)) + ",) = "
+        "_ldn(_ptr(np.ascontiguousarray(p)), 0, 30)"
+    )
+    comments = " ".join(lines[:-1])
+    assert all(f"p_{i} name_{i}" in comments for i in range(30))
+    assert all(ln.startswith("#") and len(ln) <= 88 for ln in lines[:-1])
+    assert parameter_loads("cuda", names[:2]) == ["p_0 = p[0]  # name_0", "p_1 = p[1]  # name_1"]
+    assert parameter_loads("cpu", []) == []
+
+
+def test_a_non_contiguous_parameter_row_gives_the_same_numbers():
+    """The generated kernel makes a strided parameter row contiguous before its loads."""
+    model = sim315.load_model("plan315")
+    P = model.parameters(3)
+    wide = np.repeat(P, 2, axis=1)[:, ::2]  # the same values, not C-contiguous rows
+    assert not wide.flags.c_contiguous
+    call = model.kernel_call()
+    got = []
+    for rows in (P, wide):
+        out, status = call.buffers(3)
+        model.kernel_module().ensemble_serial(*call.args(rows, out, status, 0))
+        got.append(out)
+    np.testing.assert_array_equal(got[0], got[1])
 
 
 def test_the_initialisation_computes_only_what_start_values_read(tmp_path):

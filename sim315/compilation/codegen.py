@@ -25,7 +25,7 @@ from .blocked import blocked_run_function, uses_blocks
 from .emitter import Emitter, Writer, combination, net_rates
 from .ir import ModelIR
 from .levers import set_levers
-from .pointers import record_store
+from .pointers import parameter_loads, record_stores
 from .serial import serial_source
 
 _HEADER = """\
@@ -58,6 +58,8 @@ from sim315.kernels.builtins import zidz as _zidz
 from sim315.kernels.pointers import data_pointer as _ptr
 from sim315.kernels.pointers import load as _ld
 from sim315.kernels.pointers import store as _st
+from sim315.kernels.pointers import load_n as _ldn
+from sim315.kernels.pointers import store_n as _stn
 from sim315.kernels.rng import random_normal as _rnorm
 from sim315.kernels.rng import random_uniform as _runif
 
@@ -176,42 +178,43 @@ def _run_body(w: Writer, ir: ModelIR, tab: Tableau, target: str, levers: bool) -
     w("step_i = -1  # random draws at initialisation use step -1")
     w("# parameters are constant within a run (unless a time-tabled lever sets them): locals,")
     w("# so that LLVM hoists what they give")
-    for i, name in enumerate(ir.base_params):
-        w(f"p_{i} = p[{i}]  # {name}")
+    w(*parameter_loads(target, list(ir.base_params)))
     for i in range(n_tables if ir.lookup_names else 0):
         w(f"lo_{i} = lo[{i}]")
     if target == "cuda":  # no heap on the device: a per-thread array of compile-time size
         w("rec = cuda.local.array(N_REC_LOCAL, np.float64)")
     else:  # stored at constant indices through its data pointer (kernels/pointers.py)
         w("rec = np.empty(N_REC)", "prec = _ptr(rec)")
-    store = record_store(target)
-    for i, name in enumerate(ir.kernel_record):
-        if name in ir.spec.parameters:
-            w(f"{store(i, 'p_' + str(ir.base_params.index(name)))}  # {name}")
+    params = [
+        (i, f"p_{ir.base_params.index(name)}", name)
+        for i, name in enumerate(ir.kernel_record)
+        if name in ir.spec.parameters
+    ]
+    w(*record_stores(target, params))
     if levers:
         set_levers(w, ir, "nt", "t", "q0")
     w("# initial values, in dependency order")
     _initial_values(w, ir, "q0" if levers else "p")
     w("n_out = sel.shape[0]", "j = 0", "next_save = 0")
-    _time_loop(w, ir, tab, len(ir.state_names), levers, store)
+    _time_loop(w, ir, tab, len(ir.state_names), levers, target)
     w.depth = 1
     w(f"return {STATUS_OK}")
 
 
-def _time_loop(w: Writer, ir: ModelIR, tab: Tableau, n_state: int, levers: bool, store) -> None:
+def _time_loop(w: Writer, ir: ModelIR, tab: Tableau, n_state: int, levers: bool, target) -> None:
     w.depth = 1
     w("for step_i in range(n_steps + 1):")
     w.depth = 2
     w("t = t0 + step_i * dt", "nt = float(step_i)")
     if levers:
         set_levers(w, ir, "nt", "t", "qa")
-    _step_start(w, ir, n_state, "qa" if levers else "p", store)
+    _step_start(w, ir, n_state, "qa" if levers else "p", target)
     w.depth = 2
     w("if step_i == n_steps:", "    break")
     _stage_code(w, ir, tab, n_state, levers)
 
 
-def _step_start(w: Writer, ir: ModelIR, n_state: int, params: str, store) -> None:
+def _step_start(w: Writer, ir: ModelIR, n_state: int, params: str, target: str) -> None:
     """The step's start: delayed inputs, the rates' inputs at (t, s), and at a saved step the
     other auxiliaries, the record and the finiteness test."""
     rec = Emitter(ir, "s", "t", "nt", params)
@@ -227,9 +230,12 @@ def _step_start(w: Writer, ir: ModelIR, n_state: int, params: str, store) -> Non
     for name in ir.aux_order:
         if name not in needed:
             w(f"v_{name} = {rec.value(ir.equations[name])}")
-    for i, name in enumerate(ir.kernel_record):
-        if name not in ir.spec.parameters:
-            w(f"{store(i, rec.ref[name])}  # {name}")
+    others = [
+        (i, rec.ref[name], name)
+        for i, name in enumerate(ir.kernel_record)
+        if name not in ir.spec.parameters
+    ]
+    w(*record_stores(target, others))
     # 0*x is NaN exactly when x is NaN or infinite: one test covers the whole state. NaN and
     # inf persist in a stock (s + dt*rate), so testing at saved times catches a blow-up
     # between them; the values saved before it are valid.

@@ -54,3 +54,50 @@ def record_store(target: str):
     if target == "cuda":
         return lambda i, value: f"rec[{i}] = {value}"
     return lambda i, value: f"_st(prec, {i}, {value})"
+
+
+def record_stores(target: str, items: list[tuple[int, str, str]]) -> list[str]:
+    """The statements that store ``(index, value, name)`` items in the record ``rec``: on
+    the CPU, each run of consecutive indices in one :func:`~sim315.kernels.pointers.store_n`
+    of a tuple (after a comment naming them), which Numba types and lowers as one call
+    instead of one per value (the flagship's 261 stores: 0.3 s of its first compile); on
+    CUDA one indexing each."""
+    store = record_store(target)
+    if target == "cuda":
+        return [f"{store(i, value)}  # {name}" for i, value, name in items]
+    lines, run = [], []
+    for item in [*items, None]:
+        if run and (item is None or item[0] != run[-1][0] + 1):
+            if len(run) == 1:
+                i, value, name = run[0]
+                lines.append(f"{store(i, value)}  # {name}")
+            else:
+                lines.append(
+                    f"# rec[{run[0][0]}:{run[-1][0] + 1}]: {', '.join(n for *_, n in run)}"
+                )
+                values = ", ".join(v for _, v, _ in run)
+                lines.append(f"_stn(prec, {run[0][0]}, ({values},))")
+            run = []
+        if item is not None:
+            run.append(item)
+    return lines
+
+
+def parameter_loads(target: str, names: list[str]) -> list[str]:
+    """The statements that take a run's parameters ``p[0..]`` into locals ``p_0..``: on the
+    CPU one :func:`~sim315.kernels.pointers.load_n` of them all (after comments naming
+    them; 0.3 s of the flagship's first compile against one indexing each); on CUDA one
+    indexing each. ``p`` is a row of the caller's parameter matrix: made C-contiguous first
+    (the same array when it is, as sim315's callers pass it)."""
+    if target == "cuda" or not names:
+        return [f"p_{i} = p[{i}]  # {name}" for i, name in enumerate(names)]
+    lines, line = [], "#"
+    for i, name in enumerate(names):
+        part = f" p_{i} {name}"
+        if len(line) + len(part) > 88:
+            lines.append(line)
+            line = "#"
+        line += part
+    lines.append(line)
+    locals_ = ", ".join(f"p_{i}" for i in range(len(names)))
+    return [*lines, f"({locals_},) = _ldn(_ptr(np.ascontiguousarray(p)), 0, {len(names)})"]
