@@ -46,6 +46,18 @@ _TINY = 1e-300
 _MAX_STEPS = 60
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _lentz(aa, c, d):
+    """One step of the modified Lentz method with coefficient ``aa``: the new ``c``, ``d``."""
+    d = 1.0 + aa * d
+    if abs(d) < _TINY:
+        d = _TINY
+    c = 1.0 + aa / c
+    if abs(c) < _TINY:
+        c = _TINY
+    return c, 1.0 / d
+
+
 @njit(cache=True, nogil=True)
 def _fraction(x, a, b):
     """The continued fraction of ``I_x(a, b)`` (modified Lentz)."""
@@ -58,23 +70,9 @@ def _fraction(x, a, b):
     h = d
     for m in range(1, 400):
         m2 = 2.0 * m
-        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
-        d = 1.0 + aa * d
-        if abs(d) < _TINY:
-            d = _TINY
-        c = 1.0 + aa / c
-        if abs(c) < _TINY:
-            c = _TINY
-        d = 1.0 / d
+        c, d = _lentz(m * (b - m) * x / ((qam + m2) * (a + m2)), c, d)
         h *= d * c
-        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-        d = 1.0 + aa * d
-        if abs(d) < _TINY:
-            d = _TINY
-        c = 1.0 + aa / c
-        if abs(c) < _TINY:
-            c = _TINY
-        d = 1.0 / d
+        c, d = _lentz(-(a + m) * (qab + m) * x / ((a + m2) * (qap + m2)), c, d)
         step = d * c
         h *= step
         if abs(step - 1.0) < 1e-16:
