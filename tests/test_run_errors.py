@@ -798,6 +798,31 @@ def test_resume_names_an_edited_parent_scenario(tmp_path):
     )
 
 
+def test_resume_names_a_changed_quantile_method(tmp_path, monkeypatch):
+    """PERT values come from sim315's own quantile: a partial file made with another
+    version of it is not continued with this one (the values would differ in the last bits)."""
+    from sim315.schemas.distributions import Pert
+
+    pert = {"sme_promotion": {"dist": "pert", "low": 0.04, "mode": 0.06, "high": 0.09}}
+    monkeypatch.setattr(Pert, "quantile_method", "pert: an earlier version")
+    sc, out = _interrupted(tmp_path, _with(runs=20, chunk=5, uncertain=pert))
+    monkeypatch.undo()
+    _assert_one_line_error(
+        _invoke(["run", sc, "-o", out, "-q", "--resume"]),
+        r"made: quantile method;",
+    )
+    again = tmp_path / "again.h5"  # the method is recorded with the file
+    assert _invoke(["run", sc, "-o", again, "-q"]).exit_code == 0
+    with h5py.File(again) as h5:
+        assert h5.attrs["quantile_method"] == Pert.quantile_method
+    (tmp_path / "u").mkdir()  # no PERT: the fingerprint has no such part (files resume as before)
+    uniform = _interrupted(tmp_path / "u", _with(runs=20, chunk=5), name="u.h5")
+    assert _invoke(["run", uniform[0], "-o", uniform[1], "-q", "--resume"]).exit_code == 0
+    with h5py.File(uniform[1]) as h5:
+        assert "quantile method" not in json.loads(h5.attrs["fingerprint_parts"])
+        assert "quantile_method" not in h5.attrs
+
+
 def test_resume_names_a_changed_run_count(tmp_path):
     sc, out = _interrupted(tmp_path, _with(runs=20, chunk=5))
     _assert_one_line_error(

@@ -94,7 +94,8 @@ class RunPlan:
         """Everything that decides the numbers, each under the name a resume refusal gives
         it: the scenario and every file of its ``extends`` chain, the model file (text and
         parameter values), the kernel, the calibrated file, its fit and posterior sample,
-        seed, sampler, run count, method, dt, save grid, outputs and a sweep's design."""
+        seed, sampler, run count, method, dt, save grid, outputs, a sweep's design, and the
+        quantile function of sim315's own that maps draws to values (PERT), if any."""
         g = self.grid
         files = list(self.loaded.texts.items())  # the scenario first, then what it extends
         parts = {"scenario file": _digest(files[0][1])}
@@ -115,6 +116,8 @@ class RunPlan:
                 "sweep design": _digest(sampled.get("sweep_design", "")),
             }
         )
+        if "quantile_method" in sampled:  # only where it applies: other files resume as before
+            parts["quantile method"] = sampled["quantile_method"]
         parts.update(self.inputs)
         if self.start is not None:
             parts["history run"] = _digest(self.start.record)

@@ -163,7 +163,11 @@ class ParameterSampler:
         return self._maps
 
     def provenance(self) -> dict[str, str]:
-        return _provenance(self.kind, self.entropy)
+        out = _provenance(self.kind, self.entropy)
+        own = sorted({m for d in self.dists if (m := getattr(d, "quantile_method", None))})
+        if own:  # a quantile function of sim315's own decides these values (and the resume)
+            out["quantile_method"] = "; ".join(own)
+        return out
 
     def design_warning(self) -> str | None:
         """A note when the run count does not suit the design, else None."""

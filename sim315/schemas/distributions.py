@@ -6,7 +6,7 @@ Each spec is a strict pydantic model tagged by ``dist``; ``frozen()`` gives the 
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -151,6 +151,10 @@ class Pert(Triangular):
     """Beta-PERT on [low, high] with mode: Beta(1 + 4(m-a)/(b-a), 1 + 4(b-m)/(b-a))."""
 
     dist: Literal["pert"]
+
+    #: How draws become values (a result file's ``quantile_method``, in the resume
+    #: fingerprint): change it whenever :mod:`sim315.kernels.betainv` computes other bits.
+    quantile_method: ClassVar[str] = "pert: sim315 beta quantile 1 (kernels/betainv.py)"
 
     def frozen(self):
         stats = _stats()
