@@ -286,3 +286,17 @@ def test_bad_sweep_files(tmp_path, change, pattern):
     assert "Traceback" not in result.output
     assert re.search(pattern, lines[0]), lines[0]
     assert not (tmp_path / "o.h5").exists()
+
+
+def test_a_pert_factor_puts_the_quantile_method_in_the_design_record(tmp_path):
+    """A PERT factor's values come from sim315's own quantile: its version is part of what
+    decides the design (the resume fingerprint's sweep design); other factors add nothing."""
+    from sim315.schemas.distributions import Pert
+
+    pert = {"x1": {"dist": "pert", "low": 0.0, "mode": 0.3, "high": 1.0}}
+    pert |= {f"x{i}": {"low": 0.0, "high": 1.0} for i in (2, 3, 4)}
+    sp = plan_sweep(_sweep(tmp_path, "gfunction", method="morris", n=4, factors=pert))
+    assert sp.plan.sampler.provenance()["sweep_design"].endswith("|" + Pert.quantile_method)
+    plain = {f"x{i}": {"low": 0.0, "high": 1.0} for i in (1, 2, 3, 4)}
+    sp = plan_sweep(_sweep(tmp_path, "gfunction", method="morris", n=4, factors=plain))
+    assert "quantile" not in sp.plan.sampler.provenance()["sweep_design"]

@@ -80,6 +80,9 @@ def plan_sweep(
         sweep.method, dict(sweep.factors), sweep.n, sweep.seed, sweep.levels, base_values
     )
     record = path.read_text(encoding="utf-8") + f"|n={sweep.n}|seed={sweep.seed}"
+    own = sorted({m for f in sweep.factors.values() if (m := getattr(f, "quantile_method", None))})
+    if own:  # a quantile function of sim315's own maps the design (PERT factors)
+        record += "|" + "; ".join(own)
     columns = [names.index(k) for k in sweep.factors]
     sampler = DesignSampler(base, columns, design, sweep.seed, record)
     per_run = max(1, base_plan.grid.n_saved * len(outputs) * 8)
