@@ -15,6 +15,7 @@ bounds either). The values read and written are the same as through ``a[i]``.
 """
 
 from numba import types
+from numba.core import cgutils
 from numba.extending import intrinsic
 
 
@@ -101,3 +102,50 @@ def store_n(typingctx, ptr, start, values):
         return context.get_dummy_value()
 
     return types.none(ptr, start, values), codegen
+
+
+@intrinsic
+def load_n_or_nan(typingctx, arr, start, count):
+    """``(a[start], ..., a[start + count - 1])`` of the 1-d array ``a``, NaN for each index
+    past its end (``count`` a literal integer): a run's start columns, which a parameter row
+    may not have (a run that starts from the model's own initial values)."""
+    if not isinstance(arr, types.Array) or arr.ndim != 1 or arr.dtype not in types.real_domain:
+        return None
+    if not isinstance(start, types.Integer) or not isinstance(count, types.IntegerLiteral):
+        return None
+    n = count.literal_value
+    tup = types.UniTuple(arr.dtype, n)
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        shape = cgutils.unpack_tuple(builder, ary.shape, 1)
+        strides = cgutils.unpack_tuple(builder, ary.strides, 1)
+        s = context.cast(builder, args[1], signature.args[1], types.intp)
+        slot = cgutils.alloca_once(builder, context.get_value_type(arr.dtype))
+        out = context.get_constant_undef(tup)
+        for i in range(n):
+            at = builder.add(s, context.get_constant(types.intp, i))
+            builder.store(context.get_constant(arr.dtype, float("nan")), slot)
+            with builder.if_then(builder.icmp_signed("<", at, shape[0]), likely=True):
+                ptr = cgutils.get_item_pointer2(
+                    context, builder, ary.data, shape, strides, arr.layout, [at]
+                )
+                builder.store(builder.load(ptr), slot)
+            out = builder.insert_value(out, builder.load(slot), i)
+        return out
+
+    return tup(arr, start, count), codegen
+
+
+@intrinsic
+def or_if_nan(typingctx, x, value):
+    """``x``, or ``value`` (converted to ``x``'s type) where ``x`` is NaN: a select, not a
+    branch, so that the slot it sets has one definition."""
+    if not isinstance(x, types.Float) or not isinstance(value, types.Number):
+        return None
+
+    def codegen(context, builder, signature, args):
+        v = context.cast(builder, args[1], signature.args[1], signature.args[0])
+        return builder.select(builder.fcmp_ordered("==", args[0], args[0]), args[0], v)
+
+    return x(x, value), codegen

@@ -7,7 +7,15 @@ import pytest
 from conftest import write_model
 from numba import njit
 from numba.core.errors import TypingError
-from sim315.kernels.pointers import data_pointer, load, load_n, store, store_n
+from sim315.kernels.pointers import (
+    data_pointer,
+    load,
+    load_n,
+    load_n_or_nan,
+    or_if_nan,
+    store,
+    store_n,
+)
 
 import sim315
 from sim315.compilation.pointers import (
@@ -127,6 +135,33 @@ def test_tuple_loads_and_stores_are_indexing():
     np.testing.assert_array_equal(dst, [0, 0, 0.25, 3.0, np.nan, 0])
     with pytest.raises(TypingError):  # the count must be a literal: the tuple's size
         _load_count(a, 3)
+
+
+@njit
+def _starts(row):
+    return load_n_or_nan(row, 2, 4)
+
+
+@njit
+def _start_or(x, value):
+    return or_if_nan(x, value)
+
+
+def test_start_columns_read_as_start_value_reads_them():
+    """What ``start_value`` gives slot by slot (``kernels/builtins.py``): the column where the
+    row has it and it is not NaN, else the model's own value; here NaN past the row's end,
+    then a select."""
+    row = np.array([9.0, 8.0, 1.5, np.nan, -0.0, 7.0])
+    np.testing.assert_array_equal(_starts(row), [1.5, np.nan, -0.0, 7.0])
+    np.testing.assert_array_equal(_starts(row[:4]), [1.5, np.nan, np.nan, np.nan])  # shorter
+    np.testing.assert_array_equal(_starts(row[:1]), [np.nan] * 4)
+    wide = np.repeat(row, 2)[::2]  # strided: not C-contiguous
+    assert not wide.flags.c_contiguous
+    np.testing.assert_array_equal(_starts(wide), [1.5, np.nan, -0.0, 7.0])
+    assert _start_or(1.5, 3.0) == 1.5 and _start_or(np.nan, 3.0) == 3.0
+    assert _start_or(np.nan, 4) == 4.0 and np.isnan(_start_or(np.nan, np.nan))
+    assert _start_or(-np.inf, 3.0) == -np.inf  # only NaN means "no start value"
+    assert np.signbit(_start_or(-0.0, 3.0))
 
 
 def test_record_stores_group_consecutive_indices():

@@ -60,6 +60,8 @@ from sim315.kernels.pointers import load as _ld
 from sim315.kernels.pointers import store as _st
 from sim315.kernels.pointers import load_n as _ldn
 from sim315.kernels.pointers import store_n as _stn
+from sim315.kernels.pointers import load_n_or_nan as _ldnan
+from sim315.kernels.pointers import or_if_nan as _orn
 from sim315.kernels.rng import random_normal as _rnorm
 from sim315.kernels.rng import random_uniform as _runif
 
@@ -117,22 +119,31 @@ def _stage_code(w: Writer, ir: ModelIR, tab: Tableau, n_state: int, levers: bool
         w(f"if -math.inf < s_{i} < 0.0:", f"    s_{i} = 0.0")
 
 
-def _initial_values(w: Writer, ir: ModelIR, params: str) -> None:
+def _initial_values(w: Writer, ir: ModelIR, params: str, target: str = "cpu") -> None:
     """The initial values, in dependency order. A state slot takes its start column's value
     instead when the parameter row has start columns (a warm start,
-    :meth:`ModelIR.warm_started`) and that value is not NaN: one assignment per slot, through
-    ``_start_value``, so that Numba has no second definition to reconcile (a conditional
-    reassignment of every slot cost a fifth of a flagship compile)."""
+    :meth:`ModelIR.warm_started`) and that value is not NaN: one assignment per slot, so
+    that Numba has no second definition to reconcile (a conditional reassignment of every
+    slot cost a fifth of a flagship compile). On the CPU the start columns are read in one
+    tuple (NaN past the row's end) and each slot is a select (``_orn``): 0.17 s less of the
+    flagship's first compile than a call of ``_start_value`` per slot, the same values."""
     init = Emitter(ir, "s", "t", "nt", params)
     init.initialising = True
     for name in ir.equations:  # names of their own: each local is assigned once
         init.ref[name] = f"vi_{name}"
-    n_base = len(ir.base_params)
+    n_base, n_state = len(ir.base_params), len(ir.state_names)
+    tupled = target != "cuda" and n_state > 0
+    if tupled:
+        starts = ", ".join(f"sv_{i}" for i in range(n_state))
+        w(f"({starts},) = _ldnan(p, {n_base}, {n_state})  # start columns, NaN if absent")
     for kind, name in ir.init_order:
         if kind == "stock" or kind == "hidden":
             i = ir.state_names.index(name)
             expr = ir.initial[name] if kind == "stock" else ir.hidden[i - len(ir.stocks)].init
-            w(f"s_{i} = _start_value(p, {n_base + i}, {init.value(expr)})  # {name}")
+            if tupled:
+                w(f"s_{i} = _orn(sv_{i}, {init.value(expr)})  # {name}")
+            else:
+                w(f"s_{i} = _start_value(p, {n_base + i}, {init.value(expr)})  # {name}")
         elif kind == "aux":
             w(f"vi_{name} = {init.value(ir.equations[name])}")
         else:
@@ -194,7 +205,7 @@ def _run_body(w: Writer, ir: ModelIR, tab: Tableau, target: str, levers: bool) -
     if levers:
         set_levers(w, ir, "nt", "t", "q0")
     w("# initial values, in dependency order")
-    _initial_values(w, ir, "q0" if levers else "p")
+    _initial_values(w, ir, "q0" if levers else "p", target)
     w("n_out = sel.shape[0]", "j = 0", "next_save = 0")
     _time_loop(w, ir, tab, len(ir.state_names), levers, target)
     w.depth = 1
