@@ -13,6 +13,7 @@ import numpy as np
 from ..core.errors import suggest
 from ..ensembles.plan import CHUNK_BYTES, RunPlan, plan_base_scenario
 from ..ensembles.runner import RunOutcome, execute
+from ..schemas.distributions import quantile_methods
 from ..schemas.sweepfile import Range, SweepError, SweepFile, load_sweep
 from .sensitivity import Design, convergence_warnings, make_design, morris_indices, sobol_indices
 
@@ -80,9 +81,9 @@ def plan_sweep(
         sweep.method, dict(sweep.factors), sweep.n, sweep.seed, sweep.levels, base_values
     )
     record = path.read_text(encoding="utf-8") + f"|n={sweep.n}|seed={sweep.seed}"
-    own = sorted({m for f in sweep.factors.values() if (m := getattr(f, "quantile_method", None))})
+    own = quantile_methods(sweep.factors.values())
     if own:  # a quantile function of sim315's own maps the design (PERT factors)
-        record += "|" + "; ".join(own)
+        record += "|" + own
     columns = [names.index(k) for k in sweep.factors]
     sampler = DesignSampler(base, columns, design, sweep.seed, record)
     per_run = max(1, base_plan.grid.n_saved * len(outputs) * 8)

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..core.seeds import seed_key
 from ..kernels.rng import PARAMETER_SITE, uniform_matrix
+from ..schemas.distributions import quantile_methods
 
 SAMPLERS = ("random", "lhs", "sobol")
 #: Counter site of the choice of a posterior draw per run.
@@ -164,9 +165,9 @@ class ParameterSampler:
 
     def provenance(self) -> dict[str, str]:
         out = _provenance(self.kind, self.entropy)
-        own = sorted({m for d in self.dists if (m := getattr(d, "quantile_method", None))})
+        own = quantile_methods(self.dists)
         if own:  # a quantile function of sim315's own decides these values (and the resume)
-            out["quantile_method"] = "; ".join(own)
+            out["quantile_method"] = own
         return out
 
     def design_warning(self) -> str | None:
