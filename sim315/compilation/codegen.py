@@ -39,7 +39,6 @@ from numba import njit, prange
 from sim315.kernels.allocation import allocate_available as _allocate_available
 from sim315.kernels.allocation import allocate_by_priority as _allocate_by_priority
 from sim315.kernels.builtins import fill_nan as _fill_nan
-from sim315.kernels.builtins import start_value as _start_value
 from sim315.kernels.builtins import event_step as _event_step
 from sim315.kernels.builtins import integer as _integer
 from sim315.kernels.builtins import lever as _lever
