@@ -14,6 +14,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from conftest import MODELS, write_model
+from sim315.kernels.tableaus import METHODS
 from test_builtins import _spec
 
 import sim315
@@ -29,6 +30,8 @@ def _both(path, monkeypatch):
     scalar = sim315.load_model(path)
     monkeypatch.setattr(blocked, "BLOCK_THRESHOLD", 0)
     blocks = sim315.load_model(path)
+    for method in METHODS:  # sources are written on first use: while the patch holds
+        blocks.source_code(method)
     monkeypatch.undo()
     assert "def _b0(" in blocks.source_code() and "def _b0(" not in scalar.source_code()
     return scalar, blocks

@@ -46,15 +46,17 @@ def _blowing_up(model, runs):
     [("ladder", "euler"), ("sir", "rk4"), ("teacup", "rk2"), ("curves", "rk4")],
 )
 def test_written_loop_equals_the_ir_inlined_one_bit_for_bit(where, method, monkeypatch):
+    # (sources are written on first use: the new one before the old form is patched in)
     if where == "curves":  # every kind of statement, random draws, runs that blow up
         new = compile_spec(CURVES)
+        assert "st_ = 1" in new.source_code(method)
         P = _blowing_up(new, 17)
         old = _ir_inlined(CURVES, monkeypatch)
     else:
         new = sim315.load_model(MODELS / where / "model.yaml")
+        assert "st_ = 1" in new.source_code(method)
         P = _spread(new, 17)
         old = _ir_inlined(MODELS / where / "model.yaml", monkeypatch)
-    assert "st_ = 1" in new.source_code(method)
     assert "_run_inline(" in old.source_code(method)
     (a, sa), (b, sb) = _outputs(new, P, method), _outputs(old, P, method)
     np.testing.assert_array_equal(a, b)

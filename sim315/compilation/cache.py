@@ -8,6 +8,7 @@ instead of compiling.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import importlib.util
 import os
@@ -81,3 +82,51 @@ def load_kernel_module(source: str) -> tuple[ModuleType, str, Path]:
         del sys.modules[name]
         raise
     return mod, digest, path
+
+
+def compile_entry(dispatcher, args: tuple) -> None:
+    """Compile (or load from the cache) ``dispatcher`` for the types of ``args``, as its
+    first call would, with Python's cyclic garbage collector paused meanwhile: Numba's
+    compiler makes millions of short-lived objects, and the collections they set off
+    traverse every object of the process (numba's and numpy's included) again and again,
+    about 6 % of plan315's first compile (0.12 s). Their garbage is collected once the
+    collector runs again. Nothing is done for a dispatcher already compiled."""
+    if dispatcher.signatures:
+        return
+    from numba import typeof
+
+    defer_blas_probe()
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        dispatcher.compile(tuple(typeof(a) for a in args))
+    finally:
+        if paused:
+            gc.enable()
+
+
+_BLAS = "scipy.linalg.cython_blas"
+
+
+def defer_blas_probe() -> None:
+    """Spare the first compile of a process numba's import-time BLAS probe.
+
+    ``numba.np.arraymath``, imported by Numba's first compile, imports ``scipy.linalg`` to
+    learn whether ``np.dot`` can use BLAS: 0.1 s, two OpenBLAS thread pools started, and
+    scipy's modules to tear down at exit, about 0.15-0.2 s of a process that runs one model
+    (sim315's kernels never call BLAS). The module is imported here with that probe failing,
+    and its flag is then set to what the probe finds wherever scipy is installed (a
+    dependency of sim315): BLAS there. A function that uses ``np.dot`` imports scipy's BLAS
+    itself when it compiles, as it always does. Nothing is done once either module is
+    imported, or if Numba no longer has the flag."""
+    if "numba.np.arraymath" in sys.modules or _BLAS in sys.modules:
+        return
+    import importlib.util
+
+    sys.modules[_BLAS] = None  # an import of it fails at once, its parents untouched
+    try:
+        import numba.np.arraymath as arraymath
+    finally:
+        del sys.modules[_BLAS]
+    if hasattr(arraymath, "_HAVE_BLAS"):
+        arraymath._HAVE_BLAS = importlib.util.find_spec("scipy") is not None

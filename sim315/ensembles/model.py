@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import time as _time
 from collections.abc import Mapping, Sequence
@@ -11,7 +12,7 @@ from types import ModuleType
 
 import numpy as np
 
-from ..compilation.cache import load_kernel_module
+from ..compilation.cache import compile_entry, load_kernel_module
 from ..compilation.codegen import generate_source
 from ..compilation.ir import ModelIR, TimeGrid, time_grid
 from ..compilation.lanes import lane_source, use_lanes
@@ -21,6 +22,7 @@ from ..core.seeds import seed_key
 from ..imports.loading import compile_file
 from ..kernels.driver import STATUS_MESSAGES
 from ..kernels.tableaus import METHODS
+from . import tables
 from .device import require_cuda
 from .kernelcall import KernelCall, SimulationResult
 from .threads import run_threads
@@ -38,35 +40,41 @@ class CompiledModel:
 
     def __init__(self, ir: ModelIR):
         self.ir = ir
-        self._sources = {m: generate_source(ir, m) + lane_source(ir, m) for m in METHODS}
+        #: Generated sources by method (and by variant key): each written on first use, so
+        #: a model's first Euler run does not wait for its RK2 and RK4 kernels' text.
+        self._sources: dict[str, str] = {}
         self._modules: dict[str, ModuleType] = {}
-        #: Content hash of the model's structure (its generated sources); equal for models
-        #: that differ only in numbers.
-        self.hash = hashlib.sha256("".join(self._sources.values()).encode()).hexdigest()[:20]
         self.parameter_names: tuple[str, ...] = tuple(ir.kernel_params)
         self.output_names: tuple[str, ...] = tuple(ir.record)
         self._param_index = {n: i for i, n in enumerate(self.parameter_names)}
         self._out_index = {n: i for i, n in enumerate(self.output_names)}
-        #: Whether the equations draw random numbers: without draws no seed is needed (a
-        #: fresh one costs 7 us of a 10 us single run).
-        draws = ("_runif(", "_rnorm(")
-        self._draws = any(f in src for src in self._sources.values() for f in draws)
         self._times: dict = {}
-        lx, ly, lo = [], [], [0]
-        for name in ir.lookup_names:
-            x, y = ir.table_points[name]
-            lx += x
-            ly += y
-            lo.append(len(lx))
-        self._lookups = (
-            np.array(lx, dtype=np.float64),
-            np.array(ly, dtype=np.float64),
-            np.array(lo, dtype=np.int64),
-        )
+        self._lookups = tables.pack(ir)
         #: Time-tabled levers, ``name -> (mode, (times, values))``: kernel data that
         #: :meth:`with_levers` sets (the tables follow the lookups in ``_lookups``).
         self.levers: dict = {}
         self._lookups_only = self._lookups
+
+    def _method_source(self, method: str) -> str:
+        """The scalar and block-of-runs kernels of ``method``, generated once."""
+        if method not in self._sources:
+            self._sources[method] = generate_source(self.ir, method) + lane_source(self.ir, method)
+        return self._sources[method]
+
+    @functools.cached_property
+    def hash(self) -> str:
+        """Content hash of the model's structure (its generated sources, every method):
+        equal for models that differ only in numbers."""
+        text = "".join(self._method_source(m) for m in METHODS)
+        return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+    @functools.cached_property
+    def _draws(self) -> bool:
+        """Whether the equations draw random numbers: without draws no seed is needed (a
+        fresh one costs 7 us of a 10 us single run). Every method's kernel evaluates the
+        same equations, so Euler's tells."""
+        src = self._method_source("euler")
+        return "_runif(" in src or "_rnorm(" in src
 
     def with_levers(self, levers) -> CompiledModel:
         """This model (the same kernel, nothing compiled again) with time-tabled levers:
@@ -82,7 +90,7 @@ class CompiledModel:
         variant with time-tabled levers when this model has levers (:meth:`with_levers`)."""
         self._tableau(method)
         if target == "cpu" and not self.levers:
-            return self._sources[method]
+            return self._method_source(method)
         key = self._key(method, target)
         if key not in self._sources:
             try:
@@ -294,6 +302,7 @@ class CompiledModel:
             )
         mod = self.kernel_module(call.method)
         serial = getattr(mod, call.entry_points[1])
+        compile_entry(serial, args)  # once, before any thread calls it
         n_threads = numba.config.NUMBA_NUM_THREADS if threads is None else threads
         if n_threads == 1 or runs < SERIAL_BELOW:
             serial(*args)
@@ -351,28 +360,7 @@ class CompiledModel:
     def _lookup_arrays(self, lookups):
         if not lookups:
             return self._lookups
-        lx, ly, lo = [], [], [0]
-        spec = self.ir.table_points
-        for name in lookups:
-            if name not in spec:
-                raise Sim315Error(
-                    self.ir.source, "lookups", f"unknown table '{name}'", suggest(name, spec)
-                )
-        for name in self.ir.lookup_names:
-            x, y = lookups.get(name, spec[name])
-            x = np.asarray(x, dtype=np.float64)
-            y = np.asarray(y, dtype=np.float64)
-            if x.shape != y.shape or x.ndim != 1 or x.size < 1 or np.any(np.diff(x) <= 0):
-                raise Sim315Error(
-                    self.ir.source,
-                    f"lookups.{name}",
-                    "points must be equal-length 1-D arrays with x strictly increasing",
-                )
-            lx += list(x)
-            ly += list(y)
-            lo.append(len(lx))
-        tables = np.array(lx), np.array(ly), np.array(lo, dtype=np.int64)
-        return append_levers(self.ir, *tables, self.levers)
+        return tables.with_tables(self.ir, lookups, self.levers)
 
     @staticmethod
     def status_message(code: int) -> str:
