@@ -44,9 +44,11 @@ def datasets(path: Path) -> dict:
 
     import h5py
 
+    from sim315.results.layout import parameter_matrix
+
     with h5py.File(path) as h5:
-        names = [*json.loads(h5.attrs["outputs"]), "parameter_values", "run_status"]
-        return {n: h5[n][:] for n in names}
+        names = [*json.loads(h5.attrs["outputs"]), "run_status"]
+        return {**{n: h5[n][:] for n in names}, "parameter_values": parameter_matrix(h5)}
 
 
 @pytest.fixture(scope="session")

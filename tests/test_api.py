@@ -12,14 +12,17 @@ from click.testing import CliRunner
 import sim315
 from sim315.cli import main
 from sim315.core.errors import Sim315Error
+from sim315.results.layout import parameter_matrix
 
 
 def _same_as_file(ds, path):
     """Every dataset of the file, the summary group's too, equals the Dataset's, bit for bit."""
     with h5py.File(path) as h5:
-        names = [*json.loads(h5.attrs["outputs"]), "parameter_values", "run_status", "time"]
+        names = [*json.loads(h5.attrs["outputs"]), "run_status", "time"]
         for n in names:
             np.testing.assert_array_equal(ds[n].values, h5[n][:], err_msg=n)
+        np.testing.assert_array_equal(ds["parameter_values"].values, parameter_matrix(h5))
+        assert ds["parameter_values"].dims == ("run", "parameter")
         for n, item in h5["summary"].items():
             if n in ("percentile", "time", "target"):
                 continue

@@ -17,6 +17,7 @@ from sim315.compilation.lowering import start_parameter
 from sim315.core.errors import Sim315Error
 from sim315.ensembles.calibrated import read_calibrated
 from sim315.ensembles.runner import execute, plan_run
+from sim315.results.layout import parameter_matrix
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -108,7 +109,7 @@ def test_each_run_starts_where_its_own_history_ended(fitted, method):
     execute(plan, out, progress=False)
     names = list(plan.model.parameter_names)
     with h5py.File(out) as h5:
-        P = h5["parameter_values"][:]
+        P = parameter_matrix(h5)
         x, seen, y = h5["x"][:], h5["seen"][:], h5["y"][:]
         t = h5["time"][:]
         assert (h5["run_status"][:] == 0).all()
@@ -266,7 +267,7 @@ def test_a_resumed_unseeded_run_starts_from_the_same_histories(fitted, tmp_path,
     whole = tmp_path / "whole.h5"
     with h5py.File(out) as h5:
         entropy = int(h5.attrs["seed_entropy"])
-        resumed = {k: h5[k][()] for k in ("parameter_values", "x", "y", "seen", "follow")}
+        resumed = {k: h5[k][()] for k in ("varied_values", "x", "y", "seen", "follow")}
     execute(plan_run(scenario, entropy=entropy), whole, progress=False)
     with h5py.File(whole) as h5:
         for name, values in resumed.items():

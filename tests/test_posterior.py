@@ -14,6 +14,7 @@ from sim315.analysis.posterior import RHAT_LIMIT, log_likelihood, model_at_obser
 from sim315.core.errors import Sim315Error
 from sim315.ensembles.calibrated import read_calibrated
 from sim315.ensembles.runner import plan_run
+from sim315.results.layout import parameter_matrix
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK = {"walkers": 16, "steps": 1500, "burn": 500, "thin": 5, "check_draws": 300}
@@ -159,7 +160,8 @@ def test_a_resumed_unseeded_run_keeps_its_calibrated_draws(fitted, tmp_path, mon
     assert done.resumed_from == 20
     with h5py.File(out) as h5:
         entropy = int(h5.attrs["seed_entropy"])
-        resumed = {k: h5[k][()] for k in ("parameter_values", "run_status", *fresh.outputs)}
+        resumed = {k: h5[k][()] for k in ("varied_values", "run_status", *fresh.outputs)}
+        resumed_P = parameter_matrix(h5)
     assert entropy != fresh.sampler.entropy
     whole = tmp_path / "whole.h5"
     runner.execute(plan_run(scenario, entropy=entropy), whole, progress=False)
@@ -168,6 +170,6 @@ def test_a_resumed_unseeded_run_keeps_its_calibrated_draws(fitted, tmp_path, mon
             assert values.tobytes() == h5[name][()].tobytes(), name
     cal = read_calibrated(fitted / "res.yaml")
     cols = [fresh.model.parameter_index(n) for n in cal.names]
-    drawn = resumed["parameter_values"][:, cols]
+    drawn = resumed_P[:, cols]
     assert len({tuple(x) for x in drawn[20:]}) > 20  # posterior draws, not the estimates
     assert {tuple(x) for x in drawn} <= {tuple(x) for x in cal.sample}

@@ -4,7 +4,9 @@ tests/data/ladder-before-issue14.h5 was written by
 ``sim315 run scenarios/examples/ladder.yaml --runs 8 --seed 7`` at commit 51a506c, before
 any module moved. Re-running the same command must give the same datasets, byte for byte,
 apart from what the format is allowed to add: the ``format_version`` attribute and the
-lever records (/levers/<name>, the parameter matrix's lever columns).
+lever records (/levers/<name>, the parameter matrix's lever columns), and the parameter
+matrix stored in two parts since layout 3 (/shared_values, /varied_values), compared put
+together.
 """
 
 import json
@@ -15,7 +17,7 @@ import numpy as np
 from click.testing import CliRunner
 
 from sim315.cli import main
-from sim315.results.layout import FORMAT_VERSION
+from sim315.results.layout import FORMAT_VERSION, parameter_matrix
 from sim315.schemas.distributions import Pert
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,6 +42,9 @@ def _arrays(h5: h5py.File) -> dict[str, np.ndarray]:
             out[name] = obj[()]
 
     h5.visititems(visit)
+    for name in ("shared_values", "varied_parameter", "varied_values"):
+        out.pop(name, None)
+    out["parameter_values"] = parameter_matrix(h5)
     return out
 
 

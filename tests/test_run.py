@@ -12,7 +12,8 @@ from conftest import datasets
 
 from sim315.cli import main
 from sim315.ensembles import runner as runner_mod
-from sim315.results.layout import PERCENTILES
+from sim315.results.layout import PERCENTILES, parameter_matrix
+from sim315.results.reader import texts
 from sim315.schemas.jsonschema import schema_text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,7 +61,11 @@ def test_run_writes_a_complete_file_and_a_table(reference):
     with h5py.File(out) as h5:
         assert h5.attrs["complete"]
         assert h5["smes"].shape == (300, 41)
-        assert h5["parameter_values"].shape == (300, 20)
+        assert parameter_matrix(h5).shape == (300, 20)
+        varied = texts(h5["varied_parameter"])  # per run: only the drawn parameters
+        assert h5["varied_values"].shape == (300, len(varied)) and 0 < len(varied) < 20
+        shared = h5["shared_values"][:]
+        assert np.isnan(shared[h5["varied_parameter"].attrs["columns"]]).all()
         assert (h5["run_status"][:] == 0).all()
         assert h5.attrs["seed"] == 11
         assert "support_boost" in h5.attrs["scenario"]
@@ -85,7 +90,7 @@ def test_sampled_parameters_follow_the_scenario(reference):
     _, out = reference
     with h5py.File(out) as h5:
         names = [n.decode() if isinstance(n, bytes) else n for n in h5["parameter"][:]]
-        P = h5["parameter_values"][:]
+        P = parameter_matrix(h5)
     prom = P[:, names.index("sme_promotion")]
     rd = P[:, names.index("rd_sme")]
     assert prom.min() >= 0.04 and prom.max() <= 0.09
@@ -124,7 +129,8 @@ def test_xarray_opens_the_file_with_named_dimensions(reference):
     _, out = reference
     with xr.open_dataset(out, engine="h5netcdf") as ds:
         assert ds["smes"].dims == ("run", "time")
-        assert ds["parameter_values"].dims == ("run", "parameter")
+        assert ds["varied_values"].dims == ("run", "varied_parameter")
+        assert ds["shared_values"].dims == ("parameter",)
         assert float(ds["time"][-1]) == 20.0
         assert "sme_promotion" in list(ds["parameter"].values)
     with xr.open_dataset(out, engine="h5netcdf", group="summary") as s:

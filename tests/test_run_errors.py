@@ -21,6 +21,8 @@ from click.testing import CliRunner
 
 from sim315.cli import main
 from sim315.results import store
+from sim315.results.layout import parameter_matrix
+from sim315.results.reader import texts
 
 ROOT = Path(__file__).resolve().parents[1]
 LADDER = ROOT / "tests" / "models" / "ladder" / "model.yaml"
@@ -330,8 +332,8 @@ def _run_ok(tmp_path, text, extra=()):
 
 def _datasets(path: Path) -> dict:
     with h5py.File(path) as h5:
-        names = [*json.loads(h5.attrs["outputs"]), "parameter_values", "run_status"]
-        return {n: h5[n][:] for n in names}
+        names = [*json.loads(h5.attrs["outputs"]), "run_status"]
+        return {**{n: h5[n][:] for n in names}, "parameter_values": parameter_matrix(h5)}
 
 
 # -- non-finite numbers and sizes -------------------------------------------------------------
@@ -729,7 +731,7 @@ def test_torn_chunk_status_without_runs_done_is_redone(tmp_path):
 
 
 def test_finish_refuses_a_file_with_unrun_runs(tmp_path):
-    from sim315.results.layout import OutputInfo
+    from sim315.results.layout import OutputInfo, Parameters
     from sim315.results.store import ResultWriter
 
     out = tmp_path / "w.h5"
@@ -739,7 +741,7 @@ def test_finish_refuses_a_file_with_unrun_runs(tmp_path):
         times=np.array([0.0, 1.0]),
         time_units="year",
         outputs=[OutputInfo("x", "t", "", "stock")],
-        parameter_names=["k"],
+        parameters=Parameters(["k"], [0], np.array([np.nan])),
         attrs={},
         rows_per_chunk=2,
     )
@@ -1105,7 +1107,9 @@ def test_time_tabled_levers_are_stored_as_their_tables(tmp_path):
         np.testing.assert_array_equal(h5["levers/support_boost"][:], [[0, 0.1], [5, 0.4]])
         assert h5["levers/support_boost"].attrs["interpolate"] == "linear"
         names = [n.decode() for n in h5["parameter"][:]]
-        assert np.isnan(h5["parameter_values"][:, names.index("support_boost")]).all()
+        assert np.isnan(parameter_matrix(h5)[:, names.index("support_boost")]).all()
+        assert np.isnan(h5["shared_values"][names.index("support_boost")])
+        assert "support_boost" not in texts(h5["varied_parameter"])
 
 
 def test_compare_refuses_other_models_and_targets_unless_forced(tmp_path):

@@ -17,6 +17,7 @@ from sim315.cli import main
 from sim315.core.errors import Sim315Error
 from sim315.imports.loading import compile_file
 from sim315.language import targets as tg
+from sim315.results.layout import parameter_matrix
 
 
 def model_file(tmp_path, target: dict | None, equation="c", c=3.0, initial=10.0, **time):
@@ -330,7 +331,7 @@ def test_run_writes_the_measured_values_and_prints_the_kinds(tmp_path):
         assert s["target_first"][a] == 2023 and s["target_last"][a] == 2027
         assert s["target_worst_year"][a] == 2026 and np.isnan(s["target_worst_year"][b])
         assert json.loads(s["target_definition"][a])["id"] == "s_per_year"
-        c = h5["parameter_values"][:, list(h5["parameter"][:].astype(str)).index("c")]
+        c = parameter_matrix(h5)[:, list(h5["parameter"][:].astype(str)).index("c")]
         worst = np.floor(c - 1 + 0.5)  # the 2026 addition, rounded: a count
         q = np.percentile(worst, [5, 25, 50, 75, 95])
         np.testing.assert_allclose(s["target_value"][a], q)

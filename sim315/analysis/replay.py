@@ -19,6 +19,7 @@ import numpy as np
 
 from ..core.errors import Sim315Error
 from ..ensembles.model import CompiledModel, load_model
+from ..results.layout import parameter_matrix
 from ..results.reader import open_complete, texts
 
 
@@ -85,7 +86,7 @@ def replay(path: str | Path, runs) -> Replayed:
         columns = texts(h5["parameter"])
         unique = sorted(set(runs))  # h5py reads increasing, distinct indices
         order = [unique.index(r) for r in runs]
-        rows = np.asarray(h5["parameter_values"][unique, :])[order]
+        rows = parameter_matrix(h5, unique)[order]
         levers = {
             name: (ds.attrs["interpolate"], (ds[:, 0], ds[:, 1]))
             for name, ds in (h5["levers"].items() if "levers" in h5 else [])

@@ -37,6 +37,9 @@ class DesignSampler:
     kind = property(lambda self: f"sweep:{self.design.method}")
     n_uncertain = property(lambda self: len(self.columns))
 
+    def varied_columns(self) -> list[int]:
+        return sorted({int(c) for c in self.columns})
+
     def rows(self, a: int, b: int) -> np.ndarray:
         P = np.tile(self.base, (b - a, 1))
         P[:, self.columns] = self.design.values[a:b]

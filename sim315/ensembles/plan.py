@@ -86,6 +86,20 @@ class RunPlan:
             P = self.start.apply(P, a, self.sampler, threads=1)
         return P
 
+    def parameter_columns(self) -> tuple[list[int], np.ndarray]:
+        """Which parameter columns differ from run to run (drawn, or a start state from
+        history), and the value every run shares in the others: NaN in the varied ones and
+        in time-tabled levers' (the kernel reads their tables). The result file stores the
+        varied columns per run and the shared values once."""
+        levers = {self.model.parameter_index(n) for n in self.levers}
+        varied = set(self.sampler.varied_columns())
+        if self.start is not None:
+            varied |= {int(c) for c in self.start.state_columns}
+        varied -= levers
+        shared = np.array(self.sampler.base, dtype=np.float64)
+        shared[sorted(varied | levers)] = np.nan
+        return sorted(varied), shared
+
     @property
     def grid(self):
         return self.model.grid_for(self.dt, self.save_every)

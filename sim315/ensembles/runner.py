@@ -21,7 +21,13 @@ from ..core.errors import Sim315Error
 from ..core.progress import Progress
 from ..results.arrays import arrays_of
 from ..results.files import check_output
-from ..results.layout import AUTO_ALL_BYTES, DEFAULT_SAVE, SAVE_CHOICES, target_columns
+from ..results.layout import (
+    AUTO_ALL_BYTES,
+    DEFAULT_SAVE,
+    SAVE_CHOICES,
+    Parameters,
+    target_columns,
+)
 from ..results.store import ResultWriter
 from ..results.summary import StreamingSummary
 from ..schemas.scenario import ScenarioError
@@ -86,7 +92,7 @@ def check_space(
 ) -> None:
     """Refuse a result file larger than the free space of its folder (uncompressed size;
     a third of it when compressed), before the file is created."""
-    per_run = (len(plan.model.parameter_names) + 2) * 8 + kept_per_run(plan, save, float32)
+    per_run = (len(plan.parameter_columns()[0]) + 2) * 8 + kept_per_run(plan, save, float32)
     need = plan.runs * per_run
     if compression != "none":
         need //= 3
@@ -191,7 +197,7 @@ def _create(plan: RunPlan, out: Path, compression: str, save: str, float32: bool
         times=g.times(),
         time_units=g.units,
         outputs=output_infos(plan),
-        parameter_names=list(plan.model.parameter_names),
+        parameters=Parameters(list(plan.model.parameter_names), *plan.parameter_columns()),
         attrs=result_attrs(plan),
         rows_per_chunk=plan.chunk,
         compression=compression,

@@ -60,6 +60,11 @@ class Sampler(Protocol):
         """The parameter matrix of runs ``[a, b)``, shape ``(b - a, len(base))``."""
         ...
 
+    def varied_columns(self) -> list[int]:
+        """The columns ``rows`` may set to anything but ``base``'s value: the result file
+        stores only these per run (the others once)."""
+        ...
+
     def provenance(self) -> dict[str, str]:
         """Result-file attributes that say how the rows were made (``sampler``,
         ``seed_entropy`` and any design); the run's fingerprint digests the design."""
@@ -143,6 +148,9 @@ class ParameterSampler:
 
             self._design = qmc.LatinHypercube(d, seed=rng).random(self.runs)
         return self._design[a:b]
+
+    def varied_columns(self) -> list[int]:
+        return sorted({int(c) for col in self.columns for c in np.atleast_1d(col)})
 
     def rows(self, a: int, b: int) -> np.ndarray:
         """The parameter matrix of runs ``[a, b)``."""
@@ -229,6 +237,9 @@ class PosteriorDraws:
 
     kind = property(lambda self: self.inner.kind)
     n_uncertain = property(lambda self: self.inner.n_uncertain)  # the scenario's uncertain
+
+    def varied_columns(self) -> list[int]:
+        return sorted(set(self.inner.varied_columns()) | {int(c) for c in self.posterior[0]})
 
     def rows(self, a: int, b: int) -> np.ndarray:
         P = self.inner.rows(a, b)

@@ -16,7 +16,7 @@ Both use the scenario's kernel, warm-started (``ModelIR.warm_started``: the same
 its start state as parameter columns); the history has the fit scenario's levers instead of
 the scenario's (levers are kernel data), so nothing is compiled for it. The
 ``<state>.start`` columns give the start state. They are filled per chunk, so they are
-recorded in the result file's ``parameter_values`` like any parameter: run *i*'s start state
+recorded in the result file with the varied parameters (``varied_values``): run *i*'s start state
 is on file. A history run that fails (NaN or inf) hands on an infinite state, so its scenario
 run fails too (status 1) instead of silently starting from the model's initial values.
 """

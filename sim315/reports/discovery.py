@@ -69,11 +69,12 @@ def inputs(path: str | Path):
     """The varying inputs (DataFrame, one column each) and the finished-run mask."""
     import pandas as pd
 
+    from ..results.layout import parameter_matrix
     from ..results.reader import open_complete
 
     with open_complete(path) as h5:
         names = [n.decode() if isinstance(n, bytes) else str(n) for n in h5["parameter"][:]]
-        P = h5["parameter_values"][:]
+        P = parameter_matrix(h5)
         ok = h5["run_status"][:] == 0
     keep = [
         j

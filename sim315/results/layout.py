@@ -7,10 +7,19 @@ Layout (readable with ``xarray.open_dataset(path, engine="h5netcdf")``)::
     /time              (time)                 saved times; dimension scale
     /run               (run)                  run numbers; dimension scale
     /parameter         (parameter)            parameter names; dimension scale
-    /parameter_values  (run, parameter)       the parameter matrix
+    /shared_values     (parameter)            the value every run shares; NaN for a varied
+                                              parameter and a time-tabled lever
+    /varied_parameter  (varied_parameter)     the parameters that vary from run to run (drawn,
+                                              or a start state from history); dimension
+                                              scale, attribute ``columns``: their indices
+                                              into /parameter
+    /varied_values     (run, varied_parameter) each run's values of them
+                                              (:func:`parameter_matrix` puts the two together;
+                                              layouts 0-2 stored the whole matrix as
+                                              /parameter_values (run, parameter))
     /run_status        (run)                  0 ok, 1 NaN/inf (stopped), -1 not run yet
     /levers/<name>     (point, 2)             a time-tabled lever's table (time, value); its
-                                              parameter_values column is NaN
+                                              shared value is NaN
     /<output>          (run, time)            one dataset per saved variable (--save all),
                                               float64, or float32 with --float32
     /target_runs/<output> (run, target_time)  --save targets: each target's output at the
@@ -45,8 +54,21 @@ PERCENTILES = (5.0, 25.0, 50.0, 75.0, 95.0)
 # 2: ``save`` and ``run_dtype`` attributes; per-run outputs may be absent (``--save targets``
 # keeps /target_runs, ``summary`` neither); summary datasets carry the outputs' descriptions
 # and ``error_bound`` (issue 15). A file without ``save`` keeps every run's outputs.
-FORMAT_VERSION = 2
-RESERVED = ("time", "run", "parameter", "parameter_values", "run_status", "summary", "target_runs")
+# 3: the parameter matrix as /shared_values and /varied_values: the plan's 108 of 175
+# columns that no run changes took 0.86 GB of a 10^6-run file (issue 15).
+FORMAT_VERSION = 3
+RESERVED = (
+    "time",
+    "run",
+    "parameter",
+    "parameter_values",
+    "shared_values",
+    "varied_parameter",
+    "varied_values",
+    "run_status",
+    "summary",
+    "target_runs",
+)
 STATUS_NOT_RUN = -1
 #: Compression of the per-run datasets. ``none`` writes at memory speed (~1.5 GB/s here);
 #: ``lzf`` is ~3x smaller at ~230 MB/s; ``gzip`` (level 1, shuffled) is ~3x smaller at
@@ -80,24 +102,17 @@ class OutputInfo:
 
 
 def lay_out(
-    h5, runs, times, time_units, outputs, parameter_names, attrs, rows, comp, save="all", dtype=None
+    h5, runs, times, time_units, outputs, parameters, attrs, rows, comp, save="all", dtype=None
 ) -> None:
     """Make every dataset of a fresh file, empty, and its attributes: ``runs`` runs saved at
-    ``times``, chunks of at most ``rows`` runs, ``comp`` a :data:`COMPRESSION` value, the
-    runs' outputs kept as ``save`` says (:data:`SAVE_CHOICES`) in ``dtype`` (float64)."""
+    ``times``, ``parameters`` a :class:`Parameters`, chunks of at most ``rows`` runs,
+    ``comp`` a :data:`COMPRESSION` value, the runs' outputs kept as ``save`` says
+    (:data:`SAVE_CHOICES`) in ``dtype`` (float64)."""
     dtype = np.dtype(dtype or np.float64)
     n_t = len(times)
-    t, r, pn = _scales(h5, runs, times, time_units, parameter_names)
+    t, r, pn = _scales(h5, runs, times, time_units, parameters.names)
     chunk_rows = max(1, min(runs, rows, max(1, (1 << 20) // (8 * max(1, n_t)))))
-    pv = h5.create_dataset(
-        "parameter_values",
-        shape=(runs, len(parameter_names)),
-        dtype=np.float64,
-        chunks=(chunk_rows, max(1, len(parameter_names))),
-        **_storage(comp),
-    )
-    pv.dims[0].attach_scale(r)
-    pv.dims[1].attach_scale(pn)
+    _parameters(h5, runs, parameters, r, pn, chunk_rows, comp)
     st = h5.create_dataset(
         "run_status",
         shape=(runs,),
@@ -132,6 +147,51 @@ def lay_out(
     h5.attrs["runs"] = runs
     h5.attrs["runs_done"] = 0
     h5.attrs["complete"] = False
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """The kernel's parameters as the file stores them: ``names``, the columns that vary
+    from run to run (``varied``, increasing) and the value every run shares (``shared``,
+    NaN in the varied columns and for time-tabled levers)."""
+
+    names: list[str]
+    varied: list[int]
+    shared: np.ndarray
+
+
+def _parameters(h5, runs: int, p: Parameters, r, pn, chunk_rows: int, comp: dict) -> None:
+    """``/shared_values``, ``/varied_parameter`` and ``/varied_values``, empty."""
+    sv = h5.create_dataset("shared_values", data=np.asarray(p.shared, dtype=np.float64))
+    sv.attrs["long_name"] = "the value every run shares (NaN: see varied_values, or levers)"
+    sv.dims[0].attach_scale(pn)
+    names = np.array([p.names[c] for c in p.varied], dtype=h5py.string_dtype())
+    vn = h5.create_dataset("varied_parameter", data=names, shape=(len(p.varied),))
+    vn.attrs["columns"] = np.array(p.varied, dtype=np.int64)
+    vn.attrs["long_name"] = "the parameters that vary from run to run"
+    vn.make_scale("varied_parameter")
+    width = len(p.varied)
+    layout = {"chunks": (chunk_rows, width), **_storage(comp)} if width else {}
+    vv = h5.create_dataset("varied_values", shape=(runs, width), dtype=np.float64, **layout)
+    vv.attrs["long_name"] = "each run's values of the varied parameters"
+    vv.dims[0].attach_scale(r)
+    vv.dims[1].attach_scale(vn)
+
+
+def parameter_matrix(h5, rows=None) -> np.ndarray:
+    """The parameter matrix of a result file, ``(runs, parameters)`` in ``/parameter``'s
+    order, or of the runs ``rows`` (increasing, distinct), from either layout."""
+    if "parameter_values" in h5:  # layouts 0-2 stored it whole
+        ds = h5["parameter_values"]
+        return ds[:] if rows is None else ds[rows, :]
+    shared = h5["shared_values"][:]
+    n = int(h5["run"].shape[0]) if rows is None else len(rows)
+    P = np.tile(shared, (n, 1))
+    cols = [int(c) for c in h5["varied_parameter"].attrs["columns"]]
+    if cols:
+        vv = h5["varied_values"]
+        P[:, cols] = vv[:] if rows is None else vv[rows, :]
+    return P
 
 
 def _describe(ds, info: OutputInfo) -> None:

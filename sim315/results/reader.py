@@ -1,9 +1,11 @@
 """A result file as an :class:`xarray.Dataset`, and as tidy pandas tables.
 
 :func:`open_results` reads everything the HDF5 file holds into memory: the per-run datasets
-``(run, time)``, ``parameter_values`` and ``run_status``, the summary group (each variable
-prefixed ``summary_``: ``summary_<output>`` ``(percentile, time)``, ``summary_p_met``
-``(target)``, ...) and the file's attributes. Values are the file's, bit for bit.
+``(run, time)``, ``parameter_values`` ``(run, parameter)`` (put together from the file's
+``shared_values`` and ``varied_values`` where it stores them apart, layout 3 on) and
+``run_status``, the summary group (each variable prefixed ``summary_``:
+``summary_<output>`` ``(percentile, time)``, ``summary_p_met`` ``(target)``, ...) and the
+file's attributes. Values are the file's, bit for bit.
 """
 
 from __future__ import annotations
@@ -107,9 +109,15 @@ def open_results(path: str | Path):
     """The result file at ``path`` as an in-memory :class:`xarray.Dataset`."""
     import xarray as xr
 
-    open_complete(path).close()  # one-line errors for a missing, foreign or incomplete file
+    from .layout import parameter_matrix
+
+    with open_complete(path) as h5:  # one-line errors for a missing, foreign or incomplete file
+        whole = "parameter_values" in h5
+        P = None if whole else parameter_matrix(h5)
     with xr.open_dataset(path, engine="h5netcdf") as root:
         ds = root.load()
+    if P is not None:
+        ds["parameter_values"] = (("run", "parameter"), P)
     with xr.open_dataset(path, engine="h5netcdf", group="summary") as group:
         summary = group.load()
     summary = summary.rename({n: SUMMARY_PREFIX + n for n in summary.data_vars})
