@@ -74,3 +74,20 @@ def test_threads_find_the_kernel_compiled_once(tmp_path, monkeypatch):
     serial = m.kernel_module("euler").ensemble_serial
     assert len(serial.signatures) == 1
     np.testing.assert_array_equal(a, m.simulate(P, threads=1).values)
+
+
+def test_the_command_line_freezes_the_objects_once_at_exit(monkeypatch):
+    """``sim315`` commands leave the teardown's garbage collections out (``gc.freeze`` at
+    exit), registered once however many commands one process runs."""
+    import atexit
+
+    from click.testing import CliRunner
+
+    from sim315.cli import app, main
+
+    registered = []
+    monkeypatch.setattr(atexit, "register", registered.append)
+    monkeypatch.setattr(app, "_FREEZING", [])
+    for _ in range(3):
+        assert CliRunner().invoke(main, ["schema"]).exit_code == 0
+    assert registered == [gc.freeze]
