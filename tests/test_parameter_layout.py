@@ -103,3 +103,20 @@ def test_the_new_datasets_are_reserved_names(tmp_path, name):
     res = _invoke(["run", sc, "-o", tmp_path / "o.h5", "-q"])
     assert res.exit_code == 2
     assert f"'{name}' clashes with a dataset of the result file" in res.output
+
+
+def test_a_sampler_that_does_not_name_its_columns_has_every_column_stored(tmp_path, monkeypatch):
+    """A sampler of one's own (the ``Sampler`` protocol before ``varied_columns``): every
+    column is kept per run, as before layout 3."""
+    monkeypatch.delattr(sampling.ParameterSampler, "varied_columns")
+    sc = tmp_path / "s.yaml"
+    sc.write_text(_with(runs=12, chunk=5))
+    out = tmp_path / "o.h5"
+    assert _invoke(["run", sc, "-o", out, "-q"]).exit_code == 0
+    with h5py.File(out) as h5:
+        n = len(texts(h5["parameter"]))
+        assert h5["varied_values"].shape == (12, n)
+        assert np.isnan(h5["shared_values"][:]).all()
+        assert (
+            len(set(parameter_matrix(h5)[:, texts(h5["parameter"]).index("sme_promotion")])) == 12
+        )

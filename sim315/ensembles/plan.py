@@ -92,7 +92,8 @@ class RunPlan:
         in time-tabled levers' (the kernel reads their tables). The result file stores the
         varied columns per run and the shared values once."""
         levers = {self.model.parameter_index(n) for n in self.levers}
-        varied = set(self.sampler.varied_columns())
+        declared = getattr(self.sampler, "varied_columns", None)  # a sampler of one's own
+        varied = set(declared() if declared else range(len(self.sampler.base)))  # may not say
         if self.start is not None:
             varied |= {int(c) for c in self.start.state_columns}
         varied -= levers

@@ -54,8 +54,8 @@ PERCENTILES = (5.0, 25.0, 50.0, 75.0, 95.0)
 # 2: ``save`` and ``run_dtype`` attributes; per-run outputs may be absent (``--save targets``
 # keeps /target_runs, ``summary`` neither); summary datasets carry the outputs' descriptions
 # and ``error_bound`` (issue 15). A file without ``save`` keeps every run's outputs.
-# 3: the parameter matrix as /shared_values and /varied_values: the plan's 108 of 175
-# columns that no run changes took 0.86 GB of a 10^6-run file (issue 15).
+# 3: the parameter matrix as /shared_values and /varied_values: the plan's 96 of 175
+# columns that no run changes took 0.77 GB of a 10^6-run file (issue 15).
 FORMAT_VERSION = 3
 RESERVED = (
     "time",
