@@ -104,11 +104,8 @@ def store_n(typingctx, ptr, start, values):
     return types.none(ptr, start, values), codegen
 
 
-@intrinsic
-def load_n_or_nan(typingctx, arr, start, count):
-    """``(a[start], ..., a[start + count - 1])`` of the 1-d array ``a``, NaN for each index
-    past its end (``count`` a literal integer): a run's start columns, which a parameter row
-    may not have (a run that starts from the model's own initial values)."""
+def _row_loads(arr, start, count, past_end_nan: bool):
+    """The signature and code of :func:`load_n_or_nan` and :func:`load_row`."""
     if not isinstance(arr, types.Array) or arr.ndim != 1 or arr.dtype not in types.real_domain:
         return None
     if not isinstance(start, types.Integer) or not isinstance(count, types.IntegerLiteral):
@@ -125,6 +122,12 @@ def load_n_or_nan(typingctx, arr, start, count):
         out = context.get_constant_undef(tup)
         for i in range(n):
             at = builder.add(s, context.get_constant(types.intp, i))
+            if not past_end_nan:
+                ptr = cgutils.get_item_pointer2(
+                    context, builder, ary.data, shape, strides, arr.layout, [at]
+                )
+                out = builder.insert_value(out, builder.load(ptr), i)
+                continue
             builder.store(context.get_constant(arr.dtype, float("nan")), slot)
             with builder.if_then(builder.icmp_signed("<", at, shape[0]), likely=True):
                 ptr = cgutils.get_item_pointer2(
@@ -135,6 +138,53 @@ def load_n_or_nan(typingctx, arr, start, count):
         return out
 
     return tup(arr, start, count), codegen
+
+
+@intrinsic
+def load_n_or_nan(typingctx, arr, start, count):
+    """``(a[start], ..., a[start + count - 1])`` of the 1-d array ``a``, NaN for each index
+    past its end (``count`` a literal integer): a run's start columns, which a parameter row
+    may not have (a run that starts from the model's own initial values)."""
+    return _row_loads(arr, start, count, past_end_nan=True)
+
+
+@intrinsic
+def load_row(typingctx, arr, start, count):
+    """``(a[start], ..., a[start + count - 1])`` of the 1-d array ``a``, contiguous or strided
+    (``count`` a literal integer, every index within bounds): a run's parameters in one
+    statement, without ``np.ascontiguousarray`` (whose overload Numba compiles, 26 ms)."""
+    return _row_loads(arr, start, count, past_end_nan=False)
+
+
+@intrinsic
+def scratch(typingctx, n):
+    """A new 1-d float64 array of ``n`` elements, uninitialised: ``np.empty(n)`` without
+    compiling its overload and allocator (60 ms of a model's first compile). The memory comes
+    from Numba's runtime, as ``np.empty``'s does, and is freed with the last reference."""
+    if not isinstance(n, types.Integer):
+        return None
+    arrty = types.Array(types.float64, 1, "C")
+
+    def codegen(context, builder, signature, args):
+        from numba.core.imputils import impl_ret_new_ref
+        from numba.np.arrayobj import populate_array
+
+        count = context.cast(builder, args[0], signature.args[0], types.intp)
+        itemsize = context.get_constant(types.intp, 8)
+        meminfo = context.nrt.meminfo_alloc_aligned(
+            builder, size=builder.mul(count, itemsize), align=32
+        )
+        data = builder.bitcast(
+            context.nrt.meminfo_data(builder, meminfo),
+            context.get_data_type(types.float64).as_pointer(),
+        )
+        ary = context.make_array(arrty)(context, builder)
+        populate_array(
+            ary, data=data, shape=[count], strides=[itemsize], itemsize=itemsize, meminfo=meminfo
+        )
+        return impl_ret_new_ref(context, builder, arrty, ary._getvalue())
+
+    return arrty(n), codegen
 
 
 @intrinsic

@@ -39,6 +39,8 @@ from numba import njit, prange
 from sim315.kernels.allocation import allocate_available as _allocate_available
 from sim315.kernels.allocation import allocate_by_priority as _allocate_by_priority
 from sim315.kernels.builtins import fill_nan as _fill_nan
+from sim315.kernels.extremes import largest as _max
+from sim315.kernels.extremes import smallest as _min
 from sim315.kernels.builtins import event_step as _event_step
 from sim315.kernels.builtins import integer as _integer
 from sim315.kernels.builtins import lever as _lever
@@ -60,6 +62,8 @@ from sim315.kernels.pointers import store as _st
 from sim315.kernels.pointers import load_n as _ldn
 from sim315.kernels.pointers import store_n as _stn
 from sim315.kernels.pointers import load_n_or_nan as _ldnan
+from sim315.kernels.pointers import load_row as _ldrow
+from sim315.kernels.pointers import scratch as _scratch
 from sim315.kernels.pointers import or_if_nan as _orn
 from sim315.kernels.rng import random_normal as _rnorm
 from sim315.kernels.rng import random_uniform as _runif
@@ -194,7 +198,7 @@ def _run_body(w: Writer, ir: ModelIR, tab: Tableau, target: str, levers: bool) -
     if target == "cuda":  # no heap on the device: a per-thread array of compile-time size
         w("rec = cuda.local.array(N_REC_LOCAL, np.float64)")
     else:  # stored at constant indices through its data pointer (kernels/pointers.py)
-        w("rec = np.empty(N_REC)", "prec = _ptr(rec)")
+        w("rec = _scratch(N_REC)", "prec = _ptr(rec)")
     params = [
         (i, f"p_{ir.base_params.index(name)}", name)
         for i, name in enumerate(ir.kernel_record)
@@ -305,7 +309,7 @@ def _device_builtins() -> str:
         "_modulo = modulo\n_quantum = quantum\n_xidz = xidz\n_zidz = zidz\n"
         "_ramp = ramp\n_fill_nan = fill_nan\n_runif = random_uniform\n_rnorm = random_normal\n"
         "_allocate_by_priority = allocate_by_priority\n"
-        "_allocate_available = allocate_available\n"
+        "_allocate_available = allocate_available\n_min = min\n_max = max\n"
     )
     return "\n".join(parts)
 

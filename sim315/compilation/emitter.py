@@ -106,8 +106,8 @@ class Emitter:
             a, b = self.value(node.args[1]), self.value(node.args[2])
             return f"({a} if {self.cond(node.args[0])} else {b})"
         args = [self.value(a) for a in node.args]
-        if fn in ("min", "max"):
-            return f"{fn}({', '.join(args)})"
+        if fn in ("min", "max"):  # intrinsics on the CPU (kernels/extremes.py), builtins on CUDA
+            return f"_{fn}(({', '.join(args)},))"
         if fn in _MATH:
             return f"{_MATH[fn]}({args[0]})"
         if fn in _KERNEL_CALLS:

@@ -85,10 +85,10 @@ def record_stores(target: str, items: list[tuple[int, str, str]]) -> list[str]:
 
 def parameter_loads(target: str, names: list[str]) -> list[str]:
     """The statements that take a run's parameters ``p[0..]`` into locals ``p_0..``: on the
-    CPU one :func:`~sim315.kernels.pointers.load_n` of them all (after comments naming
+    CPU one :func:`~sim315.kernels.pointers.load_row` of them all (after comments naming
     them; 0.3 s of the flagship's first compile against one indexing each); on CUDA one
-    indexing each. ``p`` is a row of the caller's parameter matrix: made C-contiguous first
-    (the same array when it is, as sim315's callers pass it)."""
+    indexing each. ``p`` is a row of the caller's parameter matrix, contiguous (as sim315's
+    callers pass it) or strided."""
     if target == "cuda" or not names:
         return [f"p_{i} = p[{i}]  # {name}" for i, name in enumerate(names)]
     lines, line = [], "#"
@@ -100,4 +100,4 @@ def parameter_loads(target: str, names: list[str]) -> list[str]:
         line += part
     lines.append(line)
     locals_ = ", ".join(f"p_{i}" for i in range(len(names)))
-    return [*lines, f"({locals_},) = _ldn(_ptr(np.ascontiguousarray(p)), 0, {len(names)})"]
+    return [*lines, f"({locals_},) = _ldrow(p, 0, {len(names)})"]
