@@ -62,29 +62,6 @@ def store(typingctx, ptr, index, value):
 
 
 @intrinsic
-def load_n(typingctx, ptr, start, count):
-    """``(ptr[start], ..., ptr[start + count - 1])``, ``count`` a literal integer: a run's
-    parameters taken into locals in one statement (one call for Numba to type, instead of
-    one indexing per parameter)."""
-    if not isinstance(ptr, types.CPointer) or not isinstance(start, types.Integer):
-        return None
-    if not isinstance(count, types.IntegerLiteral):
-        return None
-    n = count.literal_value
-    tup = types.UniTuple(ptr.dtype, n)
-
-    def codegen(context, builder, signature, args):
-        p, s = args[0], context.cast(builder, args[1], signature.args[1], types.intp)
-        out = context.get_constant_undef(tup)
-        for i in range(n):
-            at = builder.add(s, context.get_constant(types.intp, i))
-            out = builder.insert_value(out, builder.load(builder.gep(p, [at])), i)
-        return out
-
-    return tup(ptr, start, count), codegen
-
-
-@intrinsic
 def store_n(typingctx, ptr, start, values):
     """``ptr[start + i] = values[i]`` for each element of the tuple ``values`` (each
     converted to the pointer's type, as ``a[i] = v`` converts): a run of the record stored

@@ -10,7 +10,6 @@ from numba.core.errors import TypingError
 from sim315.kernels.pointers import (
     data_pointer,
     load,
-    load_n,
     load_n_or_nan,
     load_row,
     or_if_nan,
@@ -112,7 +111,7 @@ def _model(equation_b: str) -> dict:
 
 @njit
 def _load_five(a, start):
-    return load_n(data_pointer(a), start, 5)
+    return load_row(a, start, 5)
 
 
 @njit
@@ -123,7 +122,7 @@ def _store_three(dst, start, x, k, y):
 
 @njit
 def _load_count(a, n):
-    return load_n(data_pointer(a), 0, n)
+    return load_row(a, 0, n)
 
 
 def test_tuple_loads_and_stores_are_indexing():

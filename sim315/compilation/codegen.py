@@ -59,7 +59,6 @@ from sim315.kernels.builtins import zidz as _zidz
 from sim315.kernels.pointers import data_pointer as _ptr
 from sim315.kernels.pointers import load as _ld
 from sim315.kernels.pointers import store as _st
-from sim315.kernels.pointers import load_n as _ldn
 from sim315.kernels.pointers import store_n as _stn
 from sim315.kernels.pointers import load_n_or_nan as _ldnan
 from sim315.kernels.pointers import load_row as _ldrow
