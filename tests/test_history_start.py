@@ -272,3 +272,56 @@ def test_a_resumed_unseeded_run_starts_from_the_same_histories(fitted, tmp_path,
     with h5py.File(whole) as h5:
         for name, values in resumed.items():
             assert values.tobytes() == h5[name][()].tobytes(), name
+
+
+def test_each_posterior_draw_has_its_history_simulated_once(fitted):
+    """A draw's history is the same for every run that draws it (the model draws no random
+    numbers): simulated the first time, handed on after. The start states are those of one
+    history per run, bit for bit, for any chunking."""
+    (fitted / "once.yaml").write_text(SCENARIO.format(method="euler"))
+    plan = plan_run(fitted / "once.yaml")
+    assert not plan.start.model.draws_random
+    rows = plan.sampler.posterior_rows(0, plan.runs)
+    assert np.unique(rows).size < plan.runs  # some runs share a draw
+    whole = plan.rows(0, plan.runs)
+    assert plan.start.ends.simulated == np.unique(rows).size
+    again = plan.rows(0, plan.runs)  # every draw seen: nothing simulated again
+    assert plan.start.ends.simulated == np.unique(rows).size
+    np.testing.assert_array_equal(again, whole)
+    chunked = plan_run(fitted / "once.yaml")
+    parts = [chunked.rows(a, min(plan.runs, a + 7)) for a in range(0, plan.runs, 7)]
+    assert np.concatenate(parts).tobytes() == whole.tobytes()
+    per_run = plan_run(fitted / "once.yaml")
+    per_run.start.model.__dict__["draws_random"] = True  # as a model with noise would be
+    assert per_run.rows(0, plan.runs).tobytes() == whole.tobytes()
+    assert per_run.start.ends.simulated == 0  # one history per run, none kept
+
+
+def test_histories_run_on_the_scalar_kernel_whatever_the_batch():
+    """A batch of LANES_FROM runs of a model without time-tabled levers could take the
+    block kernel (equal to the scalar within its error, not bit for bit): a run's start
+    state would then depend on the size of the batch its draw was first seen in. The plan's
+    history, without its levers (as a fit scenario without time tables has it)."""
+    import dataclasses
+
+    from sim315.compilation.lanes import LANES_FROM
+
+    start = plan_run(ROOT / "scenarios" / "plan.yaml", runs=LANES_FROM).start
+    start = dataclasses.replace(start, model=start.model.with_levers({}))
+    assert start.model.kernel_call(runs=LANES_FROM).lanes  # the block kernel would be chosen
+    rows = np.arange(LANES_FROM) % start.sample.shape[0]
+    big = start._row_ends(rows, None)
+    small = [start._row_ends(rows[a : a + 500], 1) for a in range(0, rows.size, 500)]
+    assert big.tobytes() == np.concatenate(small).tobytes()
+
+
+def test_draws_random_tells_models_with_noise(tmp_path):
+    spec = yaml.safe_load(MODEL)
+    assert not sim315.load_model(_write(tmp_path / "calm.yaml", spec)).draws_random
+    spec["flows"]["growth"]["equation"] = "r * push * x * (1 + random_normal(0, 0.01))"
+    assert sim315.load_model(_write(tmp_path / "noisy.yaml", spec)).draws_random
+
+
+def _write(path: Path, spec: dict) -> Path:
+    path.write_text(yaml.safe_dump(spec))
+    return path

@@ -69,8 +69,9 @@ class CompiledModel:
         return hashlib.sha256(text.encode()).hexdigest()[:20]
 
     @functools.cached_property
-    def _draws(self) -> bool:
-        """Whether the equations draw random numbers: without draws no seed is needed (a
+    def draws_random(self) -> bool:
+        """Whether the equations draw random numbers: without draws a run's numbers depend
+        on its parameters alone (not its run number or the seed), and no seed is needed (a
         fresh one costs 7 us of a 10 us single run). Every method's kernel evaluates the
         same equations, so Euler's tells."""
         src = self._method_source("euler")
@@ -252,7 +253,7 @@ class CompiledModel:
         self._tableau(method)
         grid = self.grid_for(dt, save_every, start, stop)
         sel = self._selection(outputs)
-        if seed is None and not self._draws:
+        if seed is None and not self.draws_random:
             key, entropy = np.uint64(0), None  # nothing to repeat
         else:
             key, entropy = seed_key(seed)
