@@ -7,7 +7,7 @@ signed zeros, floors, caps and constant columns, fed whole or in chunks; and a s
 
 import numpy as np
 import pytest
-from sim315.kernels.stats import hist_add
+from sim315.kernels.histograms import hist_add
 
 from sim315.results import sketch
 from sim315.results.sketch import ColumnSketch

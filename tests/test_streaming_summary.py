@@ -46,8 +46,8 @@ def _adversarial(n: int, rng) -> np.ndarray:
     )
 
 
-def _stream(X, ok, chunk, prefix=3000) -> ColumnSketch:
-    s = ColumnSketch(X.shape[0], X.shape[1], Q, prefix=prefix)
+def _stream(X, ok, chunk, prefix=3000, threads=None) -> ColumnSketch:
+    s = ColumnSketch(X.shape[0], X.shape[1], Q, prefix=prefix, threads=threads)
     for a in range(0, X.shape[0], chunk):
         s.feed(a, X[a : a + chunk], ok[a : a + chunk])
     while (cols := s.pending()).size:  # as the runner does: the runs again, exactly
@@ -93,6 +93,23 @@ def test_the_same_numbers_for_any_chunking():
     for v, e in results[1:]:
         np.testing.assert_array_equal(v, results[0][0])
         np.testing.assert_array_equal(e, results[0][1])
+
+
+def test_the_same_numbers_for_any_threads():
+    """Threads count disjoint blocks of columns at once: 60 columns are 4 blocks of 16, split
+    1, 2, 3 and 5 ways (more threads than blocks too)."""
+    rng = np.random.default_rng(4)
+    X = np.tile(_adversarial(12_000, rng), 5)
+    ok = rng.random(len(X)) > 0.01
+    one = _stream(X, ok, 2500, threads=1)
+    assert one.streaming and len(one._parts()) == 1
+    for threads in (2, 3, 5):
+        s = _stream(X, ok, 2500, threads=threads)
+        assert len(s._parts()) == min(threads, 4)
+        np.testing.assert_array_equal(s.hist["counts"], one.hist["counts"])
+        np.testing.assert_array_equal(s.hist["stats"], one.hist["stats"])
+        for mine, theirs in zip(s.result(), one.result(), strict=True):
+            np.testing.assert_array_equal(mine, theirs)
 
 
 def test_small_ensembles_are_exact_bit_for_bit():

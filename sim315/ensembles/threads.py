@@ -10,32 +10,9 @@ parameters, its run number and the seed, so they are the same whatever the slice
 
 from __future__ import annotations
 
-import itertools
-import threading
-from concurrent.futures import ThreadPoolExecutor
+from ..core.workers import in_parallel, slices
 
-_POOL: ThreadPoolExecutor | None = None
-_POOL_SIZE = 0
-_LOCK = threading.Lock()
-
-
-def _pool(n: int) -> ThreadPoolExecutor:
-    """A process-wide pool of at least ``n`` worker threads (made once, grown if asked)."""
-    global _POOL, _POOL_SIZE
-    with _LOCK:
-        if _POOL is None or n > _POOL_SIZE:
-            if _POOL is not None:
-                _POOL.shutdown(wait=False)
-            _POOL = ThreadPoolExecutor(max_workers=n, thread_name_prefix="sim315-runs")
-            _POOL_SIZE = n
-        return _POOL
-
-
-def slices(runs: int, parts: int) -> list[tuple[int, int]]:
-    """``parts`` contiguous, nearly equal slices of ``range(runs)`` (none empty)."""
-    parts = max(1, min(parts, runs))
-    edges = [runs * k // parts for k in range(parts + 1)]
-    return [(a, b) for a, b in itertools.pairwise(edges) if b > a]
+__all__ = ["run_threads", "slices"]
 
 
 def run_threads(serial, args: tuple, runs: int, threads: int) -> None:
@@ -43,17 +20,8 @@ def run_threads(serial, args: tuple, runs: int, threads: int) -> None:
     n_steps, stride, sel, out, status, key, run0``) on ``threads`` slices of the runs at
     once; the first slice runs on the calling thread."""
     P, *fixed, out, status, key, run0 = args
-    parts = slices(runs, threads)
 
     def one(a: int, b: int):
-        return serial(P[a:b], *fixed, out[a:b], status[a:b], key, run0 + a)
+        return lambda: serial(P[a:b], *fixed, out[a:b], status[a:b], key, run0 + a)
 
-    if len(parts) == 1:
-        one(*parts[0])
-        return
-    futures = [_pool(len(parts) - 1).submit(one, a, b) for a, b in parts[1:]]
-    try:
-        one(*parts[0])
-    finally:
-        for f in futures:
-            f.result()  # re-raises a slice's error
+    in_parallel("runs", [one(a, b) for a, b in slices(runs, threads)])

@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..kernels.stats import hist_add, hist_percentiles, row_percentiles_serial
+from ..core.workers import in_parallel, slices
+from ..kernels.histograms import hist_add, hist_percentiles
+from ..kernels.stats import row_percentiles_serial
 
 #: Bins per column's histogram.
 BINS = 4096
@@ -43,6 +45,12 @@ EXACT_BYTES = 128 << 20
 INTERIOR_BYTES = 32 << 20
 #: Runs counted into 16-bit histograms before they are added to the totals.
 DELTA_ROWS = 0xFFFF
+#: Columns a thread counts together (those gathered at once by :func:`hist_add`).
+COLUMN_BLOCK = 16
+
+
+def _count(X, ok, args, first: int, last: int):
+    return lambda: hist_add(X, ok, *args, first, last)
 
 
 def prefix_runs(cols: int) -> int:
@@ -74,7 +82,12 @@ class ColumnSketch:
     """Percentiles ``q`` (0..1; the first and last are the band checked) of ``cols``
     columns over ``runs`` runs (see the module docstring)."""
 
-    def __init__(self, runs: int, cols: int, q, prefix: int | None = None, finite=False):
+    def __init__(
+        self, runs: int, cols: int, q, prefix: int | None = None, finite=False, threads=None
+    ):
+        # threads counting disjoint columns at once: the writer's work keeps up with a
+        # kernel that has the whole machine (default: Numba's thread count)
+        self.threads = threads or _default_threads()
         self.finite = bool(finite)  # every value fed is finite (outputs of finished runs)
         self.runs = int(runs)
         self.cols = int(cols)
@@ -128,10 +141,16 @@ class ColumnSketch:
             if h["since"] + part.shape[0] > DELTA_ROWS:
                 self._flush()
             args = (h["lo"], h["scale"], h["delta"], h["stats"], self.finite, take)
-            hist_add(part, keep, *args)
+            in_parallel("summary", [_count(part, keep, args, a, b) for a, b in self._parts()])
             h["since"] += part.shape[0]
         if take is not None:
             self._interior.add(take)
+
+    def _parts(self) -> list[tuple[int, int]]:
+        """Column ranges counted at once by :data:`threads` threads (each column's counts
+        are its own: the same for any split), whole blocks of :data:`COLUMN_BLOCK`."""
+        blocks = -(-self.cols // COLUMN_BLOCK)
+        return [(a * COLUMN_BLOCK, b * COLUMN_BLOCK) for a, b in slices(blocks, self.threads)]
 
     def _flush(self) -> None:
         """The 16-bit counts into the totals (integers: exact, whenever it runs)."""
@@ -224,6 +243,12 @@ class ColumnSketch:
     def pass_size(self) -> int:
         """Columns one exact pass may keep within :data:`EXACT_BYTES`."""
         return max(1, EXACT_BYTES // (8 * max(1, self.runs)))
+
+
+def _default_threads() -> int:
+    import numba
+
+    return numba.config.NUMBA_NUM_THREADS
 
 
 class _Interior:

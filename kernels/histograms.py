@@ -1,0 +1,248 @@
+"""Streaming histograms of many columns (:mod:`sim315.results.sketch`): each value of a
+column counted into its bin, with the column's extremes, in cache-sized blocks; and the
+percentiles read back from the counts with a bound on each one's error."""
+
+import numpy as np
+from numba import njit
+
+from .stats import _lerp  # numpy's interpolation, as the exact percentiles use it
+
+_MAGNITUDE = 0x7FFFFFFFFFFFFFFF  # all bits of a float64 but its sign
+_ROWS = 4096  # rows gathered at a time
+_COLS = 16  # columns gathered at a time (their block stays in L2)
+
+
+@njit(cache=True, nogil=True)
+def _gather_block(flat, cols, keep, k0, k1, c0, c1, block):
+    """``block[c - c0, k - k0] = X[keep[k], c]`` (``flat``: ``X``'s ``cols``-wide rows, in
+    order): 8 columns (a cache line of each row) at a time, written out, as a loop over them
+    is not unrolled (twice as slow); unsigned indices spare the checks for negative ones."""
+    w = c1 - c0
+    for g in range(0, w - w % 8, 8):
+        b0, b1, b2, b3 = block[g], block[g + 1], block[g + 2], block[g + 3]
+        b4, b5, b6, b7 = block[g + 4], block[g + 5], block[g + 6], block[g + 7]
+        at = np.uint64(c0 + g)
+        for k in range(k0, k1):
+            i = np.uint64(keep[k]) * np.uint64(cols) + at
+            r = k - k0
+            b0[r], b1[r] = flat[i], flat[i + np.uint64(1)]
+            b2[r], b3[r] = flat[i + np.uint64(2)], flat[i + np.uint64(3)]
+            b4[r], b5[r] = flat[i + np.uint64(4)], flat[i + np.uint64(5)]
+            b6[r], b7[r] = flat[i + np.uint64(6)], flat[i + np.uint64(7)]
+    for j in range(w - w % 8, w):
+        b = block[j]
+        for k in range(k0, k1):
+            b[k - k0] = flat[keep[k] * cols + c0 + j]
+
+
+@njit(cache=True, nogil=True)
+def _extremes(col, key):
+    """The least and greatest of ``col`` (not empty, no NaN), each the first of the values
+    equal to it, as a fold in order gives. Reduced over integer keys that order as the floats
+    do (the bits, with a negative's other bits flipped), as an integer reduction vectorises
+    and a float one does not; the keys put -0.0 below 0.0, so a zero is then taken from
+    ``col``."""
+    b = col.view(np.int64)
+    lo = b[0] ^ ((b[0] >> 63) & _MAGNITUDE)
+    hi = lo
+    for k in range(b.shape[0]):
+        x = b[k] ^ ((b[k] >> 63) & _MAGNITUDE)
+        lo = min(lo, x)
+        hi = max(hi, x)
+    key[0] = lo ^ ((lo >> 63) & _MAGNITUDE)
+    key[1] = hi ^ ((hi >> 63) & _MAGNITUDE)
+    v = key.view(np.float64)
+    return _first_equal(col, v[0]), _first_equal(col, v[1])
+
+
+@njit(cache=True, nogil=True)
+def _first_equal(col, x):
+    """The first value of ``col`` equal to ``x`` (the sign of a zero), else ``x``."""
+    if x != 0.0:
+        return x
+    for v in col:
+        if v == x:
+            return v
+    return x
+
+
+@njit(cache=True, nogil=True)
+def _bins(col, lo, scale, top, mn, mx, ib, whole):
+    """Each value's bin into ``ib``, how many equal ``mn`` and ``mx``, and (``whole``: all
+    values so far were whole numbers, else 0) how many are not whole numbers: loops without
+    branches (vectorised)."""
+    eq_mn = 0
+    eq_mx = 0
+    frac = 0
+    for k in range(col.shape[0]):
+        v = col[k]
+        eq_mn += v == mn
+        eq_mx += v == mx
+        ib[k] = np.int32(min(max((v - lo) * scale + 1.0, 0.0), top))
+    if whole:
+        for v in col:
+            frac += v != np.floor(v)
+    return eq_mn, eq_mx, frac
+
+
+@njit(cache=True, nogil=True)
+def _touch(counts, c0, c1):
+    """A read of each cache line of ``counts[c0:c1]``, in order (which the hardware prefetches
+    far better than the scattered first touches of counting); the sum, to keep the reads."""
+    s = 0
+    for c in range(c0, c1):
+        row = counts[c]
+        for b in range(0, row.shape[0], max(1, 64 // row.itemsize)):
+            s += row[b]
+    return s
+
+
+@njit(cache=True, nogil=True)
+def _hist_column(col, m, lo, scale, counts, stats, finite, ib, key):
+    """One column's ``m`` values (``col``, overwritten) into its bins and stats (see
+    :func:`hist_add`); how many were finite (now first in ``col``, in order)."""
+    if not finite:  # the finite values first, to the front
+        j = 0
+        for k in range(m):
+            if np.isfinite(col[k]):
+                col[j] = col[k]
+                j += 1
+        m = j
+    if m == 0:
+        return 0
+    col = col[:m]
+    tmn, tmx = _extremes(col, key)
+    n, mn, mx, at_mn, at_mx = stats[0], stats[1], stats[2], stats[3], stats[4]
+    if tmn < mn:
+        mn, at_mn = tmn, 0.0
+    if tmx > mx:
+        mx, at_mx = tmx, 0.0
+    top = counts.shape[0] - 1.0
+    if tmn == tmx:  # one value (a constant column): nothing per value
+        v = col[0]
+        eq_mn = m if v == mn else 0
+        eq_mx = m if v == mx else 0
+        frac = v != np.floor(v)
+        counts[np.int32(min(max((v - lo) * scale + 1.0, 0.0), top))] += m
+    else:
+        eq_mn, eq_mx, frac = _bins(col, lo, scale, top, mn, mx, ib, stats[5] == 1.0)
+        for k in range(m):
+            counts[ib[k]] += 1
+    if frac:
+        stats[5] = 0.0
+    stats[0], stats[1], stats[2], stats[3], stats[4] = n + m, mn, mx, at_mn + eq_mn, at_mx + eq_mx
+    return m
+
+
+@njit(cache=True, nogil=True)
+def _take(col, low, high, out, size):
+    """Append the values of ``col`` other than ``low``, ``high`` and non-finite ones to
+    ``out`` at ``size[0]``: without branches, as which values are kept varies."""
+    s = size[0]
+    for v in col:
+        out[s] = v
+        s += (v != low) & (v != high) & np.isfinite(v)
+    size[0] = s
+
+
+@njit(cache=True, nogil=True)
+def hist_add(X, ok, lo, scale, counts, stats, finite, take=None, first=0, last=-1):
+    """Add the values of the ``ok`` rows of ``X`` (rows, cols) to per-column histograms:
+    ``counts[c, 1 + b]`` counts bin ``b = floor((v - lo[c]) * scale[c])`` of
+    ``counts.shape[1] - 2`` bins (any integer type that no bin overflows), ``counts[c, 0]``
+    and ``counts[c, -1]`` the values below and above them; ``stats[c]``: the values added,
+    the least, the greatest, how many equal the least and the greatest, and 1 while all are
+    whole numbers (else 0). ``finite``: every value is finite (else non-finite ones are left
+    out). Serial and GIL-free: it runs beside the parallel kernel. Counts and extremes do not
+    depend on the order in which values arrive. ``take``: None, or ``(at, low, high, out,
+    size)``: for each column ``c`` with ``t = at[c] >= 0``, its finite values other than
+    ``low[t]`` and ``high[t]`` are appended, in row order, to ``out[t]`` at ``size[t]`` (with
+    room for every ``ok`` row: each value is written there, then kept or not).
+
+    ``first``, ``last``: only columns ``first .. last - 1`` (``last`` -1: to the end), so
+    that threads may count disjoint columns at once.
+
+    A block of rows and columns is gathered column by column (8 columns, one cache line of
+    each row, at a time), then each column is reduced for its extremes, binned (both
+    vectorised) and counted into its bins, which stay in L1."""
+    cols = X.shape[1]
+    last = cols if last < 0 else min(last, cols)
+    if counts.shape[1] > 1 << 16:
+        raise ValueError("at most 65536 bins")
+    flat = np.ascontiguousarray(X).reshape(-1)  # no copy when X is C-ordered
+    keep = np.flatnonzero(ok)
+    m = keep.shape[0]
+    if m == 0:
+        return
+    tile = min(m, _ROWS)
+    # a row of the block 64 bytes past a multiple of 4 KiB: its columns share no L1 sets
+    block = np.empty((_COLS, (tile // 512 + 1) * 512 + 8))
+    ib = np.empty(tile, np.uint16)
+    key = np.empty(2, np.int64)
+    sink = np.zeros(1, np.int64)  # keeps the reads of _touch
+    for k0 in range(0, m, tile):
+        k1 = min(m, k0 + tile)
+        for c0 in range(first, last, _COLS):
+            c1 = min(last, c0 + _COLS)
+            _gather_block(flat, cols, keep, k0, k1, c0, c1, block)
+            sink[0] += _touch(counts, c0, c1)
+            for c in range(c0, c1):
+                col = block[c - c0]
+                n = _hist_column(
+                    col, k1 - k0, lo[c], scale[c], counts[c], stats[c], finite, ib, key
+                )
+                if take is not None and take[0][c] >= 0:
+                    t = take[0][c]
+                    _take(col[:n], take[1][t], take[2][t], take[3][t], take[4][t : t + 1])
+
+
+@njit(cache=True)
+def _order_stat(r, n, counts, st, lo, scale):
+    """The estimate of the order statistic of rank ``r`` of one column (``st``: its values,
+    least, greatest, how many equal each, 1 if all are whole numbers) and its error bound
+    (``inf`` when it lies outside the bins)."""
+    mn, mx = st[1], st[2]
+    h = 1.0 / scale
+    if r < st[3]:
+        return mn, 0.0
+    if r >= n - st[4]:
+        return mx, 0.0
+    last = counts.shape[0] - 1
+    acc = 0
+    for b in range(counts.shape[0]):
+        c = counts[b]
+        if r < acc + c:
+            if b == 0 or b == last:
+                return np.nan, np.inf
+            if st[5] == 1.0 and h <= 0.5:  # whole numbers, bins narrower: one in this bin
+                k = np.ceil(lo + h * (b - 2))
+                for _ in range(4):  # the whole number that hist_add put in bin b
+                    at = int(min(max((k - lo) * scale + 1.0, 0.0), last))
+                    if at == b:
+                        return k, 0.0
+                    k += 1.0
+            # rank-interpolated within the bin: the true value lies in the bin too
+            v = lo + h * (b - 1 + (r - acc + 0.5) / c)
+            return min(max(v, mn), mx), h
+        acc += c
+    return np.nan, np.inf
+
+
+@njit(cache=True, nogil=True)
+def hist_percentiles(q, counts, stats, lo, scale, out, bound):
+    """Per column: the ``q`` quantiles (numpy's linear method) estimated from its histogram
+    into ``out[c, j]``, and a bound on each one's absolute error into ``bound[c, j]``
+    (0 where exact, ``inf`` where a needed value fell outside the bins)."""
+    for c in range(counts.shape[0]):
+        m = int(stats[c, 0])
+        if m == 0:
+            out[c, :] = np.nan
+            bound[c, :] = 0.0
+            continue
+        for j in range(q.shape[0]):
+            idx = (m - 1) * q[j]
+            f = int(np.floor(idx))
+            a, ea = _order_stat(f, m, counts[c], stats[c], lo[c], scale[c])
+            z, ez = _order_stat(min(f + 1, m - 1), m, counts[c], stats[c], lo[c], scale[c])
+            out[c, j] = _lerp(a, z, idx - f)
+            bound[c, j] = max(ea, ez)
