@@ -43,6 +43,7 @@ Layout (readable with ``xarray.open_dataset(path, engine="h5netcdf")``)::
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 
 import h5py
@@ -78,6 +79,8 @@ COMPRESSION = {
     "lzf": {"compression": "lzf", "shuffle": True},
     "gzip": {"compression": "gzip", "compression_opts": 1, "shuffle": True},
 }
+#: Whether the system reserves a file's disk blocks without writing them (``posix_fallocate``).
+CAN_RESERVE = hasattr(os, "posix_fallocate")
 #: Rows read at a time when summarising (bounds the extra memory of the summary).
 SUMMARY_BLOCK = 65536
 #: What ``--save`` keeps of each run besides its parameters and status: every output
@@ -119,7 +122,7 @@ def lay_out(
         dtype=np.int8,
         fillvalue=STATUS_NOT_RUN,
         chunks=(max(1, min(runs, 1 << 16)),),
-        **({} if comp else _storage(comp)),
+        **({} if comp else _storage(comp, filled=True)),  # -1 (not run) until written
     )
     st.attrs["flag_meanings"] = "not_run ok nonfinite"
     st.attrs["flag_values"] = np.array([-1, 0, 1], dtype=np.int8)
@@ -250,12 +253,20 @@ def _scales(h5, runs: int, times, time_units: str, parameter_names: list[str]):
     return t, r, pn
 
 
-def _storage(comp: dict) -> dict:
-    """Keyword arguments of a per-run dataset: its compression filters, or none."""
+def _storage(comp: dict, filled: bool = False) -> dict:
+    """Keyword arguments of a per-run dataset: its compression filters, or none.
+
+    Uncompressed, every chunk is allocated now, so that no HDF5 metadata is written half-way
+    through a run, and the file's disk blocks are then reserved whole without writing them
+    (:func:`sim315.results.files.reserve_blocks`): a full disk shows up here, before any
+    run. Where the system cannot reserve blocks, or the dataset is ``filled`` (``run_status``:
+    its fill value means *not run*), the fill value is written now instead, which takes as
+    long as writing the file (2 s for 1.2 GB). Otherwise it is not: the rows of runs not yet
+    written (status -1, in a partial file only) hold no values."""
     if comp:
         return dict(comp)
-    # uncompressed: every chunk is allocated (and filled) now, so a full disk shows
-    # up here, before any run, and never leaves half-written HDF5 metadata behind
     early = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
     early.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)
+    if not filled and CAN_RESERVE:
+        early.set_fill_time(h5py.h5d.FILL_TIME_NEVER)
     return {"dcpl": early}

@@ -33,8 +33,10 @@ from .files import (
     mark_unclosed,
     partial_path,
     quiet_h5py_dealloc,
+    reserve_blocks,
 )
 from .layout import (
+    CAN_RESERVE,
     COMPRESSION,
     STATUS_NOT_RUN,
     TARGET_RUNS,
@@ -126,6 +128,8 @@ class ResultWriter:
             )
             h5.attrs["compression"] = compression
             h5.flush()
+            if compression == "none" and CAN_RESERVE:  # its chunks allocated, not filled
+                reserve_blocks(fresh, h5.id.get_filesize())
             check_output(path)  # nothing planted at the partial name meanwhile
             os.replace(fresh, partial_path(path))
         except BaseException as exc:
