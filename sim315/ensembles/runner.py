@@ -36,8 +36,8 @@ from .executors import LocalExecutor
 from .plan import CHUNK_BYTES, RunPlan, plan_base_scenario, plan_run
 from .provenance import output_infos, result_attrs
 
-#: Chunks handed to the writer thread and not yet written: the kernel runs on while the
-#: writer catches up (the summary's calibration, a slow disk); bounds memory.
+#: Chunks handed to the writer and summary threads and not yet done with: the kernel runs
+#: on while they catch up (the summary's calibration, a slow disk); bounds memory.
 WRITE_AHEAD = 1
 
 __all__ = [
@@ -132,9 +132,10 @@ def execute(
     ``before_finish(h5)``, if given, adds to the file (e.g. a sweep's indices) before it is
     summarised and renamed to its final name.
 
-    Chunk *k* is written and fed to the streaming summary by a background thread while
-    chunk *k+1* computes (the kernel releases the GIL), so at most
-    :data:`WRITE_AHEAD` + 1 chunks are in memory.
+    Chunk *k* is written by one background thread and fed to the streaming summary by
+    another, at once, while chunk *k+1* computes (the kernel releases the GIL), so at most
+    :data:`WRITE_AHEAD` + 1 chunks are in memory. ``timings``: ``writing`` and
+    ``summarising`` are those threads' busy seconds.
     A resumed run computes its finished runs again for the summary (not for the file).
     """
     out = Path(out)
@@ -250,43 +251,57 @@ def _settle(plan: RunPlan, executor, summary: StreamingSummary) -> float:
     return time.perf_counter() - t
 
 
-def _keep(writer: ResultWriter, summary: StreamingSummary, a, P, values, status) -> None:
-    """Store a chunk, then feed it to the streaming summary (the writer thread)."""
-    writer.write(a, P, values, status)
+def _summarise(summary: StreamingSummary, busy: dict, a, P, values, status) -> None:
+    """Feed a chunk to the streaming summary (the summary thread); its busy seconds."""
     t = time.perf_counter()
     summary.feed(a, values, status)
-    writer.write_seconds += time.perf_counter() - t
+    busy["summarising"] += time.perf_counter() - t
 
 
 def _stream(plan: RunPlan, executor, writer: ResultWriter, summary, start: int, bar) -> dict:
-    """Compute the chunks from run ``start`` on and write each while the next computes;
-    the wall seconds spent computing and waiting for writes."""
-    timings = {"kernel": 0.0, "write_wait": 0.0, "summary": 0.0}
+    """Compute the chunks from run ``start`` on; each is stored by the writer thread and fed
+    to the summary by the summary thread, at once and while the next computes (each thread
+    takes the chunks in run order). The wall seconds spent computing and waiting for them,
+    and the summary thread's busy seconds."""
+    timings = {"kernel": 0.0, "write_wait": 0.0, "summarising": 0.0}
     if start:
         t = time.perf_counter()
         _feed_again(plan, executor, summary, start)
         timings["resume_summary"] = time.perf_counter() - t
     starts = list(range(start, plan.runs, plan.chunk))
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sim315-writer") as writing:
+    with (
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="sim315-writer") as storing,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="sim315-feed") as summing,
+    ):
         pending: deque = deque()
-        chunks = executor.compute(plan, starts)
-        while True:
-            t = time.perf_counter()
-            item = next(chunks, None)
-            timings["kernel"] += time.perf_counter() - t
-            if item is None:
-                break
-            t = time.perf_counter()
-            while len(pending) >= WRITE_AHEAD:
-                pending.popleft().result()
-                bar.update(writer.runs_done)
-            timings["write_wait"] += time.perf_counter() - t
-            pending.append(writing.submit(_keep, writer, summary, *item))
-        t = time.perf_counter()
-        while pending:
-            pending.popleft().result()
+
+        def settle_one():
+            for job in pending.popleft():
+                job.result()
             bar.update(writer.runs_done)
-        timings["write_wait"] += time.perf_counter() - t
+
+        chunks = executor.compute(plan, starts)
+        try:
+            while True:
+                t = time.perf_counter()
+                item = next(chunks, None)
+                timings["kernel"] += time.perf_counter() - t
+                if item is None:
+                    break
+                t = time.perf_counter()
+                while len(pending) >= WRITE_AHEAD:
+                    settle_one()
+                timings["write_wait"] += time.perf_counter() - t
+                store = storing.submit(writer.write, *item)
+                feed = summing.submit(_summarise, summary, timings, *item)
+                pending.append((store, feed))
+            t = time.perf_counter()
+            while pending:
+                settle_one()
+            timings["write_wait"] += time.perf_counter() - t
+        finally:
+            for job in (j for pair in pending for j in pair):
+                job.cancel()  # a failure: nothing more is started (what runs, ends)
     return timings
 
 
