@@ -95,7 +95,8 @@ class EndToEnd:
         the streaming summary), which run at once, plus writing the summary, over the whole
         run's wall time (above 1 where the two threads overlap)."""
         o = execute(cold(self.plan), self.out, progress=False)
-        busy = o.timings["writing"] + o.timings["summarising"] + o.timings["summary"]
+        t = o.timings
+        busy = t["writing"] + t["measuring"] + t["summarising"] + t["summary"]
         return busy / o.seconds
 
     track_share_writing_hdf5.unit = "share"

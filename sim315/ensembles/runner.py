@@ -132,10 +132,11 @@ def execute(
     ``before_finish(h5)``, if given, adds to the file (e.g. a sweep's indices) before it is
     summarised and renamed to its final name.
 
-    Chunk *k* is written by one background thread and fed to the streaming summary by
-    another, at once, while chunk *k+1* computes (the kernel releases the GIL), so at most
-    :data:`WRITE_AHEAD` + 1 chunks are in memory. ``timings``: ``writing`` and
-    ``summarising`` are those threads' busy seconds.
+    Chunk *k* is written (and its targets measured) by one background thread and its values
+    counted into the streaming summary by another, at once, while chunk *k+1* computes (the
+    kernel releases the GIL), so at most :data:`WRITE_AHEAD` + 1 chunks are in memory.
+    ``timings``: ``writing`` and ``measuring`` are the first thread's busy seconds,
+    ``summarising`` the second's.
     A resumed run computes its finished runs again for the summary (not for the file).
     """
     out = Path(out)
@@ -251,19 +252,29 @@ def _settle(plan: RunPlan, executor, summary: StreamingSummary) -> float:
     return time.perf_counter() - t
 
 
-def _summarise(summary: StreamingSummary, busy: dict, a, P, values, status) -> None:
-    """Feed a chunk to the streaming summary (the summary thread); its busy seconds."""
+def _store(writer: ResultWriter, summary: StreamingSummary, busy: dict, a, P, values, status):
+    """Store a chunk, then measure its targets for the summary (the writer thread); the
+    measuring's busy seconds."""
+    writer.write(a, P, values, status)
     t = time.perf_counter()
-    summary.feed(a, values, status)
+    summary.feed_targets(a, values, status)
+    busy["measuring"] += time.perf_counter() - t
+
+
+def _summarise(summary: StreamingSummary, busy: dict, a, P, values, status) -> None:
+    """Count a chunk's values into the streaming summary (the summary thread); its busy
+    seconds."""
+    t = time.perf_counter()
+    summary.feed_values(a, values, status)
     busy["summarising"] += time.perf_counter() - t
 
 
 def _stream(plan: RunPlan, executor, writer: ResultWriter, summary, start: int, bar) -> dict:
-    """Compute the chunks from run ``start`` on; each is stored by the writer thread and fed
-    to the summary by the summary thread, at once and while the next computes (each thread
-    takes the chunks in run order). The wall seconds spent computing and waiting for them,
-    and the summary thread's busy seconds."""
-    timings = {"kernel": 0.0, "write_wait": 0.0, "summarising": 0.0}
+    """Compute the chunks from run ``start`` on; each is stored and its targets measured by
+    the writer thread while the summary thread counts its values, at once and while the next
+    computes (each thread takes the chunks in run order). The wall seconds spent computing
+    and waiting for them, and the two threads' busy seconds in the summary."""
+    timings = {"kernel": 0.0, "write_wait": 0.0, "summarising": 0.0, "measuring": 0.0}
     if start:
         t = time.perf_counter()
         _feed_again(plan, executor, summary, start)
@@ -292,7 +303,7 @@ def _stream(plan: RunPlan, executor, writer: ResultWriter, summary, start: int, 
                 while len(pending) >= WRITE_AHEAD:
                     settle_one()
                 timings["write_wait"] += time.perf_counter() - t
-                store = storing.submit(writer.write, *item)
+                store = storing.submit(_store, writer, summary, timings, *item)
                 feed = summing.submit(_summarise, summary, timings, *item)
                 pending.append((store, feed))
             t = time.perf_counter()

@@ -48,11 +48,21 @@ class StreamingSummary:
 
     def feed(self, a: int, values: np.ndarray, status: np.ndarray, *, count=True) -> None:
         """Runs ``a .. a + len(values)``: ``values`` (runs, times, outputs), ``status``."""
+        self.feed_values(a, values, status)
+        self.feed_targets(a, values, status, count=count)
+
+    def feed_values(self, a: int, values: np.ndarray, status: np.ndarray) -> None:
+        """The outputs' percentiles' part of :meth:`feed`. It and :meth:`feed_targets` touch
+        nothing in common: two threads may run them at once (each in run order)."""
+        ok = np.asarray(status) == 0
+        self.values.feed(a, values.reshape(values.shape[0], -1), ok)
+
+    def feed_targets(self, a: int, values: np.ndarray, status: np.ndarray, *, count=True):
+        """The targets' part of :meth:`feed`: each run's measures, P(met), failed runs."""
         from ..language import targets as tg
 
         ok = np.asarray(status) == 0
         n = values.shape[0]
-        self.values.feed(a, values.reshape(n, -1), ok)
         if self.targets:
             E = np.empty((n, self.extra.cols))
             for k, (m, tgt, cols, j) in enumerate(self.targets):
