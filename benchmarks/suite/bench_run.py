@@ -27,19 +27,25 @@ def cold(plan):
     return plan
 
 
-def kernel_alone(plan) -> float:
+def kernel_alone(plan, reuse: bool = False) -> float:
     """Wall seconds of the kernel calls alone for a plan's runs and chunks: each chunk's
     parameters are drawn untimed; the history runs (a plan that starts from history: one
-    per posterior draw) and the scenario's kernel are timed, with the default threads."""
+    per posterior draw) and the scenario's kernel are timed, with the default threads.
+    ``reuse``: the chunks' output buffers reused as ``sim315 run`` reuses them (else each
+    call allocates its own, as ``simulate`` does: the ratio's reference)."""
+    from sim315.ensembles.executors import ChunkBuffers
+
     cold(plan)
     call = plan_call(plan)
+    pool = ChunkBuffers(call) if reuse else None
     total = 0.0
     for a in range(0, plan.runs, plan.chunk):
         P = plan.sampler.rows(a, min(plan.runs, a + plan.chunk))
         t0 = time.perf_counter()
         if plan.start is not None:
             P = plan.start.apply(P, a, plan.sampler)
-        plan.model.run_call(call, P, run_offset=a)
+        buffers = None if pool is None else pool.take(P.shape[0])
+        plan.model.run_call(call, P, run_offset=a, buffers=buffers)
         total += time.perf_counter() - t0
     return total
 
@@ -126,9 +132,10 @@ def breakdown(runs: int, scenario=SCENARIO, repeat: int = 1, **options) -> dict:
     bench.scenario = scenario
     bench.setup(runs)
     try:
-        kernel, compute, best = float("inf"), float("inf"), None
+        kernel, reused, compute, best = float("inf"), float("inf"), float("inf"), None
         for _ in range(repeat):
             kernel = min(kernel, kernel_alone(bench.plan))
+            reused = min(reused, kernel_alone(bench.plan, reuse=True))
             compute = min(compute, compute_alone(bench.plan))
             o = execute(cold(bench.plan), bench.out, progress=False, **options)
             size = o.path.stat().st_size
@@ -138,6 +145,8 @@ def breakdown(runs: int, scenario=SCENARIO, repeat: int = 1, **options) -> dict:
             "seconds": best.seconds,
             "kernel_alone": kernel,
             "ratio": best.seconds / kernel,
+            "kernel_alone_reused": reused,
+            "ratio_to_reused": best.seconds / reused,
             "compute_alone": compute,
             "ratio_to_compute": best.seconds / compute,
             **best.timings,

@@ -271,9 +271,12 @@ class CompiledModel:
         run_offset: int = 0,
         threads: int | None = None,
         target: str = "cpu",
+        buffers: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> SimulationResult:
         """Run the rows ``params`` (run numbers ``run_offset ...``) with ``call``'s inputs in
-        one kernel call (arguments as in :meth:`simulate`)."""
+        one kernel call (arguments as in :meth:`simulate`). ``buffers``: ``(out, status)``
+        to write into (:meth:`KernelCall.buffers`' shapes and types; every value is
+        written), else new ones."""
         P = self.ir.defaults[None, :] if params is None else np.asarray(params, dtype=np.float64)
         if P.ndim == 1:
             P = P[None, :]
@@ -282,7 +285,7 @@ class CompiledModel:
                 "params", "", f"expected shape (runs, {len(self.parameter_names)}), got {P.shape}"
             )
         P = np.ascontiguousarray(P)
-        out, status = call.buffers(P.shape[0])
+        out, status = call.buffers(P.shape[0]) if buffers is None else buffers
         args = call.args(P, out, status, run_offset)
         if target == "cuda":
             self.kernel_module(call.method, "cuda").run_cuda(*args)

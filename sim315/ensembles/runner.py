@@ -132,11 +132,9 @@ def execute(
     ``before_finish(h5)``, if given, adds to the file (e.g. a sweep's indices) before it is
     summarised and renamed to its final name.
 
-    Chunk *k* is written (and its targets measured) by one background thread and its values
-    counted into the streaming summary by another, at once, while chunk *k+1* computes (the
-    kernel releases the GIL), so at most :data:`WRITE_AHEAD` + 1 chunks are in memory.
-    ``timings``: ``writing`` and ``measuring`` are the first thread's busy seconds,
-    ``summarising`` the second's.
+    Chunk *k* is stored and its targets measured by one thread, its values counted into the
+    streaming summary by another, while chunk *k+1* computes (the kernel releases the GIL):
+    at most :data:`WRITE_AHEAD` + 1 chunks wait (:func:`_stream`, for ``timings``).
     A resumed run computes its finished runs again for the summary (not for the file).
     """
     out = Path(out)
