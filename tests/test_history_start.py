@@ -315,6 +315,16 @@ def test_histories_run_on_the_scalar_kernel_whatever_the_batch():
     assert big.tobytes() == np.concatenate(small).tobytes()
 
 
+def test_a_history_without_levers_says_it_runs_on_the_scalar_kernel(fitted):
+    """Before, such a history's batches of 10,000+ runs took the block kernel: its partial
+    files are not resumed (the record is in the fingerprint). The plan's history has time
+    tables, never took the block kernel, and its record (and fingerprint) is unchanged."""
+    (fitted / "rec.yaml").write_text(SCENARIO.format(method="euler"))
+    assert "history kernel: scalar" in plan_run(fitted / "rec.yaml").start.record
+    plan = plan_run(ROOT / "scenarios" / "plan.yaml", runs=8)
+    assert plan.start.model.levers and "history kernel" not in plan.start.record
+
+
 def test_draws_random_tells_models_with_noise(tmp_path):
     spec = yaml.safe_load(MODEL)
     assert not sim315.load_model(_write(tmp_path / "calm.yaml", spec)).draws_random

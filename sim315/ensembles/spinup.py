@@ -219,12 +219,15 @@ def _history_base(source: str, hist_model: CompiledModel, names, history, fit, c
     return base
 
 
-def _history_record(fit, history) -> str:
-    """:attr:`HistoryStart.record`."""
+def _history_record(fit, history, tables: dict) -> str:
+    """:attr:`HistoryStart.record`. A history without time-tabled levers says that it runs
+    on the scalar kernel: before, its batches of 10,000 runs or more took the block kernel
+    (numbers equal within that kernel's error), so a partial file of then is not resumed."""
     return "\n".join(
         [
             f"# window {fit.window.start:g}..{fit.window.stop:g}, method "
             f"{history.scenario.method}, dt {history.scenario.dt}",
+            *([] if tables else ["# history kernel: scalar, whatever the batch"]),
             *(f"# --- {name}\n{text}" for name, text in history.texts.items()),
         ]
     )
@@ -264,5 +267,5 @@ def plan_history_start(source: str, sc, model: CompiledModel, calibrated, raw=No
         dt=history.scenario.dt,
         start=fit.window.start,
         stop=fit.window.stop,
-        record=_history_record(fit, history),
+        record=_history_record(fit, history, tables),
     )
