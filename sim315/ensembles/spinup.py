@@ -47,6 +47,40 @@ from ..schemas.scenario import ScenarioError, TimeTable
 from .model import CompiledModel
 
 
+class DrawEnds:
+    """The end states of histories by row of the posterior sample, each simulated the first
+    time a run draws its row (thread-safe: a batch of new rows is simulated under a lock)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._ends: np.ndarray | None = None  # (sample rows, states)
+        self._done: np.ndarray | None = None
+        self.simulated = 0
+        """How many histories were simulated (each row's once)."""
+
+    def of(self, rows: np.ndarray, size: int, simulate, threads: int | None) -> np.ndarray:
+        """The end states of ``rows`` (rows of a sample of ``size``, one per run):
+        ``simulate(new_rows, threads)`` gives those of rows not seen before (sorted, once)."""
+        with self._lock:
+            if self._done is None:
+                self._done = np.zeros(size, dtype=np.bool_)
+            new = np.unique(rows[~self._done[rows]])
+            if new.size:
+                ends = simulate(new, threads)
+                if self._ends is None:
+                    self._ends = np.empty((size, ends.shape[1]))
+                self._ends[new] = ends
+                self._done[new] = True
+                self.simulated += new.size
+            return self._ends[rows]
+
+    def forget(self) -> None:
+        """Drop every end state (a benchmark's cold start)."""
+        with self._lock:
+            self._ends = self._done = None
+            self.simulated = 0
+
+
 @dataclass(frozen=True)
 class HistoryStart:
     """How a scenario's runs get their start state (see the module docstring)."""
@@ -74,12 +108,14 @@ class HistoryStart:
     record: str = ""
     """What decides the history runs besides the calibration (the fit's scenario, every file
     it extends, the window, method and dt): for the resume fingerprint and the provenance."""
-    ends: DrawEnds = field(default_factory=lambda: DrawEnds(), compare=False, repr=False)
+    ends: DrawEnds = field(default_factory=DrawEnds, compare=False, repr=False)
     """The end states of the posterior rows' histories simulated so far."""
 
     def apply(self, P: np.ndarray, a: int, sampler, threads: int | None = None) -> np.ndarray:
         """Rows ``P`` of runs ``[a, a + len(P))`` with their start state filled in."""
         out = P.copy()
+        if not len(P):
+            return out
         draws = self.sample is not None and getattr(sampler, "posterior", None) is not None
         if draws:
             rows = sampler.posterior_rows(a, a + P.shape[0])
@@ -122,40 +158,6 @@ class HistoryStart:
         res = self.model.run_call(call, H, run_offset=a, threads=threads)
         end = res.values[:, -1, :]
         return np.where(np.isfinite(end) & (res.status[:, None] == 0), end, np.inf)
-
-
-class DrawEnds:
-    """The end states of histories by row of the posterior sample, each simulated the first
-    time a run draws its row (thread-safe: a batch of new rows is simulated under a lock)."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._ends: np.ndarray | None = None  # (sample rows, states)
-        self._done: np.ndarray | None = None
-        self.simulated = 0
-        """How many histories were simulated (each row's once)."""
-
-    def of(self, rows: np.ndarray, size: int, simulate, threads: int | None) -> np.ndarray:
-        """The end states of ``rows`` (rows of a sample of ``size``, one per run):
-        ``simulate(new_rows, threads)`` gives those of rows not seen before (sorted, once)."""
-        with self._lock:
-            if self._done is None:
-                self._done = np.zeros(size, dtype=np.bool_)
-            new = np.unique(rows[~self._done[rows]])
-            if new.size:
-                ends = simulate(new, threads)
-                if self._ends is None:
-                    self._ends = np.empty((size, ends.shape[1]))
-                self._ends[new] = ends
-                self._done[new] = True
-                self.simulated += new.size
-            return self._ends[rows]
-
-    def forget(self) -> None:
-        """Drop every end state (a benchmark's cold start)."""
-        with self._lock:
-            self._ends = self._done = None
-            self.simulated = 0
 
 
 def init_only_parameters(model: CompiledModel) -> set[str]:
