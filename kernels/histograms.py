@@ -9,7 +9,7 @@ from .stats import _lerp  # numpy's interpolation, as the exact percentiles use 
 
 _MAGNITUDE = 0x7FFFFFFFFFFFFFFF  # all bits of a float64 but its sign
 _ROWS = 4096  # rows gathered at a time
-_COLS = 16  # columns gathered at a time (their block stays in L2)
+BLOCK_COLUMNS = 16  # columns gathered at a time (their block stays in L2)
 
 
 @njit(cache=True, nogil=True)
@@ -176,14 +176,14 @@ def hist_add(X, ok, lo, scale, counts, stats, finite, take=None, first=0, last=-
         return
     tile = min(m, _ROWS)
     # a row of the block 64 bytes past a multiple of 4 KiB: its columns share no L1 sets
-    block = np.empty((_COLS, (tile // 512 + 1) * 512 + 8))
+    block = np.empty((BLOCK_COLUMNS, (tile // 512 + 1) * 512 + 8))
     ib = np.empty(tile, np.uint16)
     key = np.empty(2, np.int64)
     sink = np.zeros(1, np.int64)  # keeps the reads of _touch
     for k0 in range(0, m, tile):
         k1 = min(m, k0 + tile)
-        for c0 in range(first, last, _COLS):
-            c1 = min(last, c0 + _COLS)
+        for c0 in range(first, last, BLOCK_COLUMNS):
+            c1 = min(last, c0 + BLOCK_COLUMNS)
             _gather_block(flat, cols, keep, k0, k1, c0, c1, block)
             sink[0] += _touch(counts, c0, c1)
             for c in range(c0, c1):

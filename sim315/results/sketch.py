@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.workers import in_parallel, slices
-from ..kernels.histograms import hist_add, hist_percentiles
+from ..kernels.histograms import BLOCK_COLUMNS, hist_add, hist_percentiles
 from ..kernels.stats import row_percentiles_serial
 
 #: Bins per column's histogram.
@@ -45,8 +45,6 @@ EXACT_BYTES = 128 << 20
 INTERIOR_BYTES = 32 << 20
 #: Runs counted into 16-bit histograms before they are added to the totals.
 DELTA_ROWS = 0xFFFF
-#: Columns a thread counts together (those gathered at once by :func:`hist_add`).
-COLUMN_BLOCK = 16
 
 
 def _count(X, ok, args, first: int, last: int):
@@ -148,9 +146,9 @@ class ColumnSketch:
 
     def _parts(self) -> list[tuple[int, int]]:
         """Column ranges counted at once by :data:`threads` threads (each column's counts
-        are its own: the same for any split), whole blocks of :data:`COLUMN_BLOCK`."""
-        blocks = -(-self.cols // COLUMN_BLOCK)
-        return [(a * COLUMN_BLOCK, b * COLUMN_BLOCK) for a, b in slices(blocks, self.threads)]
+        are its own: the same for any split), whole blocks of :data:`BLOCK_COLUMNS`."""
+        blocks = -(-self.cols // BLOCK_COLUMNS)
+        return [(a * BLOCK_COLUMNS, b * BLOCK_COLUMNS) for a, b in slices(blocks, self.threads)]
 
     def _flush(self) -> None:
         """The 16-bit counts into the totals (integers: exact, whenever it runs)."""
