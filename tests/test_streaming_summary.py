@@ -220,3 +220,11 @@ def test_whole_numbers_tied_across_the_band_are_exact():
     v, e = s.result()
     np.testing.assert_array_equal(v, np.percentile(X, 100 * Q, axis=0).T)
     assert not e.any()
+
+
+def test_a_sketch_of_no_columns_streams():
+    """No columns, no blocks to hand to the threads (a scenario whose targets add none)."""
+    s = ColumnSketch(20_000, 0, Q, prefix=100)
+    for a in range(0, 20_000, 1000):
+        s.feed(a, np.empty((1000, 0)), np.ones(1000, dtype=bool))
+    assert s.streaming and s.result()[0].shape == (0, Q.size)

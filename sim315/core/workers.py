@@ -39,7 +39,10 @@ def slices(n: int, parts: int) -> list[tuple[int, int]]:
 
 def in_parallel(name: str, calls: Sequence[Callable[[], object]]) -> None:
     """Call each of ``calls`` at once: the first on the calling thread, the others on the
-    pool ``name``; returns when all have, re-raising the first error (after all ended)."""
+    pool ``name``; returns when all have, re-raising the first error (after all ended).
+    No calls: nothing to do (a sketch of no columns has no blocks)."""
+    if not calls:
+        return
     if len(calls) == 1:
         calls[0]()
         return
