@@ -194,21 +194,34 @@ def latin_hypercube(seq: np.random.SeedSequence, n: int, d: int) -> np.ndarray:
     scipy's). Made here so that they do not depend on how the installed scipy (``>= 1.10``
     is allowed) draws from the generator it is given, and one dimension at a time: scipy
     holds the ``(d, n)`` permutations and their transposed difference at once, 416 MB
-    besides the design at 10^6 runs of 26 dimensions; this needs 16 MB.
+    besides the design at 10^6 runs of 26 dimensions; this needs 18 MB. The design is
+    column-major (each dimension a contiguous column, as the samplers read it).
 
     The draws, in scipy's order, come from the first child of ``seq`` (scipy spawns one from
     the generator it is given): every point's jitter ``u ~ U(0, 1)``, then one shuffle of
     ``1..n`` per dimension; point *k*'s coordinate *i* is ``(perm_i[k] - u) / n``.
     """
     rng = np.random.Generator(np.random.PCG64(seq.spawn(1)[0]))
-    out = rng.uniform(size=(n, d))
+    # column-major, so that each dimension's pass reads and writes its own contiguous
+    # column, not one value of every row's cache line (twice as fast at 10^6 runs); the
+    # jitter comes in blocks of rows, drawn in the same order as one (n, d) draw
+    out = np.empty((n, d), order="F")
+    step = max(1, _LHS_BLOCK // max(1, d))
+    for a in range(0, n, step):
+        out[a : a + step] = rng.uniform(size=(min(step, n - a), d))
     ranks = np.arange(1, n + 1)
     perm = np.empty_like(ranks)
     for i in range(d):
         perm[:] = ranks
         rng.shuffle(perm)
-        out[:, i] = (perm - out[:, i]) / n
+        col = out[:, i]
+        np.subtract(perm, col, out=col)
+        col /= n
     return out
+
+
+#: Jitter values drawn at a time by :func:`latin_hypercube`.
+_LHS_BLOCK = 1 << 18
 
 
 def gaussian_copula(u: np.ndarray, groups) -> np.ndarray:
