@@ -49,3 +49,41 @@ def test_the_plan_design_holds_no_more_than_itself():
     finally:
         tracemalloc.stop()
     assert peak < 20.8e6 + 4e6, peak
+
+
+def test_threads_drawing_at_once_build_the_design_once(monkeypatch):
+    """The executors draw chunks ahead in several threads: a fresh sampler asked by all of
+    them at once builds its design once, and each gets the rows one thread alone gets."""
+    import threading
+
+    from sim315.ensembles import sampling
+    from sim315.schemas.distributions import Pert, Uniform
+
+    built = []
+
+    def counted(seq, n, d):
+        built.append(n)
+        return latin_hypercube(seq, n, d)
+
+    monkeypatch.setattr(sampling, "latin_hypercube", counted)
+    dists = [Uniform(dist="uniform", low=0, high=2), Pert(dist="pert", low=1, mode=2, high=5)]
+
+    def sampler():
+        return sampling.ParameterSampler(np.zeros(3), [0, 2], dists, "lhs", 4000, seed=11)
+
+    alone = sampler().rows(0, 4000)
+    built.clear()
+    shared, got = sampler(), {}
+    start = threading.Barrier(8)
+
+    def draw(k):
+        start.wait()
+        got[k] = shared.rows(500 * k, 500 * (k + 1))
+
+    threads = [threading.Thread(target=draw, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert built == [4000]
+    np.testing.assert_array_equal(np.concatenate([got[k] for k in range(8)]), alone)

@@ -24,6 +24,10 @@ SCHEDULER_ENV = "SIM315_SCHEDULER"
 WORKER_WAIT = 10
 
 
+#: Chunks whose parameters are drawn ahead, each in its own thread.
+DRAW_AHEAD = 2
+
+
 def _sample(plan, a: int) -> np.ndarray:
     return plan.rows(a, min(plan.runs, a + plan.chunk))
 
@@ -31,7 +35,9 @@ def _sample(plan, a: int) -> np.ndarray:
 class LocalExecutor:
     """This machine: Numba threads over runs (``target="cpu"``) or one GPU (``"cuda"``).
 
-    The next chunk's parameters are sampled in a background thread while a chunk computes.
+    The next :data:`DRAW_AHEAD` chunks' parameters are drawn in as many background threads
+    while a chunk computes: drawing (quantiles, history runs of new posterior draws) would
+    otherwise be one thread's work that the kernel's threads wait for.
     """
 
     def __init__(self, threads: int | None = None, target: str = "cpu"):
@@ -58,12 +64,14 @@ class LocalExecutor:
         model = plan.model
         call = plan_call(plan)
         reuse = ChunkBuffers(call) if self.target == "cpu" else None
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sim315-sampler") as pool:
-            nxt = pool.submit(_sample, plan, starts[0]) if starts else None
+        with ThreadPoolExecutor(
+            max_workers=DRAW_AHEAD, thread_name_prefix="sim315-sampler"
+        ) as pool:
+            ahead = deque(pool.submit(_sample, plan, a) for a in starts[:DRAW_AHEAD])
             for i, a in enumerate(starts):
-                P = nxt.result()
-                if i + 1 < len(starts):
-                    nxt = pool.submit(_sample, plan, starts[i + 1])
+                P = ahead.popleft().result()
+                if i + DRAW_AHEAD < len(starts):
+                    ahead.append(pool.submit(_sample, plan, starts[i + DRAW_AHEAD]))
                 res = model.run_call(
                     call,
                     P,

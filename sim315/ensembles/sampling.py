@@ -10,10 +10,15 @@ unit-cube design is ``runs x uncertain`` floats) and sliced. Calibrated draws
 (:class:`PosteriorDraws`) take, for run *i*, the row of a stored posterior sample chosen by a
 counter-based uniform keyed by (seed, *i*). A sweep's design
 (:class:`sim315.analysis.sweep.DesignSampler`) is a sampler like these.
+
+A sampler is thread-safe: the executors draw the next chunks' rows in several threads at
+once (what a sampler makes once, the Latin hypercube and the quantile tables, is made by
+one thread under a lock).
 """
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
@@ -35,7 +40,8 @@ class Sampler(Protocol):
 
     ``rows(a, b)`` must depend on ``a``, ``b`` and the sampler's inputs only (never on the
     chunks asked for before), so that any chunking and any executor give the same numbers,
-    and a resumed run the same rows as an uninterrupted one.
+    and a resumed run the same rows as an uninterrupted one. It may be called from several
+    threads at once.
     """
 
     runs: int
@@ -115,6 +121,7 @@ class ParameterSampler:
         self.key, self.entropy = seed_key(seed)
         self._design: np.ndarray | None = None
         self._maps: list | None = None
+        self._lock = threading.Lock()  # the design and maps are made once, by one thread
         self.correlated = [(list(p), np.asarray(L, dtype=np.float64)) for p, L in correlated]
 
     @property
@@ -143,8 +150,10 @@ class ParameterSampler:
                 # run count is the user's and is checked once in design_warning()
                 warnings.simplefilter("ignore", UserWarning)
                 return engine.random(b - a)
-        if self._design is None:
-            self._design = latin_hypercube(np.random.SeedSequence(self.entropy), self.runs, d)
+        with self._lock:
+            if self._design is None:
+                seq = np.random.SeedSequence(self.entropy)
+                self._design = latin_hypercube(seq, self.runs, d)
         return self._design[a:b]
 
     def varied_columns(self) -> list[int]:
@@ -166,8 +175,9 @@ class ParameterSampler:
         """Each distribution's ``ppf``, made once (not per chunk): its frozen scipy object
         (freezing costs about 0.5 ms a distribution), or a PERT's quantile table (about 1 ms);
         the same numbers."""
-        if self._maps is None:
-            self._maps = [d.fast_ppf() if hasattr(d, "fast_ppf") else d.ppf for d in self.dists]
+        with self._lock:
+            if self._maps is None:
+                self._maps = [d.fast_ppf() if hasattr(d, "fast_ppf") else d.ppf for d in self.dists]
         return self._maps
 
     def provenance(self) -> dict[str, str]:
