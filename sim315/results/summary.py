@@ -16,6 +16,7 @@ import h5py
 import numpy as np
 
 from .layout import PERCENTILES, OutputInfo
+from .measures import TargetMeasures
 from .sketch import BINS, MAX_ERROR, ColumnSketch
 
 QUANTILES = np.array(PERCENTILES) / 100.0
@@ -43,6 +44,7 @@ class StreamingSummary:
         cols = self.times.size * len(self.outputs)
         self.values = ColumnSketch(runs, cols, QUANTILES, finite=True)  # finished runs
         self.extra = ColumnSketch(runs, extra, QUANTILES)
+        self.measures = TargetMeasures(self.targets, extra)
         self.n_met = np.zeros(len(self.targets), np.int64)
         self.n_failed = 0
 
@@ -59,20 +61,11 @@ class StreamingSummary:
 
     def feed_targets(self, a: int, values: np.ndarray, status: np.ndarray, *, count=True):
         """The targets' part of :meth:`feed`: each run's measures, P(met), failed runs."""
-        from ..language import targets as tg
-
         ok = np.asarray(status) == 0
-        n = values.shape[0]
         if self.targets:
-            E = np.empty((n, self.extra.cols))
-            for k, (m, tgt, cols, j) in enumerate(self.targets):
-                x = values[:, cols, m]
-                meas = tg.measure(tgt, x, self.times[cols])
-                E[:, j] = meas.value
-                if meas.additions is not None:
-                    E[:, j + 1 : j + 1 + meas.additions.shape[1]] = meas.additions
-                if count:
-                    self.n_met[k] += int(np.count_nonzero(meas.met & ok))
+            E, met = self.measures.of(values)
+            if count:
+                self.n_met += np.count_nonzero(met & ok[:, None], axis=0)
             self.extra.feed(a, E, ok)
         if count:
             self.n_failed += int(np.count_nonzero(status > 0))

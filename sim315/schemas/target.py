@@ -11,12 +11,21 @@ ensemble is :mod:`sim315.language.targets`.
 from __future__ import annotations
 
 import json
+import operator
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 #: Relative distance within which a measured value counts as equal to a target's bound.
 EQUAL_RTOL = 1e-9
+
+#: How a value is compared with a lower (1) or upper (-1) bound, strictly or not.
+_COMPARE = {
+    (1, True): operator.gt,
+    (1, False): operator.ge,
+    (-1, True): operator.lt,
+    (-1, False): operator.le,
+}
 
 KINDS = ("level", "every_year", "cumulative", "growth")
 COMPARES = (">", ">=", "<", "<=", "~", "between")
@@ -151,30 +160,42 @@ class Target:
         lever's own 18 %) must not be decided by floating-point rounding. ``count`` rounding
         is applied by :func:`sim315.language.targets.measure`, not here."""
         x = np.asarray(x, dtype=float)
+        out = None
+        with np.errstate(invalid="ignore"):
+            for side, bound in zip((1, -1), self.bounds(), strict=True):
+                if bound is None:
+                    continue
+                at, strict = bound
+                ok = _COMPARE[side, strict](x, at)
+                out = ok if out is None else out & ok
+        return out
+
+    def bounds(self) -> tuple[tuple[float, bool] | None, tuple[float, bool] | None]:
+        """What :meth:`met` compares with: ``(lower, upper)``, each None (no such bound) or
+        ``(at, strict)``: a met value is above (``strict``) or at least ``at``, and below or
+        at most it. Each ``at`` is the target's bound moved by :data:`EQUAL_RTOL` of itself,
+        so that a value equal to the bound to rounding counts as equal."""
         v = self.value
 
-        def ge(bound):
-            return x >= bound - EQUAL_RTOL * abs(bound)
+        def lowered(bound):  # x >= lowered(b): x at least b, to rounding
+            return bound - EQUAL_RTOL * abs(bound)
 
-        def le(bound):
-            return x <= bound + EQUAL_RTOL * abs(bound)
+        def raised(bound):  # x <= raised(b): x at most b, to rounding
+            return bound + EQUAL_RTOL * abs(bound)
 
-        with np.errstate(invalid="ignore"):
-            if self.compare == ">":
-                return ~le(v) & ~np.isnan(x)
-            if self.compare == ">=":
-                return ge(v)
-            if self.compare == "<":
-                return ~ge(v) & ~np.isnan(x)
-            if self.compare == "<=":
-                return le(v)
-            if self.compare == "~":
-                if self.overshoot == "met":
-                    return ge(v - self.tolerance * abs(v))
-                return ge(v - self.tolerance * abs(v)) & le(v + self.tolerance * abs(v))
-            if self.overshoot == "met":
-                return ge(v[0])
-            return ge(v[0]) & le(v[1])
+        upper_too = self.overshoot != "met"
+        if self.compare == ">":
+            return (raised(v), True), None
+        if self.compare == ">=":
+            return (lowered(v), False), None
+        if self.compare == "<":
+            return None, (lowered(v), True)
+        if self.compare == "<=":
+            return None, (raised(v), False)
+        if self.compare == "~":
+            low, high = v - self.tolerance * abs(v), v + self.tolerance * abs(v)
+            return (lowered(low), False), (raised(high), False) if upper_too else None
+        return (lowered(v[0]), False), (raised(v[1]), False) if upper_too else None
 
     def describe(self) -> str:
         """E.g. ``≥ 70 every year 2023–2027``, ``≈ 8 (±25 %, more counts as met) in 2027``."""
