@@ -9,6 +9,8 @@ import fcntl
 import os
 import stat
 import sys
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from ..core.errors import Sim315Error
@@ -223,6 +225,45 @@ class Reserve:
 
     def release(self) -> None:
         self.file.unlink(missing_ok=True)
+
+
+#: Seconds between the syncs of :class:`BackgroundSync`.
+SYNC_SECONDS = 1.0
+
+
+class BackgroundSync:
+    """A file's written data sent to the disk while the run goes on: :meth:`poke`, called
+    after each chunk, starts an ``fdatasync`` of the file in a thread of its own at most
+    every :data:`SYNC_SECONDS` (one at a time), so that the ``fsync`` that finishes a run
+    waits for the last second's data, not for the whole file (10^6 plan runs: 1.2 GB, 0.5
+    s). The thread holds its own descriptor of the file. A sync's error (a failing or full
+    disk: the kernel reports a failed write-back once) is raised by the next :meth:`poke`
+    or by :meth:`close`, never lost."""
+
+    def __init__(self, path: Path):
+        self.fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sim315-sync")
+        self.job: Future | None = None
+        self.started = time.monotonic()
+
+    def poke(self) -> None:
+        if self.job is not None and self.job.done():
+            job, self.job = self.job, None
+            job.result()
+        if self.job is None and time.monotonic() - self.started >= SYNC_SECONDS:
+            self.started = time.monotonic()
+            self.job = self.pool.submit(getattr(os, "fdatasync", os.fsync), self.fd)
+
+    def close(self, check: bool = True) -> None:
+        """Wait for the sync in flight (raising its error when ``check``) and let go."""
+        try:
+            if self.job is not None:
+                job, self.job = self.job, None
+                if check:
+                    job.result()
+        finally:
+            self.pool.shutdown(wait=True)
+            os.close(self.fd)
 
 
 def fsync_path(path: Path) -> None:

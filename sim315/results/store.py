@@ -24,6 +24,7 @@ from ..core.errors import Sim315Error
 from ..kernels.columns import first_mismatch
 from .files import (
     H5_IO_ERRORS,
+    BackgroundSync,
     OutputLock,
     Reserve,
     check_output,
@@ -79,6 +80,8 @@ class ResultWriter:
         self.write_seconds = 0.0
         #: When the file was last flushed (:data:`FLUSH_SECONDS`).
         self._flushed = time.monotonic()
+        #: The file's data sent to the disk as it is written (made on the first chunk).
+        self._sync: BackgroundSync | None = None
         #: Parameter columns the kernel does not read (time-tabled levers): stored as NaN.
         self.unused_columns: list[int] = []
 
@@ -234,6 +237,9 @@ class ResultWriter:
             if now - self._flushed >= FLUSH_SECONDS:
                 self._mark_done(b)
                 self._flushed = now
+            if self._sync is None:
+                self._sync = BackgroundSync(self.partial)
+            self._sync.poke()
         except H5_IO_ERRORS as exc:
             raise disk_error(self.path, exc) from None
         self.runs_done = b
@@ -339,6 +345,7 @@ class ResultWriter:
             self.h5.attrs["complete"] = True
             self.h5.flush()
             self.h5.close()
+            self._end_sync()
             fsync_path(self.partial)
             verify(self.partial)
             check_output(self.path)
@@ -354,9 +361,16 @@ class ResultWriter:
         self.lock.release()
         return self.path
 
+    def _end_sync(self, check: bool = True) -> None:
+        if self._sync is not None:
+            sync, self._sync = self._sync, None
+            sync.close(check)
+
     def close(self) -> None:
         """Close, keeping the partial file for ``--resume`` (with every run written counted
         in it: between flushes the count on the disk lags behind)."""
+        with contextlib.suppress(OSError):  # closing after a failure must not mask it
+            self._end_sync(check=False)
         if self.lock.reserve is not None:  # give the space back first: the close needs it
             self.lock.reserve.release()
             self.lock.reserve = None
