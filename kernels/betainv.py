@@ -43,6 +43,8 @@ from numba import njit
 #: Intervals of the quantile table.
 TABLE_INTERVALS = 1024
 _TINY = 1e-300
+_SMALLEST = 5e-324  # the least positive double (subnormal)
+_BELOW_ONE = 1.0 - 2.0**-53  # the greatest double below 1
 _MAX_STEPS = 60
 
 
@@ -94,17 +96,18 @@ def _cdf_pdf(x, a, b, lbeta):
 @njit(cache=True, nogil=True)
 def _solve(v, x, a, b, lbeta):
     """The ``x`` in (0, 1) with ``I_x(a, b) = v`` by Newton steps from ``x``, kept inside
-    (0, 1) by halving the distance to the end a step would cross."""
+    (0, 1) by halving the distance to the end a step would cross (at least the least
+    positive double: a tiny ``u`` may want a subnormal quantile, whose half rounds to 0)."""
     for _ in range(_MAX_STEPS):
         cdf, pdf = _cdf_pdf(x, a, b, lbeta)
         if not pdf > 0.0:
             break
         dx = (cdf - v) / pdf
         new = x - dx
-        if new <= 0.0:
-            new = 0.5 * x
+        if new <= 0.0:  # never 0 or 1 itself: the curvature below divides by both ends
+            new = max(0.5 * x, _SMALLEST)
         elif new >= 1.0:
-            new = 0.5 * (x + 1.0)
+            new = min(0.5 * (x + 1.0), _BELOW_ONE)
         curve = 0.5 * abs((a - 1.0) / new - (b - 1.0) / (1.0 - new))
         x = new
         # the error left after this step is about curve * dx^2: stop below a tenth of an ulp

@@ -105,3 +105,12 @@ def test_pert_draws_match_scipy(low, width, mode, u):
     judged = np.isfinite(ref)  # scipy's root finder gives up below about u = 1e-90
     assert (np.abs(got - ref) <= tol)[judged].all()
     assert spec.ppf(u.reshape(1, -1)).shape == (1, u.size)
+
+
+def test_a_subnormal_draw_of_a_mode_at_the_low_end():
+    """Hypothesis found it: a = 1 + 5e-7 and u = 5e-324 want a quantile whose Newton step
+    halves the least positive double to 0, and the curvature then divided by it."""
+    spec = Pert(dist="pert", low=0.0, mode=1.192092896e-07, high=1.0)
+    x = spec.ppf(np.array([5e-324, 1e-320, 1e-300, 1 - 2.0**-53]))
+    assert np.isfinite(x).all() and (x >= 0).all() and (x <= 1).all()
+    assert (np.diff(x) >= 0).all()
