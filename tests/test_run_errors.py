@@ -20,7 +20,7 @@ import yaml
 from click.testing import CliRunner
 
 from sim315.cli import main
-from sim315.results import store
+from sim315.results import rows
 from sim315.results.layout import parameter_matrix
 from sim315.results.reader import texts
 
@@ -251,14 +251,14 @@ def test_full_disk_keeps_no_final_file(tmp_path, monkeypatch):
     sc = tmp_path / "s.yaml"
     sc.write_text(_with())
     out = tmp_path / "o.h5"
-    real = store._put_rows  # every chunk's write to a dataset goes through it
+    real = rows.put  # every chunk's write to a dataset goes through it
 
     def full(ds, a, x, whole=None):
         if ds.name == "/run_status":
             raise OSError(errno.ENOSPC, "No space left on device")
         return real(ds, a, x, whole)
 
-    monkeypatch.setattr(store, "_put_rows", full)
+    monkeypatch.setattr(rows, "put", full)
     _assert_one_line_error(
         _invoke(["run", sc, "-o", out, "-q"]),
         r"o\.h5: output: no space left on the device; free space, then continue with --resume",
@@ -839,7 +839,7 @@ def test_io_error_mid_run_is_one_line_and_resumable(tmp_path, monkeypatch):
     sc = tmp_path / "s.yaml"
     sc.write_text(text)
     out = tmp_path / "o.h5"
-    real = store._put_rows
+    real = rows.put
     calls = {"n": 0}
 
     def failing(ds, a, x, whole=None):
@@ -849,7 +849,7 @@ def test_io_error_mid_run_is_one_line_and_resumable(tmp_path, monkeypatch):
                 raise OSError(errno.EIO, "Input/output error")
         return real(ds, a, x, whole)
 
-    monkeypatch.setattr(store, "_put_rows", failing)
+    monkeypatch.setattr(rows, "put", failing)
     _assert_one_line_error(
         _invoke(["run", sc, "-o", out, "-q"]),
         r"o\.h5: output: cannot write \(.*Input/output error\); check the disk, then continue",

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..core.errors import Sim315Error
 from ..kernels.columns import first_mismatch
+from . import rows
 from .files import (
     H5_IO_ERRORS,
     BackgroundSync,
@@ -230,11 +231,11 @@ class ResultWriter:
             P = self._parameter_rows(P, ds)
             self._check_space(P.nbytes + status.nbytes + ds["bytes_per_run"] * P.shape[0])
             whole = ds["whole"]
-            _put_rows(ds["parameters"], a, P, whole)
+            rows.put(ds["parameters"], a, P, whole)
             for d, m, cols in ds["runs"]:
                 x = values[:, :, m] if cols is None else values[:, cols, m]
-                _put_rows(d, a, x, whole)
-            _put_rows(ds["run_status"], a, status, whole)
+                rows.put(d, a, x, whole)
+            rows.put(ds["run_status"], a, status, whole)
             now = time.monotonic()
             if now - self._flushed >= FLUSH_SECONDS:
                 self._mark_done(b)
@@ -290,7 +291,7 @@ class ResultWriter:
                 kept.append((d, m, [int(c) for c in d.attrs["columns"]]))
         per_run = sum(d.dtype.itemsize * d.shape[1] for d, _, _ in kept)
         stores = {"run_status": h5["run_status"], "runs": kept, "bytes_per_run": per_run}
-        stores["whole"] = {d.id: _direct_rows(d) for d in _datasets(h5, kept)}
+        stores["whole"] = {d.id: rows.direct_rows(d) for d in _datasets(h5, kept)}
         if "parameter_values" in h5:  # layout 2
             return {**stores, "parameters": h5["parameter_values"], "varied": None}
         varied = np.asarray(h5["varied_parameter"].attrs["columns"], dtype=np.int64)
@@ -396,28 +397,3 @@ NO_CHUNK_CACHE = {"rdcc_nbytes": 0}
 def _datasets(h5: h5py.File, kept: list) -> list[h5py.Dataset]:
     names = ["run_status"] + [n for n in ("parameter_values", "varied_values") if n in h5]
     return [h5[n] for n in names] + [d for d, _, _ in kept]
-
-
-def _direct_rows(ds: h5py.Dataset) -> int:
-    """The rows of each of ``ds``'s chunks, where a chunk's bytes are stored as they are
-    (chunked, every chunk the dataset's whole width, no filter), else 0."""
-    if ds.chunks is None or ds.chunks[1:] != ds.shape[1:]:
-        return 0
-    return 0 if ds.id.get_create_plist().get_nfilters() else ds.chunks[0]
-
-
-def _put_rows(ds: h5py.Dataset, a: int, x: np.ndarray, whole: dict | None = None) -> None:
-    """``ds[a:a + len(x)] = x`` through h5py's low-level write: a chunk writes 40 datasets,
-    and the high-level ``__setitem__`` spends about 80 µs parsing each selection. The values
-    are converted to the dataset's type by numpy first, as ``__setitem__`` does. Where
-    ``x`` is exactly one of the dataset's chunks and ``whole`` (:func:`_direct_rows` by
-    dataset id) says they are stored as they are, the bytes go straight to the chunk
-    (``H5Dwrite_chunk``: about 32 µs a write rather than 60-85)."""
-    x = np.ascontiguousarray(x, dtype=ds.dtype)
-    rows = 0 if whole is None else whole.get(ds.id, 0)
-    if rows and x.shape[0] == rows and a % rows == 0:
-        ds.id.write_direct_chunk((a,) + (0,) * (x.ndim - 1), x)
-        return
-    space = ds.id.get_space()
-    space.select_hyperslab((a,) + (0,) * (x.ndim - 1), x.shape)
-    ds.id.write(h5py.h5s.create_simple(x.shape), space, x)
