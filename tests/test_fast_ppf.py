@@ -36,5 +36,6 @@ def test_a_scalar_and_a_column_view(dist):
     fast, ref = dist.fast_ppf(), dist.frozen().ppf
     assert fast(0.25) == ref(0.25) and np.ndim(fast(0.25)) == 0
     assert np.isnan(fast(2.0))
+    np.testing.assert_array_equal(fast([0.1, 0.9]), ref([0.1, 0.9]))  # a list
     design = np.random.default_rng(3).random((50, 4))
     np.testing.assert_array_equal(fast(design[:, 2]), ref(design[:, 2]))

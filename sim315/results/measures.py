@@ -11,8 +11,12 @@ import numpy as np
 from ..kernels import measures as km
 from ..schemas.target import Target
 
-_KINDS = {"level": km.LEVEL, "cumulative": km.CUMULATIVE, "growth": km.GROWTH}
-_KINDS["every_year"] = km.EVERY_YEAR
+_KINDS = {
+    "level": km.LEVEL,
+    "cumulative": km.CUMULATIVE,
+    "growth": km.GROWTH,
+    "every_year": km.EVERY_YEAR,
+}
 
 
 def _bound(b) -> tuple[float, int]:

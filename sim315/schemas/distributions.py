@@ -71,7 +71,12 @@ class Uniform(_Dist):
         """scipy's ``uniform.ppf`` without its per-call machinery, bit for bit:
         ``u * scale + loc``."""
         loc, scale = self.low, self.high - self.low
-        return lambda u: _placed(u, np.asarray(u, dtype=np.float64), scale, loc)
+
+        def ppf(u):
+            q = np.asarray(u, dtype=np.float64)
+            return _placed(q, q, scale, loc)
+
+        return ppf
 
 
 class Normal(_Dist):
