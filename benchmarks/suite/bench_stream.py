@@ -1,0 +1,129 @@
+"""The work beside the kernel, per chunk of the plan scenario (issue 15), each against the
+path it replaced, in the same process: the chunk's targets measured in one Numba pass
+(``results/measures.py``) against ``measure()`` target by target; and a chunk's rows written
+straight to their HDF5 chunks (``results/rows.py``, ``H5Dwrite_chunk``) against the ordinary
+low-level write, into the same datasets (the plan's 79 varied parameter columns and its 34
+``target_runs`` datasets, uncompressed, as ``sim315 run`` makes them at 10^6 runs).
+
+``python -m suite.bench_stream`` prints both ratios (below 1: the new path is faster).
+"""
+
+import tempfile
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from .common import ROOT, best_of, interleaved_ratio
+
+PLAN = ROOT / "scenarios" / "plan.yaml"
+#: The plan's target_runs widths (time columns per target) at 10^6 runs, and its varied
+#: parameter columns.
+WIDTHS = [2, 2, 6, 6, 6, 1, 2, 1, 1, 2, 1, 1, 1, 1, 1, 2, 1, 1, 2, 1, 2, 2, 1, 1, 2, 6]
+WIDTHS += [1, 1, 1, 2, 1, 2, 2, 2, 79]
+CHUNK = 2492  # the plan's runs a chunk at 10^6 runs
+CHUNKS = 16
+
+
+class TargetMeasuring:
+    """One chunk of the plan's runs (2,492): its 34 targets measured."""
+
+    timeout = 300
+
+    def setup(self):
+        from sim315.ensembles.executors import plan_call
+        from sim315.ensembles.runner import output_infos, plan_run
+        from sim315.results.summary import StreamingSummary
+
+        plan = plan_run(PLAN, runs=10**6)
+        plan.model.warm_up()
+        plan.start.model.warm_up()
+        self.values = plan.model.run_call(plan_call(plan), plan.rows(0, CHUNK)).values
+        self.summary = StreamingSummary(plan.runs, plan.grid.times(), output_infos(plan))
+        self.one_pass()  # compiled
+
+    def one_pass(self):
+        self.summary.measures.of(self.values)
+
+    def per_target(self):
+        from sim315.language import targets as tg
+
+        times = self.summary.times
+        for m, target, cols, _ in self.summary.targets:
+            tg.measure(target, self.values[:, cols, m], times[cols])
+
+    def time_one_pass(self):
+        self.one_pass()
+
+    def time_per_target(self):
+        self.per_target()
+
+    def track_ratio_to_per_target(self):
+        """The one pass's time over measure()'s, target by target, interleaved."""
+        return interleaved_ratio(self.one_pass, self.per_target)
+
+    track_ratio_to_per_target.unit = "ratio"
+
+
+class ChunkWriting:
+    """16 chunks of 2,492 runs into the plan's 35 per-run datasets, uncompressed."""
+
+    timeout = 300
+
+    def setup(self):
+        from sim315.results import rows
+
+        self.dir = tempfile.TemporaryDirectory()
+        self.h5 = h5py.File(Path(self.dir.name) / "w.h5", "w", rdcc_nbytes=0)
+        rng = np.random.default_rng(5)
+        self.sets = []
+        for i, w in enumerate(WIDTHS):
+            dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)  # as results/layout.py makes them
+            dcpl.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)
+            dcpl.set_fill_time(h5py.h5d.FILL_TIME_NEVER)
+            shape = (CHUNK * CHUNKS, w)
+            ds = self.h5.create_dataset(f"d{i}", shape, np.float64, chunks=(CHUNK, w), dcpl=dcpl)
+            self.sets.append((ds, rng.random((CHUNK, w))))
+        self.whole = {ds.id: rows.direct_rows(ds) for ds, _ in self.sets}
+        self.put = rows.put
+
+    def teardown(self):
+        self.h5.close()
+        self.dir.cleanup()
+
+    def _write(self, whole):
+        for k in range(CHUNKS):
+            for ds, x in self.sets:
+                self.put(ds, k * CHUNK, x, whole)
+
+    def direct(self):
+        self._write(self.whole)
+
+    def ordinary(self):
+        self._write(None)
+
+    def time_direct(self):
+        self.direct()
+
+    def time_ordinary(self):
+        self.ordinary()
+
+    def track_ratio_to_ordinary(self):
+        """Direct chunk writes' time over ordinary writes' of the same rows, interleaved."""
+        return interleaved_ratio(self.direct, self.ordinary)
+
+    track_ratio_to_ordinary.unit = "ratio"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    for bench, fast, slow, what in (
+        (TargetMeasuring(), "one_pass", "per_target", "targets measured"),
+        (ChunkWriting(), "direct", "ordinary", "chunks written"),
+    ):
+        bench.setup()
+        a, b = getattr(bench, fast), getattr(bench, slow)
+        ratio = interleaved_ratio(a, b)
+        ta, tb = best_of(a), best_of(b)
+        print(f"{what}: {fast} {ta * 1e3:.2f} ms, {slow} {tb * 1e3:.2f} ms, ratio {ratio:.2f}")
+        if hasattr(bench, "teardown"):
+            bench.teardown()
