@@ -91,3 +91,28 @@ def test_the_command_line_freezes_the_objects_once_at_exit(monkeypatch):
     for _ in range(3):
         assert CliRunner().invoke(main, ["schema"]).exit_code == 0
     assert registered == [gc.freeze]
+
+
+def test_threads_loading_one_module_at_once_each_get_it_whole():
+    """Two sampler threads may run the same history model for the first time together: the
+    second must wait for the first's import, not take the half-made module it put in
+    sys.modules (its names not yet defined)."""
+    import threading
+    import time
+    import uuid
+
+    source = f"import time\ntime.sleep(0.5)\nREADY = {uuid.uuid4().int}\n"  # fresh each run
+    got = []
+
+    def load():
+        mod = cache.load_kernel_module(source)[0]
+        got.append(getattr(mod, "READY", None))
+
+    threads = [threading.Thread(target=load) for _ in range(3)]
+    threads[0].start()
+    time.sleep(0.2)  # the first is importing: its module is in sys.modules, half made
+    for t in threads[1:]:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(got) == 3 and None not in got and len(set(got)) == 1

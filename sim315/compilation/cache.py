@@ -14,6 +14,7 @@ import importlib.util
 import os
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from types import ModuleType
 
@@ -54,7 +55,10 @@ def _writable_dir() -> Path:
 
 
 def load_kernel_module(source: str) -> tuple[ModuleType, str, Path]:
-    """Write (once) and import the generated module for ``source``.
+    """Write (once) and import the generated module for ``source``. Thread-safe: a module
+    is in ``sys.modules`` before its code has run, so a second thread asking for it then
+    would get it half made (``sim315 run`` draws chunks, and runs their histories, in two
+    threads at once); it waits instead.
 
     Returns
     -------
@@ -63,25 +67,31 @@ def load_kernel_module(source: str) -> tuple[ModuleType, str, Path]:
     """
     digest = source_hash(source)
     name = f"sim315_model_{digest}"
-    if name in sys.modules:
-        mod = sys.modules[name]
-        return mod, digest, Path(mod.__file__)
-    path = _writable_dir() / f"{name}.py"
-    if not path.exists() or path.read_text() != source:
-        # write under a temporary name, then rename: concurrent processes never see half a file
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "w") as fh:
-            fh.write(source)
-        os.replace(tmp, path)
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    try:
-        spec.loader.exec_module(mod)
-    except BaseException:
-        del sys.modules[name]
-        raise
+    with _LOADING:
+        if name in sys.modules:
+            mod = sys.modules[name]
+            return mod, digest, Path(mod.__file__)
+        path = _writable_dir() / f"{name}.py"
+        if not path.exists() or path.read_text() != source:
+            # write under a temporary name, then rename: concurrent processes never see half
+            # a file
+            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+            with os.fdopen(fd, "w") as fh:
+                fh.write(source)
+            os.replace(tmp, path)
+        spec = importlib.util.spec_from_file_location(name, path)
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[name] = mod
+        try:
+            spec.loader.exec_module(mod)
+        except BaseException:
+            del sys.modules[name]
+            raise
     return mod, digest, path
+
+
+#: Held while a generated module is written and imported (:func:`load_kernel_module`).
+_LOADING = threading.RLock()
 
 
 def compile_entry(dispatcher, args: tuple) -> None:
