@@ -2,16 +2,16 @@
 the numbers of :func:`sim315.language.targets.measure`, bit for bit, without a Python call
 per target per chunk.
 
-Each target ``k`` is a row of small arrays: its output ``outputs[k]``, its time columns
-``columns[k, :widths[k]]`` (the years it needs, in order), its kind (:data:`LEVEL`,
-:data:`CUMULATIVE`, :data:`GROWTH`, :data:`EVERY_YEAR`), whether it counts (``floor(x +
-0.5)``), its bounds (``lower[k]``, ``upper[k]`` with :data:`NO_BOUND`, :data:`AT_LEAST`
-(``>=``, ``<=``) or :data:`STRICT` (``>``, ``<``) in ``lower_kind``, ``upper_kind``) and,
-for :data:`EVERY_YEAR`, how its years are ranked (``worst``: :data:`LOWEST`,
-:data:`HIGHEST`, :data:`FARTHEST` from ``centre[k, 0]``, :data:`OUTSIDE` of
-``centre[k]``). A target's measured value goes to column ``at[k]`` of ``E``, an
-every_year target's additions to the columns after it, and whether each run met it to
-``met[:, k]``. A growth target gets its ratio ``x(last) / x(first - 1)`` (NaN unless both
+Each target ``k`` is a row of small arrays. ``spec[k]`` holds its output, its kind
+(:data:`LEVEL`, :data:`CUMULATIVE`, :data:`GROWTH`, :data:`EVERY_YEAR`), whether it counts
+(``floor(x + 0.5)``), the kinds of its lower and upper bounds (:data:`NO_BOUND`,
+:data:`AT_LEAST` for ``>=``/``<=``, :data:`STRICT` for ``>``/``<``), how an every_year
+target's years are ranked (:data:`LOWEST`, :data:`HIGHEST`, :data:`FARTHEST` from
+``centre[k, 0]``, :data:`OUTSIDE` of ``centre[k]``), how many time columns it reads and the
+column of ``E`` its measured value goes to; ``lower[k]``, ``upper[k]`` are the bounds and
+``columns[k]`` the time columns (the years it needs, in order). An every_year target's
+additions go to the columns of ``E`` after its value, and whether each run met target ``k``
+to ``met[:, k]``. A growth target gets its ratio ``x(last) / x(first - 1)`` (NaN unless both
 are positive) and no verdict: its power is numpy's, taken by the caller.
 """
 
