@@ -1,16 +1,13 @@
 """How ``sim315 run`` of the plan scenario scales with CPU threads (issue 15): at each thread
-count, in a fresh process (``NUMBA_NUM_THREADS``), the kernel calls alone (fresh and reused
-output buffers, ``suite.bench_run.kernel_alone``) and the whole run (``execute``, default
-options unless told), the least of ``--repeat`` runs, and their ratio.
+count, in a fresh process (``NUMBA_NUM_THREADS``), ``suite/bench_run.py``'s breakdown: the
+kernel calls alone (fresh and reused output buffers), the computing alone and the whole run
+(``--save`` as ``sim315 run``'s), the least of ``--repeat`` alternations, and the ratio. The
+Latin hypercube is built by the untimed draws before the whole run, which leaves it out.
 
-The Latin hypercube is built before the timed runs, as in ``suite/bench_run.py``'s
-breakdown: both figures leave it out. For a machine with more cores than CI's two (a lent
-GPU machine's 16, say), with sim315 importable:
+For a machine with more cores than CI's two (a lent GPU machine's 16, say), with sim315
+importable:
 
     python benchmarks/many_cores.py --threads 16 8 4 --runs 1000000 --json cores.json
-
-``--switch-interval`` sets ``sys.setswitchinterval`` for the timed runs (CPython's default
-is 0.005 s), to see whether threads wait on the GIL's hand-over.
 """
 
 from __future__ import annotations
@@ -20,48 +17,23 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
 
-def measure(runs: int, repeat: int, save: str, switch: float | None) -> dict:
-    """This process's figures (its thread count is ``NUMBA_NUM_THREADS``)."""
+def measure(runs: int, repeat: int, save: str) -> dict:
+    """This process's figures (its thread count is ``NUMBA_NUM_THREADS``): the plan's
+    breakdown (``suite.bench_run.breakdown``: kernel alone, reused buffers, computing alone
+    and the whole run, alternated ``repeat`` times, the least of each)."""
     sys.path.insert(0, str(HERE))
     import numba
-    from suite.bench_run import PLAN, cold, kernel_alone
+    from suite.bench_run import PLAN, breakdown
 
-    from sim315.ensembles.runner import execute, plan_run
-
-    plan = plan_run(PLAN, runs=runs)
-    plan.model.warm_up()
-    if plan.start is not None:
-        plan.start.model.warm_up()
-    plan.rows(0, 1)  # the Latin hypercube, untimed
-    row = {
-        "threads": numba.config.NUMBA_NUM_THREADS,
-        "runs": runs,
-        "kernel_alone": kernel_alone(plan),
-        "kernel_alone_reused": kernel_alone(plan, reuse=True),
-    }
-    best = None
-    with tempfile.TemporaryDirectory() as tmp:
-        for k in range(repeat):
-            old = sys.getswitchinterval()
-            if switch:
-                sys.setswitchinterval(switch)
-            try:
-                out = Path(tmp) / f"run{k}.h5"
-                o = execute(cold(plan), out, progress=False, save=save)
-            finally:
-                sys.setswitchinterval(old)
-            out.unlink()
-            if best is None or o.seconds < best.seconds:
-                best = o
-    row.update(seconds=best.seconds, ratio=best.seconds / row["kernel_alone"], **best.timings)
-    return row
+    return {"threads": numba.config.NUMBA_NUM_THREADS, "runs": runs} | breakdown(
+        runs, PLAN, repeat, save=save
+    )
 
 
 def main(argv=None) -> int:
@@ -70,15 +42,12 @@ def main(argv=None) -> int:
     ap.add_argument("--runs", type=int, default=10**6)
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--save", default="auto", help="as sim315 run's --save")
-    ap.add_argument("--switch-interval", type=float, default=None)
     ap.add_argument("--json", help="write the figures here")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     opts = [f"--runs={a.runs}", f"--repeat={a.repeat}", f"--save={a.save}"]
-    if a.switch_interval:
-        opts.append(f"--switch-interval={a.switch_interval}")
     if a.child:
-        print(json.dumps(measure(a.runs, a.repeat, a.save, a.switch_interval)))
+        print(json.dumps(measure(a.runs, a.repeat, a.save)))
         return 0
     rows = []
     for t in a.threads:
