@@ -1,13 +1,14 @@
-"""The Latin hypercube of ``sampler: lhs`` (sim315/ensembles/sampling.py): sim315's own,
+"""The Latin hypercube of ``sampler: lhs`` (sim315/ensembles/hypercube.py): sim315's own,
 so that a seed's numbers do not change with scipy's version; equal, bit for bit, to the
-installed scipy's, and a Latin hypercube by construction."""
+installed scipy's, a Latin hypercube by construction, and the same rows for any chunks
+(each chunk draws its own jitter from the generator advanced to it)."""
 
 import numpy as np
 import pytest
 import scipy
 from scipy.stats import qmc
 
-from sim315.ensembles.sampling import latin_hypercube
+from sim315.ensembles.hypercube import LatinHypercube, latin_hypercube
 
 NEW_SCIPY = tuple(int(v) for v in scipy.__version__.split(".")[:2]) >= (1, 15)
 
@@ -37,18 +38,33 @@ def test_each_dimension_has_one_point_per_stratum():
         np.testing.assert_array_equal(np.sort(np.floor(x[:, i] * n)), np.arange(n))
 
 
-def test_the_plan_design_holds_no_more_than_itself():
-    """10^5 runs of 26 dimensions: the design (20.8 MB) and a permutation at a time, not
-    scipy's three (d, n) arrays."""
+def test_the_plan_design_holds_its_shuffles_only():
+    """10^5 runs of 26 dimensions: the design keeps the shuffles as 32-bit integers (10.4 MB,
+    half the 20.8 MB of the design's floats) and a permutation's worth besides; a chunk's
+    rows take their own size."""
     import tracemalloc
 
     tracemalloc.start()
     try:
-        latin_hypercube(np.random.SeedSequence(2), 100_000, 26)
-        peak = tracemalloc.get_traced_memory()[1]
+        design = LatinHypercube(np.random.SeedSequence(2), 100_000, 26)
+        built = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        design.rows(50_000, 52_492)
+        chunk = tracemalloc.get_traced_memory()[1] - tracemalloc.get_traced_memory()[0]
     finally:
         tracemalloc.stop()
-    assert peak < 20.8e6 + 4e6, peak
+    assert built < 10.4e6 + 1e6, built
+    assert chunk < 2492 * 26 * 8 * 1.5, chunk
+
+
+@pytest.mark.parametrize(("n", "d"), [(1, 1), (1000, 26), (4096, 3)])
+def test_any_chunks_give_the_rows_of_the_whole_design(n, d):
+    whole = latin_hypercube(np.random.SeedSequence(n + d), n, d)
+    design = LatinHypercube(np.random.SeedSequence(n + d), n, d)
+    cuts = sorted({0, n, *np.random.default_rng(d).integers(0, n + 1, 5).tolist()})
+    parts = [design.rows(a, b) for a, b in zip(cuts[-2::-1], cuts[:0:-1], strict=True)]
+    got = np.concatenate(parts[::-1])  # asked for last chunk first
+    np.testing.assert_array_equal(got.view(np.int64), whole.view(np.int64))
 
 
 def test_threads_drawing_at_once_build_the_design_once(monkeypatch):
@@ -63,9 +79,9 @@ def test_threads_drawing_at_once_build_the_design_once(monkeypatch):
 
     def counted(seq, n, d):
         built.append(n)
-        return latin_hypercube(seq, n, d)
+        return LatinHypercube(seq, n, d)
 
-    monkeypatch.setattr(sampling, "latin_hypercube", counted)
+    monkeypatch.setattr(sampling, "LatinHypercube", counted)
     dists = [Uniform(dist="uniform", low=0, high=2), Pert(dist="pert", low=1, mode=2, high=5)]
 
     def sampler():

@@ -5,8 +5,8 @@ Run *i*'s parameters depend only on the scenario, the seed and *i* — and, for 
 spread points over the whole ensemble (Latin hypercube, Sobol'), on the run count — never on
 how runs are split into chunks. ``random`` draws are counter-based (see
 :mod:`sim315.kernels.rng`), so a chunk is computed without the runs before it; Sobol' points
-are reached with ``fast_forward``; a Latin hypercube is built whole on first use (its
-unit-cube design is ``runs x uncertain`` floats) and sliced. Calibrated draws
+are reached with ``fast_forward``; a Latin hypercube's shuffles are made on first use
+(:mod:`.hypercube`: ``runs x uncertain`` integers), each chunk's rows from them. Calibrated draws
 (:class:`PosteriorDraws`) take, for run *i*, the row of a stored posterior sample chosen by a
 counter-based uniform keyed by (seed, *i*). A sweep's design
 (:class:`sim315.analysis.sweep.DesignSampler`) is a sampler like these.
@@ -28,6 +28,7 @@ import numpy as np
 from ..core.seeds import seed_key
 from ..kernels.rng import PARAMETER_SITE, uniform_matrix
 from ..schemas.distributions import quantile_methods
+from .hypercube import LatinHypercube
 
 SAMPLERS = ("random", "lhs", "sobol")
 #: Counter site of the choice of a posterior draw per run.
@@ -119,7 +120,7 @@ class ParameterSampler:
         self.kind = kind
         self.runs = int(runs)
         self.key, self.entropy = seed_key(seed)
-        self._design: np.ndarray | None = None
+        self._design: LatinHypercube | None = None
         self._maps: list | None = None
         self._lock = threading.Lock()  # the design and maps are made once, by one thread
         self.correlated = [(list(p), np.asarray(L, dtype=np.float64)) for p, L in correlated]
@@ -153,8 +154,8 @@ class ParameterSampler:
         with self._lock:
             if self._design is None:
                 seq = np.random.SeedSequence(self.entropy)
-                self._design = latin_hypercube(seq, self.runs, d)
-        return self._design[a:b]
+                self._design = LatinHypercube(seq, self.runs, d)
+        return self._design.rows(a, b)
 
     def varied_columns(self) -> list[int]:
         return sorted({int(c) for col in self.columns for c in np.atleast_1d(col)})
@@ -195,43 +196,6 @@ class ParameterSampler:
                 f"(e.g. {1 << (self.runs.bit_length() - 1)} or {1 << self.runs.bit_length()})"
             )
         return None
-
-
-def latin_hypercube(seq: np.random.SeedSequence, n: int, d: int) -> np.ndarray:
-    """A Latin hypercube of ``n`` points in ``d`` dimensions: the numbers of scipy 1.17's
-    ``qmc.LatinHypercube(d, rng=np.random.default_rng(seq)).random(n)`` (scrambled,
-    strength 1, no optimisation; tests/test_lhs.py checks them against the installed
-    scipy's). Made here so that they do not depend on how the installed scipy (``>= 1.10``
-    is allowed) draws from the generator it is given, and one dimension at a time: scipy
-    holds the ``(d, n)`` permutations and their transposed difference at once, 416 MB
-    besides the design at 10^6 runs of 26 dimensions; this needs 18 MB. The design is
-    column-major (each dimension a contiguous column, as the samplers read it).
-
-    The draws, in scipy's order, come from the first child of ``seq`` (scipy spawns one from
-    the generator it is given): every point's jitter ``u ~ U(0, 1)``, then one shuffle of
-    ``1..n`` per dimension; point *k*'s coordinate *i* is ``(perm_i[k] - u) / n``.
-    """
-    rng = np.random.Generator(np.random.PCG64(seq.spawn(1)[0]))
-    # column-major, so that each dimension's pass reads and writes its own contiguous
-    # column, not one value of every row's cache line (twice as fast at 10^6 runs); the
-    # jitter comes in blocks of rows, drawn in the same order as one (n, d) draw
-    out = np.empty((n, d), order="F")
-    step = max(1, _LHS_BLOCK // max(1, d))
-    for a in range(0, n, step):
-        out[a : a + step] = rng.uniform(size=(min(step, n - a), d))
-    ranks = np.arange(1, n + 1)
-    perm = np.empty_like(ranks)
-    for i in range(d):
-        perm[:] = ranks
-        rng.shuffle(perm)
-        col = out[:, i]
-        np.subtract(perm, col, out=col)
-        col /= n
-    return out
-
-
-#: Jitter values drawn at a time by :func:`latin_hypercube`.
-_LHS_BLOCK = 1 << 18
 
 
 def gaussian_copula(u: np.ndarray, groups) -> np.ndarray:

@@ -42,6 +42,7 @@ import numpy as np
 
 from ..compilation.ir import start_parameter
 from ..core.errors import suggest
+from ..kernels.columns import put_columns
 from ..language.expressions import names_in
 from ..schemas.scenario import ScenarioError, TimeTable
 from .model import CompiledModel
@@ -112,8 +113,10 @@ class HistoryStart:
     """The end states of the posterior rows' histories simulated so far."""
 
     def apply(self, P: np.ndarray, a: int, sampler, threads: int | None = None) -> np.ndarray:
-        """Rows ``P`` of runs ``[a, a + len(P))`` with their start state filled in."""
-        out = P.copy()
+        """Rows ``P`` of runs ``[a, a + len(P))`` with their start state filled in, in place
+        (``P`` is the sampler's fresh matrix; a copy of a chunk's rows cost as much as
+        filling them); ``P`` returned."""
+        out = P
         if not len(P):
             return out
         draws = self.sample is not None and getattr(sampler, "posterior", None) is not None
@@ -121,7 +124,7 @@ class HistoryStart:
             rows = sampler.posterior_rows(a, a + P.shape[0])
             if not self.model.draws_random:  # one history per posterior row (module doc)
                 ends = self.ends.of(rows, self.sample.shape[0], self._row_ends, threads)
-                out[:, self.state_columns] = ends
+                put_columns(out, self.state_columns, ends)
                 return out
             H = self._history_rows(rows)
         else:  # the run's own values (estimates, an override, a sweep's design point)

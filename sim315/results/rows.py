@@ -7,6 +7,8 @@ from __future__ import annotations
 import h5py
 import numpy as np
 
+from ..kernels.columns import take_columns
+
 
 def direct_rows(ds: h5py.Dataset) -> int:
     """The rows of each of ``ds``'s chunks, where a chunk's bytes are stored as they are
@@ -31,3 +33,14 @@ def put(ds: h5py.Dataset, a: int, x: np.ndarray, whole: dict | None = None) -> N
     space = ds.id.get_space()
     space.select_hyperslab((a,) + (0,) * (x.ndim - 1), x.shape)
     ds.id.write(h5py.h5s.create_simple(x.shape), space, x)
+
+
+def taken(P: np.ndarray, cols: np.ndarray, keep: dict) -> np.ndarray:
+    """``P[:, cols]`` (``P``: C-ordered float64 rows), gathered into ``keep["buffer"]``, made
+    or grown here and reused: a writer puts each chunk's rows before it takes the next."""
+    n = P.shape[0]
+    if keep.get("buffer") is None or keep["buffer"].shape[0] < n:
+        keep["buffer"] = np.empty((n, cols.size))
+    out = keep["buffer"][:n]
+    take_columns(P, cols, out)
+    return out

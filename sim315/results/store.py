@@ -269,7 +269,7 @@ class ResultWriter:
                 "(a bug in sim315's sampler)",
                 "please report it",
             )
-        return P[:, ds["varied"]]
+        return rows.taken(P, ds["varied"], ds)  # into a buffer of the writer's
 
     def _mark_done(self, b: int) -> None:
         """Record runs ``[0, b)`` as written and flush the file: its metadata on the disk then
