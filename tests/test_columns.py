@@ -1,0 +1,35 @@
+"""The column kernels on parameter matrices (kernels/columns.py) against numpy's indexing,
+bit for bit: start states put into a chunk's rows, the writer's varied columns taken out,
+and the writer's check that the other columns hold the shared values."""
+
+import numpy as np
+import pytest
+from sim315.kernels.columns import first_mismatch, put_columns, take_columns
+
+
+@pytest.mark.parametrize(("rows", "width", "k"), [(0, 5, 2), (1, 1, 1), (2492, 175, 47), (7, 9, 9)])
+def test_put_and_take_columns_are_numpys_fancy_indexing(rows, width, k):
+    rng = np.random.default_rng(rows + width)
+    P = rng.normal(size=(rows, width))
+    P[rng.random(P.shape) < 0.05] = np.nan
+    cols = np.sort(rng.choice(width, k, replace=False)).astype(np.int64)
+    X = rng.normal(size=(rows, k))
+    X[:, 0] = -0.0
+    want = P.copy()
+    want[:, cols] = X
+    put_columns(P, cols, X)
+    np.testing.assert_array_equal(P.view(np.int64), want.view(np.int64))
+    out = np.full((rows, k), 7.0)
+    take_columns(P, cols, out)
+    np.testing.assert_array_equal(out.view(np.int64), P[:, cols].view(np.int64))
+
+
+def test_first_mismatch_compares_bits():
+    shared = np.array([1.0, np.nan, 0.0, 3.0])
+    P = np.tile(shared, (5, 1))
+    cols = np.array([0, 1, 2], dtype=np.int64)
+    assert first_mismatch(P, cols, shared) == -1  # NaN matches NaN
+    P[3, 2] = -0.0
+    assert first_mismatch(P, cols, shared) == 2  # -0.0 is not 0.0
+    P[2, 1] = 2.0  # an earlier row
+    assert first_mismatch(P, cols, shared) == 1
