@@ -51,20 +51,23 @@ _IN_PROCESS = """
 import time
 import sim315, numba
 t0 = time.perf_counter()
-sim315.load_model({path!r}).simulate()
+m = sim315.load_model({path!r})
+m.simulate() if {runs} is None else m.simulate(m.parameters({runs}), threads=1)
 print(time.perf_counter() - t0)
 """
 
 
-def _cold(path: Path) -> tuple[float, float]:
+def _cold(path: Path, runs: int | None = None) -> tuple[float, float]:
     """The whole process's seconds, and those from ``load_model`` to the first run's
     result inside it (``sim315`` and ``numba`` imported before: the interpreter's start-up,
-    the imports, 0.2 s, and its exit are left out)."""
+    the imports, 0.2 s, and its exit are left out). ``runs``: an ensemble of that many runs
+    of the default parameters on one thread instead of one run (from
+    ``sim315.compilation.lanes.LANES_FROM`` runs: the block-of-runs kernel, compiled alone)."""
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, SIM315_CACHE_DIR=cache)
         t0 = time.perf_counter()
         done = subprocess.run(
-            [sys.executable, "-c", _IN_PROCESS.format(path=str(path))],
+            [sys.executable, "-c", _IN_PROCESS.format(path=str(path), runs=runs)],
             env=env,
             check=True,
             capture_output=True,
@@ -164,6 +167,15 @@ class CompilePlan315:
 
     track_load_to_result_seconds.unit = "s"
 
+    def track_lanes_load_to_result_seconds(self):
+        """The same for a first ensemble on the block-of-runs kernel (``LANES_FROM`` runs):
+        what a first ``sim315 run`` of 10^4 runs or more compiles, once per model text."""
+        from sim315.compilation.lanes import LANES_FROM
+
+        return _cold(PLAN315, LANES_FROM)[1]
+
+    track_lanes_load_to_result_seconds.unit = "s"
+
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["--access"]:
@@ -174,6 +186,13 @@ if __name__ == "__main__":
     for _ in range(3):
         whole, inside = _cold(PLAN315)
         print(f"plan315 cold: process {whole:5.2f} s, load_model to result {inside:5.2f} s")
+    from sim315.compilation.lanes import LANES_FROM
+
+    inside = _cold(PLAN315, LANES_FROM)[1]
+    print(
+        f"plan315 cold, {LANES_FROM:,} runs (block-of-runs kernel): load_model to result "
+        f"{inside:5.2f} s"
+    )
     with tempfile.TemporaryDirectory() as d:
         for n in SIZES:
             path = Path(d) / f"chain{n}.yaml"

@@ -66,8 +66,10 @@ OB_BYTES = 32768
 
 
 #: Ensembles of at least this many runs run on the block-of-runs kernel, when the model has
-#: one: below, its compilation (about 3 times the scalar kernel's, once per model text: it
-#: is cached) costs more than it saves.
+#: one: below, its compilation costs more than it saves. It is compiled once per model text
+#: (then cached), and costs far more than the scalar kernel's: plan315 from an empty cache,
+#: load to result, 11.4 s against 1.7 s (2026-11-27, ``CompilePlan315`` in
+#: ``benchmarks/suite/bench_compile_size.py``).
 LANES_FROM = 10_000
 
 
