@@ -1,9 +1,13 @@
-"""A progress line for long ensembles: runs done, runs per second, time left."""
+"""A progress line for long ensembles: runs done, runs per second, time left; and a note
+for a wait before it (:func:`note_if_slow`)."""
 
 from __future__ import annotations
 
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TextIO
 
 
@@ -76,6 +80,38 @@ class Progress:
         if self._drawn:
             self.stream.write("\n")
             self.stream.flush()
+
+
+@contextmanager
+def note_if_slow(
+    message: str, *, enabled: bool = True, after: float = 1.0, stream: TextIO | None = None
+) -> Iterator[None]:
+    """Say ``message`` on ``stream`` (stderr by default) once the block has run ``after``
+    seconds, and how long it took when it ends: a wait the user would not otherwise
+    understand (a model text's first compile, which later runs load from the cache). A
+    block that ends sooner shows nothing."""
+    stream = stream or sys.stderr
+    t0 = time.perf_counter()
+    shown = threading.Event()
+
+    def show() -> None:
+        stream.write(f"{message} ...\n")
+        stream.flush()
+        shown.set()
+
+    timer = threading.Timer(after, show)
+    timer.daemon = True
+    if enabled:
+        timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        if enabled:
+            timer.join()  # a note being written is finished first
+        if shown.is_set():
+            stream.write(f"... done in {_duration(time.perf_counter() - t0)}\n")
+            stream.flush()
 
 
 def _duration(seconds: float) -> str:

@@ -60,6 +60,16 @@ class LocalExecutor:
         if self.target == "cuda":
             plan.model.kernel_module(plan.method, "cuda")  # compiles, or says why not
 
+    def prepare(self, plan) -> None:
+        """Compile (or load from the cache) the CPU kernels the run calls: the scenario's
+        and its history runs' (a model text's first run on the block-of-runs kernel compiles
+        for seconds), before the first chunk is timed."""
+        if self.target != "cpu":
+            return
+        plan.model.prepare(plan_call(plan))
+        if plan.start is not None:
+            plan.start.prepare()
+
     def compute(self, plan, starts: list[int]) -> Iterator[tuple]:
         model = plan.model
         call = plan_call(plan)
@@ -164,6 +174,12 @@ class DaskExecutor:
         self.client = client
         self.window = window
         self.on_result = on_result
+
+    def prepare(self, plan) -> None:
+        """The history runs' kernel, compiled here: the parameters are drawn here (the
+        workers compile the scenario's kernel, each once)."""
+        if plan.start is not None:
+            plan.start.prepare()
 
     def check(self, plan) -> None:
         if self.client is None:

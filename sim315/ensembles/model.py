@@ -313,6 +313,14 @@ class CompiledModel:
         else:  # the serial kernel on slices, in threads: no parallel region to compile
             run_threads(serial, args, runs, n_threads)
 
+    def prepare(self, call: KernelCall) -> None:
+        """Compile (or load from the cache) the CPU kernel that :meth:`run_call` calls with
+        ``call``, without running it: a run does it before its progress clock starts."""
+        P = np.ascontiguousarray(self.ir.defaults[None, :], dtype=np.float64)
+        out, status = call.buffers(1)
+        serial = getattr(self.kernel_module(call.method), call.entry_points[1])
+        compile_entry(serial, call.args(P, out, status, 0))  # the types of every chunk's
+
     def warm_up(self, method: str = "euler") -> float:
         """Compile (or load from the cache) the kernels of ``method``; returns the seconds."""
         t0 = _time.perf_counter()

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import Sim315Error
-from ..core.progress import Progress
+from ..core.progress import Progress, note_if_slow
 from ..results.arrays import arrays_of
 from ..results.files import check_output
 from ..results.layout import (
@@ -146,6 +146,12 @@ def execute(
     executor = executor or LocalExecutor(threads)
     executor.check(plan)  # every option is checked before anything is created
     plan, writer = _open(plan, out, resume, compression, resolve_save(plan, save), float32)
+    try:  # after the output's checks (a bad path is refused at once), before the clock
+        with note_if_slow(f"compiling the kernels of {plan.model.name}", enabled=progress):
+            executor.prepare(plan)  # the progress line's rate is then the run's own
+    except BaseException:
+        writer.close()
+        raise
     start = writer.runs_done
     summary = StreamingSummary(plan.runs, plan.grid.times(), output_infos(plan))
     bar = Progress(plan.runs, enabled=progress)

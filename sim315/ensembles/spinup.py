@@ -146,10 +146,10 @@ class HistoryStart:
         numbers and the seed decide nothing)."""
         return self._end_states(self._history_rows(rows), 0, None, threads)
 
-    def _end_states(self, H: np.ndarray, a: int, seed, threads: int | None) -> np.ndarray:
-        """Where the histories of rows ``H`` (run numbers from ``a``) end: ``inf`` where one
-        failed. The scalar kernel whatever the batch (``runs`` not given)."""
-        call = self.model.kernel_call(
+    def _call(self, seed):
+        """The history runs' kernel call: the scalar kernel whatever the batch (``runs`` not
+        given), saving the states at the window's ends."""
+        return self.model.kernel_call(
             method=self.method,
             dt=self.dt,
             save_every=self.stop - self.start,
@@ -158,7 +158,15 @@ class HistoryStart:
             stop=self.stop,
             seed=seed,
         )
-        res = self.model.run_call(call, H, run_offset=a, threads=threads)
+
+    def prepare(self) -> None:
+        """Compile (or load from the cache) the history runs' kernel, without running it."""
+        self.model.prepare(self._call(None))
+
+    def _end_states(self, H: np.ndarray, a: int, seed, threads: int | None) -> np.ndarray:
+        """Where the histories of rows ``H`` (run numbers from ``a``) end: ``inf`` where one
+        failed."""
+        res = self.model.run_call(self._call(seed), H, run_offset=a, threads=threads)
         end = res.values[:, -1, :]
         return np.where(np.isfinite(end) & (res.status[:, None] == 0), end, np.inf)
 
