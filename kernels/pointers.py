@@ -133,27 +133,25 @@ def load_row(typingctx, arr, start, count):
     return _row_loads(arr, start, count, past_end_nan=False)
 
 
-@intrinsic
-def scratch(typingctx, n):
-    """A new 1-d float64 array of ``n`` elements, uninitialised: ``np.empty(n)`` without
-    compiling its overload and allocator (60 ms of a model's first compile). The memory comes
-    from Numba's runtime, as ``np.empty``'s does, and is freed with the last reference."""
+def _scratch(n, dtype):
+    """The signature and code of a new uninitialised 1-d ``dtype`` array of ``n`` elements
+    (:func:`scratch`, :func:`scratch_int64`)."""
     if not isinstance(n, types.Integer):
         return None
-    arrty = types.Array(types.float64, 1, "C")
+    arrty = types.Array(dtype, 1, "C")
 
     def codegen(context, builder, signature, args):
         from numba.core.imputils import impl_ret_new_ref
         from numba.np.arrayobj import populate_array
 
         count = context.cast(builder, args[0], signature.args[0], types.intp)
-        itemsize = context.get_constant(types.intp, 8)
+        itemsize = context.get_constant(types.intp, dtype.bitwidth // 8)
         meminfo = context.nrt.meminfo_alloc_aligned(
             builder, size=builder.mul(count, itemsize), align=32
         )
         data = builder.bitcast(
             context.nrt.meminfo_data(builder, meminfo),
-            context.get_data_type(types.float64).as_pointer(),
+            context.get_data_type(dtype).as_pointer(),
         )
         ary = context.make_array(arrty)(context, builder)
         populate_array(
@@ -162,6 +160,20 @@ def scratch(typingctx, n):
         return impl_ret_new_ref(context, builder, arrty, ary._getvalue())
 
     return arrty(n), codegen
+
+
+@intrinsic
+def scratch(typingctx, n):
+    """A new 1-d float64 array of ``n`` elements, uninitialised: ``np.empty(n)`` without
+    compiling its overload and allocator (60 ms of a model's first compile). The memory comes
+    from Numba's runtime, as ``np.empty``'s does, and is freed with the last reference."""
+    return _scratch(n, types.float64)
+
+
+@intrinsic
+def scratch_int64(typingctx, n):
+    """The same of int64: ``np.empty(n, dtype=np.int64)`` (whose typing alone takes 15 ms)."""
+    return _scratch(n, types.int64)
 
 
 @intrinsic
@@ -176,3 +188,81 @@ def or_if_nan(typingctx, x, value):
         return builder.select(builder.fcmp_ordered("==", args[0], args[0]), args[0], v)
 
     return x(x, value), codegen
+
+
+@intrinsic
+def select(typingctx, cond, a, b):
+    """``a if cond else b`` as one select, not a branch: the block-of-runs kernel's lane
+    loops choose a lookup's points and clamp states this way, and a branch per choice made
+    their functions hundreds of basic blocks (each pass over them, and the vectoriser's
+    turning the branches back into selects, slower than linear in that count). Both ``a``
+    and ``b`` are evaluated, so only for operands without side effects (loads, arithmetic:
+    no exception under the kernel's numpy error model); the value is ``a if cond else b``'s,
+    in the type the two unify to."""
+    if not isinstance(cond, types.Boolean):
+        return None
+    if not isinstance(a, types.Number) or not isinstance(b, types.Number):
+        return None
+    res = typingctx.unify_pairs(a, b)
+    if res is None:
+        return None
+
+    def codegen(context, builder, signature, args):
+        c, x, y = args
+        x = context.cast(builder, x, signature.args[1], signature.return_type)
+        y = context.cast(builder, y, signature.args[2], signature.return_type)
+        return builder.select(c, x, y)
+
+    return res(cond, a, b), codegen
+
+
+def _lane_address(context, builder, signature, args):
+    """``ptr + row + lane`` for :func:`load_lane` and :func:`store_lane`."""
+    row = context.cast(builder, args[1], signature.args[1], types.intp)
+    lane = context.cast(builder, args[2], signature.args[2], types.intp)
+    return builder.gep(args[0], [builder.add(row, lane)])
+
+
+@intrinsic
+def load_lane(typingctx, ptr, row, lane):
+    """``ptr[row + lane]``: one call for the block-of-runs kernel's ``W[row + l]``, where
+    indexing types and lowers an addition and an access (a fifth of that kernel's typing)."""
+    if not isinstance(ptr, types.CPointer):
+        return None
+    if not isinstance(row, types.Integer) or not isinstance(lane, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.load(_lane_address(context, builder, signature, args))
+
+    return ptr.dtype(ptr, row, lane), codegen
+
+
+@intrinsic
+def store_lane(typingctx, ptr, row, lane, value):
+    """``ptr[row + lane] = value`` (``value`` converted to the pointer's type)."""
+    if not isinstance(ptr, types.CPointer):
+        return None
+    if not isinstance(row, types.Integer) or not isinstance(lane, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        v = context.cast(builder, args[3], signature.args[3], ptr.dtype)
+        builder.store(v, _lane_address(context, builder, signature, args))
+        return context.get_dummy_value()
+
+    return types.none(ptr, row, lane, value), codegen
+
+
+@intrinsic
+def keep_alive(typingctx, arr):
+    """Nothing, but a use of ``arr``: Numba frees an array after its last use, so a
+    function that reads and writes one through its data pointer uses it here, after the
+    pointer's last use."""
+    if not isinstance(arr, types.Array):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return context.get_dummy_value()
+
+    return types.none(arr), codegen

@@ -9,17 +9,23 @@ from numba import njit
 from numba.core.errors import TypingError
 from sim315.kernels.pointers import (
     data_pointer,
+    keep_alive,
     load,
+    load_lane,
     load_n_or_nan,
     load_row,
     or_if_nan,
     scratch,
+    scratch_int64,
+    select,
     store,
+    store_lane,
     store_n,
 )
 
 import sim315
 from sim315.compilation.pointers import (
+    lanes_through_pointers,
     parameter_loads,
     record_store,
     record_stores,
@@ -245,3 +251,67 @@ def test_the_initialisation_computes_only_what_start_values_read(tmp_path):
     np.testing.assert_allclose(res.values[0, :, 0], s, rtol=1e-15)
     np.testing.assert_allclose(res.values[0, :, 1], 3.0)
     np.testing.assert_allclose(res.values[0, :, 3], 2 * s, rtol=1e-15)  # saved, never a start
+
+
+@njit
+def _lanes_twice(rows, lanes):
+    """Through a work array's pointer, lane by lane: row 0 the given values, row 1 twice
+    them, row 2 one plus row 1 (the lane count read from an int64 scratch array)."""
+    W = scratch(3 * lanes)
+    pW = data_pointer(W)
+    n = scratch_int64(1)
+    n[0] = lanes
+    for lane in range(n[0]):
+        store_lane(pW, 0, lane, rows[lane])
+        store_lane(pW, lanes, lane, 2 * load_lane(pW, 0, lane))
+        store_lane(pW, 2 * lanes, lane, 1)  # an integer: converted
+        x = load_lane(pW, 2 * lanes, lane) + load_lane(pW, lanes, lane)
+        store_lane(pW, 2 * lanes, lane, x)
+    keep_alive(W)
+    return W
+
+
+def test_lane_loads_and_stores_are_indexing():
+    rows = np.array([1.5, -0.0, np.nan, np.inf, 7.0])
+    W = _lanes_twice(rows, rows.size)
+    np.testing.assert_array_equal(W[:5], rows)
+    np.testing.assert_array_equal(W[5:10], 2 * rows)
+    np.testing.assert_array_equal(W[10:], 1.0 + 2 * rows)
+    assert njit(lambda k: scratch_int64(k))(3).dtype == np.int64
+
+
+@njit
+def _select_all(c, a, b, ia):
+    return select(c, a, b), select(c, ia, b), select(c, ia, 2)
+
+
+def test_select_is_the_conditional_expression():
+    for c in (True, False):
+        for a, b in ((1.5, -0.0), (np.nan, 2.0), (-np.inf, np.inf), (-0.0, 0.0)):
+            got = _select_all(c, a, b, 3)
+            want = (a if c else b, 3 if c else b, 3 if c else 2)
+            for g, w in zip(got, want, strict=True):
+                assert np.array_equal(np.float64(g), np.float64(w), equal_nan=True)
+                assert np.signbit(g) == np.signbit(w)
+            assert isinstance(got[2], int)  # two integers: an integer, as ``a if c else b``
+    with pytest.raises(TypingError):
+        njit(lambda x: select(x, 1.0, 2.0))(1.0)  # the condition must be a boolean
+
+
+def test_lane_lines_are_rewritten_through_pointers():
+    lines = [
+        "    W = _scratch(N_LANE_ROWS * LANES)  # row k of lane l: W[k * LANES + l]",
+        "        for l in range(nl):",
+        "            W[16 + l] = (W[0 + l] * _sel(W[32 + l] >= t1x1, t1y1, t1y0))",
+        "            W[48 + l] += 0.0 * W[k + l]  # a probe",
+        "            v = W[rec[m] + l]",
+        "            k0_3 = W[64 + l] - W[80 + l]",
+    ]
+    assert lanes_through_pointers(lines) == [
+        lines[0],  # a comment's W[...]: kept
+        lines[1],
+        "            _stl(pW, 16, l, (_ldl(pW, 0, l) * _sel(_ldl(pW, 32, l) >= t1x1, t1y1, t1y0)))",
+        "            _stl(pW, 48, l, _ldl(pW, 48, l) + (0.0 * W[k + l]))  # a probe",
+        "            v = W[rec[m] + l]",  # an index computed at run time: kept
+        "            k0_3 = _ldl(pW, 64, l) - _ldl(pW, 80, l)",
+    ]

@@ -113,7 +113,7 @@ class LaneEmitter(Emitter):
         if fn == "step" and _invariant(node.args[1], self.rows.fixed):  # its step, once
             start = self.rows.scalar.value(node.args[1])
             event = self.rows.hoist(f"step {start}", f"_event_step({start}, t0, dt)")
-            return f"({self.value(node.args[0])} if {self.pos} >= {event} else 0.0)"
+            return f"_sel({self.pos} >= {event}, {self.value(node.args[0])}, 0.0)"
         return super().call(node)
 
 

@@ -43,6 +43,7 @@ from .codegen import _functions_source, _initial_values
 from .emitter import Writer, combination, net_rates
 from .ir import ModelIR
 from .lanerows import LANE_CHOICES, W_BYTES, LaneRows, vectorisable
+from .pointers import lanes_through_pointers
 
 _HEADER = """
 # -- the block-of-runs kernel (sim315.compilation.lanes) --
@@ -52,6 +53,11 @@ from sim315.kernels.fastmath import pow as _fpow
 from sim315.kernels.lanes_driver import lookup_between as _lookup_between
 from sim315.kernels.lanes_driver import end_lanes as _end_lanes
 from sim315.kernels.lanes_driver import store_lanes as _store_lanes
+from sim315.kernels.pointers import select as _sel
+from sim315.kernels.pointers import load_lane as _ldl
+from sim315.kernels.pointers import store_lane as _stl
+from sim315.kernels.pointers import keep_alive as _keep
+from sim315.kernels.pointers import scratch_int64 as _iscratch
 
 OB_BYTES = {ob_bytes}
 LANES = {lanes}
@@ -164,7 +170,7 @@ def _lookup_lanes(loops: _Loops, rows: LaneRows, emit, ir: ModelIR, row: str, no
     for k in range(1, n - 1):  # the largest interior point at or below x wins
         past = f"{x} >= {t[k][0]}"
         ends = [
-            f"({t[k + d][v]} if {past} else {e})" for (v, d), e in zip(_AROUND, ends, strict=True)
+            f"_sel({past}, {t[k + d][v]}, {e})" for (v, d), e in zip(_AROUND, ends, strict=True)
         ]
     xlo, ylo, xhi, yhi = ends
     ends_n = f"{t[0][0]}, {t[0][1]}, {t[n - 1][0]}, {t[n - 1][1]}"
@@ -221,7 +227,7 @@ def _stage_code(loops: _Loops, rows: LaneRows, ir: ModelIR, tab: Tableau, first)
         loops(s_i, f"{s_i} + dt * ({comb})")
     for i in ir.nonneg:  # floor at zero, but let -inf through to the finiteness test
         s_i = rows.ref(f"s_{i}")
-        loops(s_i, f"0.0 if (-math.inf < {s_i}) & ({s_i} < 0.0) else {s_i}")
+        loops(s_i, f"_sel((-math.inf < {s_i}) & ({s_i} < 0.0), 0.0, {s_i})")
 
 
 def _initial_lanes(w: Writer, rows: LaneRows, ir: ModelIR) -> None:
@@ -312,7 +318,8 @@ def _run_lanes(ir: ModelIR, tab: Tableau, rows: LaneRows) -> str:
         ' in lanes; write their outputs and statuses."""',
     )
     w.depth = 1
-    w("W = np.empty(N_LANE_ROWS * LANES)  # row k of lane l: W[k * LANES + l]")
+    w("W = _scratch(N_LANE_ROWS * LANES)  # row k of lane l: W[k * LANES + l]")
+    w("pW = _ptr(W)  # its constant-offset accesses go through it (_ldl, _stl)")
     w("# nl is LANES, an argument so that LLVM keeps the lane loops as loops and vectorises")
     w("# them (with a known count of 8 it unrolls them first, into scalar code)")
     w("t = t0", "nt = 0.0", "step_i = -1", "lane_run = run0 + r0")
@@ -322,16 +329,18 @@ def _run_lanes(ir: ModelIR, tab: Tableau, rows: LaneRows) -> str:
     _initial_lanes(w, rows, ir)
     w(
         "n_out = sel.shape[0]",
-        "rec = np.empty(n_out, dtype=np.int64)",
+        "rec = _iscratch(n_out)",
         "for m in range(n_out):",
         "    rec[m] = LANE_REC[sel[m]]",
         "# saved outputs: two or more a step go straight to out, fewer through a buffer,",
         "# lane-contiguous, of as many saved times as fit in OB_BYTES (see _save)",
         "direct = n_out >= 2 * stride",
         "cap = max(1, min(out.shape[1], OB_BYTES // (8 * nl * max(n_out, 1))))",
-        "ob = np.empty(0 if direct else cap * n_out * nl)",
+        "ob = _scratch(0 if direct else cap * n_out * nl)",
         "j0 = 0",
-        "ends = np.full(nl, -1)  # the saved time at which each lane became non-finite",
+        "ends = _iscratch(nl)  # the saved time at which each lane became non-finite",
+        "for l in range(nl):",
+        "    ends[l] = -1",
         "n_alive = nb",
         "j = 0",
         "next_save = 0",
@@ -341,8 +350,10 @@ def _run_lanes(ir: ModelIR, tab: Tableau, rows: LaneRows) -> str:
         "if not direct:",
         "    _store_lanes(ob, nl, out, r0, nb, ends, j0, j)",
         "_end_lanes(out, status, r0, nb, ends)",
+        "_keep(W)  # W lives while pW is used",
         f"return {STATUS_OK}",
     )
+    w.lines = lanes_through_pointers(w.lines)
     return w.text()
 
 
