@@ -73,9 +73,10 @@ OB_BYTES = 32768
 
 #: Ensembles of at least this many runs run on the block-of-runs kernel, when the model has
 #: one: below, its compilation costs more than it saves. It is compiled once per model text
-#: (then cached), and costs far more than the scalar kernel's: plan315 from an empty cache,
-#: load to result, 11.4 s against 1.7 s (2026-11-27, ``CompilePlan315`` in
-#: ``benchmarks/suite/bench_compile_size.py``).
+#: (then cached), and costs more than the scalar kernel's: plan315 from an empty cache,
+#: load to result, 6.8-7.0 s against 1.9 s (2026-11-27, ``CompilePlan315`` in
+#: ``benchmarks/suite/bench_compile_size.py``; 11.4-12.3 s before its lookups and clamps
+#: were selects and its work array was read through its pointer).
 LANES_FROM = 10_000
 
 
