@@ -64,7 +64,8 @@ class Sampler(Protocol):
         ...
 
     def rows(self, a: int, b: int) -> np.ndarray:
-        """The parameter matrix of runs ``[a, b)``, shape ``(b - a, len(base))``."""
+        """The parameter matrix of runs ``[a, b)``, shape ``(b - a, len(base))``: a new
+        array the caller owns (the start states from history are written into it)."""
         ...
 
     def varied_columns(self) -> list[int]:
