@@ -28,7 +28,10 @@ def _ladder(tmp_path: Path, runs: int) -> Path:
     """A scenario of the ladder with an auxiliary of its own: a model text (so a kernel)
     that nothing else in the test session has compiled."""
     model = yaml.safe_load(LADDER.read_text())
-    model["auxiliaries"][f"probe_{uuid.uuid4().hex[:12]}"] = {"equation": "smes * 2", "units": "firm"}
+    model["auxiliaries"][f"probe_{uuid.uuid4().hex[:12]}"] = {
+        "equation": "smes * 2",
+        "units": "firm",
+    }
     (tmp_path / "model.yaml").write_text(yaml.safe_dump(model, sort_keys=False))
     path = tmp_path / "s.yaml"
     data = {

@@ -72,11 +72,8 @@ OB_BYTES = 32768
 
 
 #: Ensembles of at least this many runs run on the block-of-runs kernel, when the model has
-#: one: below, its compilation costs more than it saves. It is compiled once per model text
-#: (then cached), and costs more than the scalar kernel's: plan315 from an empty cache,
-#: load to result, 6.8-7.0 s against 1.9 s (2026-11-27, ``CompilePlan315`` in
-#: ``benchmarks/suite/bench_compile_size.py``; 11.4-12.3 s before its lookups and clamps
-#: were selects and its work array was read through its pointer).
+#: one: below, its compilation (once per model text; plan315's 6.8-7.0 s against the scalar
+#: kernel's 1.9 s, ``CompilePlan315`` in ``benchmarks/``) costs more than it saves.
 LANES_FROM = 10_000
 
 
@@ -338,13 +335,9 @@ def _run_lanes(ir: ModelIR, tab: Tableau, rows: LaneRows) -> str:
         "direct = n_out >= 2 * stride",
         "cap = max(1, min(out.shape[1], OB_BYTES // (8 * nl * max(n_out, 1))))",
         "ob = _scratch(0 if direct else cap * n_out * nl)",
-        "j0 = 0",
         "ends = _iscratch(nl)  # the saved time at which each lane became non-finite",
-        "for l in range(nl):",
-        "    ends[l] = -1",
-        "n_alive = nb",
-        "j = 0",
-        "next_save = 0",
+        *("for l in range(nl):", "    ends[l] = -1"),
+        *("j0 = 0", "n_alive = nb", "j = 0", "next_save = 0"),
     )
     w.lines += loop.lines
     w(

@@ -146,12 +146,7 @@ def execute(
     executor = executor or LocalExecutor(threads)
     executor.check(plan)  # every option is checked before anything is created
     plan, writer = _open(plan, out, resume, compression, resolve_save(plan, save), float32)
-    try:  # after the output's checks (a bad path is refused at once), before the clock
-        with note_if_slow(f"compiling the kernels of {plan.model.name}", enabled=progress):
-            executor.prepare(plan)  # the progress line's rate is then the run's own
-    except BaseException:
-        writer.close()
-        raise
+    _prepare(plan, executor, writer, progress)
     start = writer.runs_done
     summary = StreamingSummary(plan.runs, plan.grid.times(), output_infos(plan))
     bar = Progress(plan.runs, enabled=progress)
@@ -176,6 +171,18 @@ def execute(
     writer.finish(summary, {"n_failed": failed}, arrays_of(plan.model.ir))
     timings["summary"] = time.perf_counter() - t
     return RunOutcome(out, plan.runs, failed, time.perf_counter() - t0, start, timings)
+
+
+def _prepare(plan: RunPlan, executor, writer, progress: bool) -> None:
+    """The run's kernels compiled (or loaded) after the output's checks, so that a bad path
+    is refused at once, and before the progress clock starts, so that its rate is the
+    run's own; said when it takes a while (a model text's first run)."""
+    try:
+        with note_if_slow(f"compiling the kernels of {plan.model.name}", enabled=progress):
+            executor.prepare(plan)
+    except BaseException:
+        writer.close()
+        raise
 
 
 def _open(plan: RunPlan, out: Path, resume: bool, compression: str, save: str, float32: bool):
