@@ -2,7 +2,9 @@
 that takes a while (a model text's first run): the chunks then compile nothing, and the
 progress line's rate is the run's own."""
 
+import dataclasses
 import io
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -85,3 +87,30 @@ def test_a_quick_or_quiet_block_shows_nothing(enabled):
         time.sleep(0.05)
     time.sleep(0.1)  # a timer left running would write now
     assert out.getvalue() == ""
+
+
+class _Recording:
+    """A sampler that records which rows are asked for, and by which thread."""
+
+    def __init__(self, inner, fail=False):
+        self.inner, self.fail, self.calls = inner, fail, []
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def rows(self, a, b):
+        self.calls.append((a, b, threading.current_thread().name))
+        if self.fail:
+            raise ValueError("a sampler that fails")
+        return self.inner.rows(a, b)
+
+
+def test_the_sampler_starts_in_a_thread_while_the_kernels_compile(tmp_path):
+    plan = plan_run(_ladder(tmp_path, 300))
+    sampler = _Recording(plan.sampler)
+    LocalExecutor().prepare(dataclasses.replace(plan, sampler=sampler))
+    [(a, b, thread)] = sampler.calls
+    assert (a, b) == (0, 1) and thread.startswith("sim315-sampler")
+    failing = _Recording(plan.sampler, fail=True)
+    with pytest.raises(ValueError, match="a sampler that fails"):  # its error is the run's
+        LocalExecutor().prepare(dataclasses.replace(plan, sampler=failing))
