@@ -1,7 +1,8 @@
 """Parameter draws (issue 15): Beta-PERT values through sim315's own beta quantile
 (``kernels/betainv.py``) against scipy's ``beta.ppf``, the method it replaced, on the same
-unit-interval draws; and the flagship plan's parameter rows per run (its 26 distributions,
-16 of them PERT, and its posterior draws).
+unit-interval draws; the flagship plan's parameter rows per run (its 26 distributions,
+16 of them PERT, and its posterior draws); and what a Latin hypercube of the plan's size
+makes before a run's first chunk (its shuffles) against the whole design.
 
 ``python -m suite.bench_draws`` prints the figures of benchmarks/README.md.
 """
@@ -80,6 +81,31 @@ class PlanRows:
     track_us_per_run.unit = "us"
 
 
+class HypercubeStart:
+    """A Latin hypercube of 10^6 runs in 26 dimensions (the plan's, at 10^6 runs): what a run
+    waits for before its first chunk, the shuffles (``LatinHypercube``, each chunk then
+    draws its own rows), against the whole design as one array (``latin_hypercube``, what
+    the runs waited for until the eighth session); interleaved, in one process."""
+
+    timeout = 300
+    RUNS, DIMENSIONS = 10**6, 26
+
+    def _shuffles(self):
+        from sim315.ensembles.hypercube import LatinHypercube
+
+        LatinHypercube(np.random.SeedSequence(315), self.RUNS, self.DIMENSIONS)
+
+    def _whole(self):
+        from sim315.ensembles.hypercube import latin_hypercube
+
+        latin_hypercube(np.random.SeedSequence(315), self.RUNS, self.DIMENSIONS)
+
+    def track_ratio_to_whole_design(self):
+        return interleaved_ratio(self._shuffles, self._whole, repeats=3)
+
+    track_ratio_to_whole_design.unit = "ratio"
+
+
 def _timed(fn) -> float:
     t0 = time.perf_counter()
     fn()
@@ -98,3 +124,9 @@ if __name__ == "__main__":  # pragma: no cover
     r = PlanRows()
     r.setup()
     print(f"plan rows: {min(r.track_us_per_run() for _ in range(3)):.2f} us a run")
+    h = HypercubeStart()
+    shuffles, whole = (min(_timed(f) for _ in range(3)) for f in (h._shuffles, h._whole))
+    print(
+        f"Latin hypercube 10^6 x 26 before the first chunk: shuffles {shuffles:.2f} s, "
+        f"whole design {whole:.2f} s; ratio {h.track_ratio_to_whole_design():.2f}"
+    )
