@@ -158,6 +158,50 @@ def breakdown(runs: int, scenario=SCENARIO, repeat: int = 1, **options) -> dict:
         bench.teardown(runs)
 
 
+_START = """
+import sys, time
+from sim315.ensembles.executors import LocalExecutor, plan_call
+from sim315.ensembles.runner import plan_run
+plan = plan_run({plan!r}, runs=10**6)
+t0 = time.perf_counter()
+if {beside}:
+    LocalExecutor().prepare(plan)
+else:
+    plan.model.prepare(plan_call(plan))
+    plan.start.prepare()
+plan.rows(0, plan.chunk)
+print(time.perf_counter() - t0)
+"""
+
+
+class RunStart:
+    """The start of the plan at 10^6 runs, to its first chunk's rows, in a fresh process
+    with a warm kernel cache (as a ``sim315 run`` starts): the kernels loaded with the
+    sampler's start (its Latin hypercube's shuffles) in a thread beside them, as ``sim315
+    run`` does, against the two one after the other; alternated three times."""
+
+    timeout = 300
+
+    @staticmethod
+    def _start(beside: bool) -> float:
+        import subprocess
+        import sys
+
+        code = _START.format(plan=str(PLAN), beside=beside)
+        done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+        return float(done.stdout)
+
+    def track_ratio_to_one_after_the_other(self):
+        self._start(True)  # the kernel cache warm
+        beside = after = float("inf")
+        for _ in range(3):
+            beside = min(beside, self._start(True))
+            after = min(after, self._start(False))
+        return beside / after
+
+    track_ratio_to_one_after_the_other.unit = "ratio"
+
+
 if __name__ == "__main__":  # pragma: no cover
     import argparse
 
