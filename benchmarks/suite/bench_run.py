@@ -159,7 +159,7 @@ def breakdown(runs: int, scenario=SCENARIO, repeat: int = 1, **options) -> dict:
 
 
 _START = """
-import sys, time
+import time
 from sim315.ensembles.executors import LocalExecutor, plan_call
 from sim315.ensembles.runner import plan_run
 plan = plan_run({plan!r}, runs=10**6)
