@@ -196,6 +196,44 @@ def hist_add(X, ok, lo, scale, counts, stats, finite, take=None, first=0, last=-
                     _take(col[:n], take[1][t], take[2][t], take[3][t], take[4][t : t + 1])
 
 
+@njit(cache=True, nogil=True)
+def hist_add_columns(Z, r0, ok, lo, scale, counts, stats, finite, take=None, first=0, last=-1):
+    """:func:`hist_add` of ``len(ok)`` rows of a chunk held by column: column ``c``'s values
+    are ``Z[c, r0 : r0 + len(ok)]`` (``Z``: columns, room for the runs; C-ordered), as the
+    block-of-runs kernel writes them. The same counts, stats and taken values as
+    :func:`hist_add` of the rows, without gathering each column first: a column is read
+    where it lies when every row is ``ok`` and every value finite, else its ``ok`` values
+    are copied out (``Z`` is never written)."""
+    last = Z.shape[0] if last < 0 else min(last, Z.shape[0])
+    if counts.shape[1] > 1 << 16:
+        raise ValueError("at most 65536 bins")
+    n = ok.shape[0]
+    keep = np.flatnonzero(ok)
+    m = keep.shape[0]
+    if m == 0:
+        return
+    whole = m == n and finite  # columns are read in place
+    scratch = np.empty(0 if whole else m)
+    ib = np.empty(m, np.uint16)
+    key = np.empty(2, np.int64)
+    sink = np.zeros(1, np.int64)  # keeps the reads of _touch
+    for c0 in range(first, last, BLOCK_COLUMNS):
+        c1 = min(last, c0 + BLOCK_COLUMNS)
+        sink[0] += _touch(counts, c0, c1)
+        for c in range(c0, c1):
+            if whole:
+                col = Z[c, r0 : r0 + m]
+            else:
+                col = scratch
+                z = Z[c, r0 : r0 + n]
+                for k in range(m):
+                    col[k] = z[keep[k]]
+            k = _hist_column(col, m, lo[c], scale[c], counts[c], stats[c], finite, ib, key)
+            if take is not None and take[0][c] >= 0:
+                t = take[0][c]
+                _take(col[:k], take[1][t], take[2][t], take[3][t], take[4][t : t + 1])
+
+
 @njit(cache=True)
 def _order_stat(r, n, counts, st, lo, scale):
     """The estimate of the order statistic of rank ``r`` of one column (``st``: its values,

@@ -4,8 +4,10 @@
 ``_run_lanes(P, lx, ly, lo, t0, dt, n_steps, stride, sel, out, status, key, run0, r0, nb,
 nl)`` that integrates the rows ``r0 .. r0 + nb - 1`` of ``P`` (``nb <= nl``, ``nl`` =
 ``LANES``, passed so that LLVM vectorises the lane loops rather than unrolling them) at
-once, one vector lane per run, and writes their outputs and statuses. The helpers below
-(``lookup_between``, ``store_lanes``, ``end_lanes``) are imported by generated modules; the
+once, one vector lane per run, and writes their outputs and statuses. ``out`` is (saved
+times, outputs, runs): each (time, output) column of a chunk's runs is contiguous (a view
+whose runs may be a slice of a longer buffer). The helpers below (``lookup_between``,
+``end_lanes``) are imported by generated modules; the
 entry points (:data:`ENTRY_POINTS`) are copied after ``_run_lanes`` with
 :func:`inspect.getsource`, as :mod:`sim315.kernels.driver`'s are after ``_run``; they take
 the same arguments as that module's ``ensemble`` and ``ensemble_serial``.
@@ -40,10 +42,10 @@ def _run_lanes(P, lx, ly, lo, t0, dt, n_steps, stride, sel, out, status, key, ru
         r = r0 + q
         p = P[r]
         extra = lx[0] * ly[0] + lo[0] + (run0 + r) + float(key % 7)
-        for j in range(min(out.shape[1], n_steps // stride + 1)):
+        for j in range(min(out.shape[0], n_steps // stride + 1)):
             t = t0 + j * stride * dt
             for m in range(sel.shape[0]):
-                out[r, j, m] = p[sel[m]] + t + extra
+                out[j, m, r] = p[sel[m]] + t + extra
         status[r] = 1 if p[0] < 0.0 else 0
     return 0
 
@@ -59,7 +61,8 @@ def _block(n, run0, b):
 
 @njit(cache=True, parallel=True, nogil=True, error_model="numpy")
 def ensemble_lanes(P, lx, ly, lo, t0, dt, n_steps, stride, sel, out, status, key, run0):
-    """Runs P[r] (run number run0 + r), blocks of LANES runs in parallel; out[r], status[r]."""
+    """Runs P[r] (run number run0 + r), blocks of LANES runs in parallel; out[:, :, r],
+    status[r]."""
     n = P.shape[0]
     n_blocks = 0 if n == 0 else (run0 + n - 1) // LANES - run0 // LANES + 1
     for b in prange(n_blocks):
@@ -96,32 +99,15 @@ def lookup_between(x, x0, y0, xn, yn, xlo, xhi, ylo, yhi):
 
 
 @njit(cache=True, nogil=True)
-def store_lanes(ob, nl, out, r0, nb, ends, j0, j1):
-    """Copy the saved times ``j0 .. j1 - 1`` of a block's runs, lane-contiguous in ``ob``
-    (saved time ``j``, output ``m``, lane ``q`` at ``ob[((j - j0) * n_out + m) * nl + q]``),
-    into ``out[r0 + q]``; a lane that became non-finite at saved time ``ends[q] >= 0`` only
-    up to it (:func:`end_lanes` fills the rest with NaN)."""
-    n_out = out.shape[2]
-    for q in range(nb):
-        o = out[r0 + q]
-        end = j1 if ends[q] < 0 else min(j1, ends[q])
-        t = q  # lane q's values are every nl-th of ob, in (saved time, output) order
-        for j in range(j0, end):
-            for m in range(n_out):
-                o[j, m] = ob[t]
-                t += nl
-
-
-@njit(cache=True, nogil=True)
 def end_lanes(out, status, r0, nb, ends):
     """Each run's status at the end of its block: lane ``q`` became non-finite at saved
-    time ``ends[q]`` (its outputs are NaN from there), or it did not (``ends[q] < 0``)."""
+    time ``ends[q]`` (its outputs, ``out[:, :, r0 + q]``, are NaN from there), or it did not
+    (``ends[q] < 0``)."""
     for q in range(nb):
         if ends[q] < 0:
             status[r0 + q] = STATUS_OK
             continue
         status[r0 + q] = STATUS_NONFINITE
-        o = out[r0 + q]
-        for j in range(ends[q], o.shape[0]):
-            for m in range(o.shape[1]):
-                o[j, m] = np.nan
+        for j in range(ends[q], out.shape[0]):
+            for m in range(out.shape[1]):
+                out[j, m, r0 + q] = np.nan

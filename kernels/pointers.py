@@ -16,6 +16,7 @@ bounds either). The values read and written are the same as through ``a[i]``.
 
 from numba import types
 from numba.core import cgutils
+from numba.core.cgutils import ir as llvmir  # llvmlite's IR builder, as Numba has it
 from numba.extending import intrinsic
 
 
@@ -23,6 +24,21 @@ from numba.extending import intrinsic
 def data_pointer(typingctx, arr):
     """The data pointer of the C-contiguous array ``arr``."""
     if not isinstance(arr, types.Array) or arr.layout != "C":
+        return None
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        return ary.data
+
+    return types.CPointer(arr.dtype)(arr), codegen
+
+
+@intrinsic
+def view_pointer(typingctx, arr):
+    """The address of the first element of ``arr``, an array of any layout (a strided view
+    too): the caller computes each element's offset from the view's strides, and writes
+    only within the view."""
+    if not isinstance(arr, types.Array):
         return None
 
     def codegen(context, builder, signature, args):
@@ -252,6 +268,28 @@ def store_lane(typingctx, ptr, row, lane, value):
         return context.get_dummy_value()
 
     return types.none(ptr, row, lane, value), codegen
+
+
+@intrinsic
+def prefetch_write(typingctx, ptr, index):
+    """A hint that ``ptr[index]`` will be written soon: its cache line is fetched for writing
+    (LLVM's ``prefetch``, for write, kept in every cache level). Nothing is read or written
+    and no address faults, inside an array or not. The block-of-runs kernel writes each
+    saved time's outputs to as many columns of its output, whose lines the hardware's
+    prefetchers (which follow a few streams each) do not fetch ahead."""
+    if not isinstance(ptr, types.CPointer) or not isinstance(index, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        at = context.cast(builder, args[1], signature.args[1], types.intp)
+        address = builder.bitcast(builder.gep(args[0], [at]), llvmir.IntType(8).as_pointer())
+        i32 = llvmir.IntType(32)
+        fnty = llvmir.FunctionType(llvmir.VoidType(), [address.type, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        builder.call(fn, [address, i32(1), i32(3), i32(1)])  # write, keep, data
+        return context.get_dummy_value()
+
+    return types.none(ptr, index), codegen
 
 
 @intrinsic

@@ -3,6 +3,7 @@ the scalar kernel's (bit for bit without exp/log/power, within their stated erro
 them), its independence of threads and chunking, when it is chosen, and that LLVM
 vectorises it."""
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -61,10 +62,11 @@ def _both(model, P, method="euler", seed=5, run0=0, call=None):
     mod = model.kernel_module(method)
     call = call or model.kernel_call(method=method, seed=seed)
     got = []
-    for fn in (mod.ensemble_serial, mod.ensemble_lanes_serial):
-        out, status = call.buffers(P.shape[0])
-        fn(*call.args(P, out, status, run0))
-        got.append((out, status))
+    for lanes in (False, True):  # each kernel with its layout of out
+        c = dataclasses.replace(call, lanes=lanes)
+        out, status = c.buffers(P.shape[0])
+        getattr(mod, c.entry_points[1])(*c.args(P, out, status, run0))
+        got.append((c.values(out), status))
     return got
 
 
@@ -73,14 +75,15 @@ def _both(model, P, method="euler", seed=5, run0=0, call=None):
 def test_entry_points_run_blocks_with_the_placeholder(name, jitted):
     """Blocks of 4 runs by absolute run number (run0 = 40, 11 runs: blocks of 4, 4, 3)."""
     P, lx, ly, lo, t0, dt, n_steps, stride, sel, key, run0 = _inputs()
-    out = np.full((P.shape[0], int(n_steps // stride) + 1, sel.shape[0]), np.nan)
+    out = np.full((int(n_steps // stride) + 1, sel.shape[0], P.shape[0]), np.nan)  # runs last
     status = np.full(P.shape[0], -1, dtype=np.int32)
     fn = getattr(lanes_driver, name)
     fn = fn if jitted else fn.py_func
     for a, b in ((0, 3), (3, 4), (4, 11)):  # chunks that cut blocks
-        fn(P[a:b], lx, ly, lo, t0, dt, n_steps, stride, sel, out[a:b], status[a:b], key, run0 + a)
+        o = out[:, :, a:b]
+        fn(P[a:b], lx, ly, lo, t0, dt, n_steps, stride, sel, o, status[a:b], key, run0 + a)
     want_out, want_status = _expected(P, lx, ly, lo, t0, dt, n_steps, stride, sel, key, run0)
-    np.testing.assert_array_equal(out, want_out)
+    np.testing.assert_array_equal(out.transpose(2, 0, 1), want_out)
     np.testing.assert_array_equal(status, want_status)
 
 
@@ -143,19 +146,17 @@ def test_a_lane_that_blows_up_stops_as_the_scalar_run_does():
 
 
 @pytest.mark.parametrize(
-    ("outputs", "every"), [(None, None), (["x"], 1.0)], ids=["direct", "buffered"]
+    ("outputs", "every"), [(None, None), (["x"], 1.0)], ids=["all-every-step", "one-sparse"]
 )
-def test_both_ways_of_saving_give_the_scalar_kernels_numbers(outputs, every):
-    """Two or more saved values a step go straight to ``out``, fewer through the block's
-    buffer (``_save`` in compilation/lanes.py): each gives the scalar kernel's outputs and
-    statuses, lanes that blow up included."""
+def test_saved_outputs_are_the_scalar_kernels(outputs, every):
+    """Every output at every step, or one output every fourth step, written a (time,
+    output) column at a time (``_save`` in compilation/lanes.py): the scalar kernel's
+    outputs and statuses, lanes that blow up included."""
     model = compile_spec(CURVES)
     P = _spread(model, 45)
     P[[2, 17], model.parameter_index("cap")] = 0.0
     P[9, model.parameter_index("r")] = 1e300
     call = model.kernel_call(outputs=outputs, save_every=every, seed=5)
-    n_out, stride = len(call.names), call.grid.stride
-    assert (n_out >= 2 * stride) == (outputs is None)  # the branch each case is for
     (a, sa), (b, sb) = _both(model, P, call=call)
     np.testing.assert_array_equal(sa, sb)
     np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
@@ -226,7 +227,7 @@ def test_llvm_vectorises_the_lanes(ladder):
     """The step's arithmetic compiles to packed instructions (4 or 8 float64 per op)."""
     mod = ladder.kernel_module("euler")
     fresh = njit(error_model="numpy")(mod._run_lanes.py_func)  # not cached: inspectable
-    call = ladder.kernel_call()
+    call = ladder.kernel_call(runs=LANES_FROM)
     P = ladder.parameters(3)
     out, status = call.buffers(3)
     fresh(*call.args(P, out, status, 0), np.int64(0), np.int64(3), np.int64(mod.LANES))

@@ -10,8 +10,9 @@ never overlap. What depends on parameters alone is computed once per block; a ``
 chosen by selects over the table's points (written for the model's number of points: a
 table replaced by one of another length keeps the scalar kernel); statements that cannot be
 vectorised (random draws, trigonometry, ``fmod``, pulse trains, other table functions) get
-loops of their own, so that the rest still is. Saved outputs go through a lane-contiguous
-buffer of at most :data:`OB_BYTES`.
+loops of their own, so that the rest still is. Saved outputs are written a (time, output)
+column at a time: the kernel's ``out`` is (saved times, outputs, runs)
+(:meth:`sim315.ensembles.kernelcall.KernelCall.buffers`).
 
 Each lane computes exactly what the scalar kernel computes for its run, operation for
 operation, with one exception: ``exp``, ``log`` and ``**`` (but for exponents LLVM makes
@@ -52,23 +53,19 @@ from sim315.kernels.fastmath import log as _flog
 from sim315.kernels.fastmath import pow as _fpow
 from sim315.kernels.lanes_driver import lookup_between as _lookup_between
 from sim315.kernels.lanes_driver import end_lanes as _end_lanes
-from sim315.kernels.lanes_driver import store_lanes as _store_lanes
 from sim315.kernels.pointers import select as _sel
 from sim315.kernels.pointers import load_lane as _ldl
 from sim315.kernels.pointers import store_lane as _stl
 from sim315.kernels.pointers import keep_alive as _keep
+from sim315.kernels.pointers import view_pointer as _vptr
+from sim315.kernels.pointers import prefetch_write as _pfw
 from sim315.kernels.pointers import scratch_int64 as _iscratch
 
-OB_BYTES = {ob_bytes}
 LANES = {lanes}
 N_LANE_ROWS = {rows}
 #: Each recorded variable's row offset (row * LANES) in the work array
 LANE_REC = np.array({rec!r}, dtype=np.int64)
 """
-
-
-#: Bytes of a block's output buffer: it stays in the core's own caches.
-OB_BYTES = 32768
 
 
 #: Ensembles of at least this many runs run on the block-of-runs kernel, when the model has
@@ -258,36 +255,28 @@ def _save(w: Writer, rows: LaneRows, ir: ModelIR) -> None:
     :func:`sim315.kernels.lanes_driver.end_lanes` at the end); when every lane has, the
     block stops.
 
-    The outputs go, when a run saves fewer than two values per step, into the block's
-    buffer ``ob`` (lane-contiguous, vector stores; copied to ``out`` by
-    :func:`sim315.kernels.lanes_driver.store_lanes` when it holds ``cap`` saved times, and at
-    the end); with more (``direct``), straight into ``out``: the buffer's second copy then
-    costs more than it saves (quiet, lanes with a direct save / with the buffer: teacup with
-    4 outputs every step 0.92-0.96, SIR with 5 0.93-0.97, the ladder with 5 every step
-    0.89-0.97, with 5 every 4th step 0.98-1.10; ``benchmarks/README.md``). The same values
-    either way."""
+    ``out`` is (saved times, outputs, runs): each output's lanes are a row of ``W`` and
+    ``nb`` consecutive elements of ``out`` (a vector copy through ``out``'s pointer ``po``,
+    its strides ``os0``, ``os1`` in elements), and each (time, output) column of a chunk is
+    contiguous for the summary that reads it (:func:`sim315.kernels.histograms.
+    hist_add_columns`). Runs-first rows took a scatter of each lane's outputs, or a buffer
+    and a transpose."""
     bad = rows.hoist("finiteness probe", None)
     probe = " + ".join(f"0.0 * {rows.ref(f's_{i}')}" for i in range(len(ir.state_names)))
     w(
         "for l in range(nl):",
         f"    {bad} = {probe or '0.0'}",
-        "if direct:",
-        "    for m in range(n_out):",
-        "        k = rec[m]",
-        "        for l in range(nl):",
-        f"            {bad} += 0.0 * W[k + l]",
+        "for m in range(n_out):",
+        "    k = rec[m]",
+        "    for l in range(nl):",
+        f"        {bad} += 0.0 * _ldl(pW, k, l)",
+        "    o = j * os0 + m * os1 + r0",
         "    for l in range(nb):",
-        "        o_l = out[r0 + l, j]",
-        "        for m in range(n_out):",
-        "            o_l[m] = W[rec[m] + l]",
-        "else:",
-        "    for m in range(n_out):",
-        "        k = rec[m]",
-        "        o = ((j - j0) * n_out + m) * nl",
-        "        for l in range(nl):",
-        "            v = W[k + l]",
-        "            ob[o + l] = v",
-        f"            {bad} += 0.0 * v",
+        "        _stl(po, o, l, _ldl(pW, k, l))",
+        "    o += os0  # the next saved time's lines, fetched while the steps to it run",
+        "    for l in range(0, nb, 8):",
+        "        _pfw(po, o + l)",
+        "    _pfw(po, o + nb - 1)",
         "for l in range(nb):",
         f"    if ends[l] < 0 and not math.isfinite({bad}):",
         "        ends[l] = j",
@@ -295,9 +284,6 @@ def _save(w: Writer, rows: LaneRows, ir: ModelIR) -> None:
         "j += 1",
         "if n_alive == 0:",
         "    break",
-        "if not direct and j - j0 == cap:",
-        "    _store_lanes(ob, nl, out, r0, nb, ends, j0, j)",
-        "    j0 = j",
     )
 
 
@@ -330,19 +316,15 @@ def _run_lanes(ir: ModelIR, tab: Tableau, rows: LaneRows) -> str:
         "rec = _iscratch(n_out)",
         "for m in range(n_out):",
         "    rec[m] = LANE_REC[sel[m]]",
-        "# saved outputs: two or more a step go straight to out, fewer through a buffer,",
-        "# lane-contiguous, of as many saved times as fit in OB_BYTES (see _save)",
-        "direct = n_out >= 2 * stride",
-        "cap = max(1, min(out.shape[1], OB_BYTES // (8 * nl * max(n_out, 1))))",
-        "ob = _scratch(0 if direct else cap * n_out * nl)",
+        "# out: (saved times, outputs, runs), a view; stored through its pointer (see _save)",
+        "po = _vptr(out)",
+        "os0, os1 = out.strides[0] // 8, out.strides[1] // 8",
         "ends = _iscratch(nl)  # the saved time at which each lane became non-finite",
         *("for l in range(nl):", "    ends[l] = -1"),
-        *("j0 = 0", "n_alive = nb", "j = 0", "next_save = 0"),
+        *("n_alive = nb", "j = 0", "next_save = 0"),
     )
     w.lines += loop.lines
     w(
-        "if not direct:",
-        "    _store_lanes(ob, nl, out, r0, nb, ends, j0, j)",
         "_end_lanes(out, status, r0, nb, ends)",
         "_keep(W)  # W lives while pW is used",
         f"return {STATUS_OK}",
@@ -388,9 +370,7 @@ def lane_source(ir: ModelIR, method: str = "euler") -> str:
         run_lanes = _run_lanes(ir, tab, rows)  # first: it adds the rows computed once
         if len(rows.offset) * lanes * 8 <= W_BYTES:
             break
-    header = _HEADER.format(
-        lanes=rows.lanes, rows=len(rows.offset), rec=rows.record(ir), ob_bytes=OB_BYTES
-    )
+    header = _HEADER.format(lanes=rows.lanes, rows=len(rows.offset), rec=rows.record(ir))
     return (
         header
         + "\n\n"

@@ -119,17 +119,23 @@ class ChunkBuffers:
 
     def __init__(self, call):
         self.call = call
-        self.kept: list[tuple[np.ndarray, np.ndarray]] = []
+        self.kept: list[tuple] = []  # (the owner of out's memory or None, out, status)
 
     def take(self, runs: int) -> tuple[np.ndarray, np.ndarray]:
-        for pair in self.kept:
-            # an array's references: ``pair`` (the tuple in ``kept``), the generator's ``b``,
-            # getrefcount's argument; any more is a holder elsewhere
-            if pair[0].shape[0] == runs and all(sys.getrefcount(b) == 3 for b in pair):
-                return pair
+        for owner, out, status in self.kept:
+            # an array's references: the tuple in ``kept``, this loop's name, getrefcount's
+            # argument, and an owner's also ``out``'s base (a view of a view refers to the
+            # owner: a chunk's values, transposed, hold it); any more is a holder elsewhere
+            if (
+                self.call.runs_in(out) == runs
+                and sys.getrefcount(out) == 3
+                and sys.getrefcount(status) == 3
+                and (owner is None or sys.getrefcount(owner) == 4)
+            ):
+                return out, status
         pair = self.call.buffers(runs)
         if len(self.kept) < self.KEEP:
-            self.kept.append(pair)
+            self.kept.append((pair[0].base, *pair))
         return pair
 
 
@@ -151,8 +157,9 @@ def chunk_task(source, call, P, run0):
     mod, _, _ = load_kernel_module(source)
     out, status = call.buffers(P.shape[0])
     serial = getattr(mod, call.entry_points[1])
-    run_threads(serial, call.args(P, out, status, run0), P.shape[0], numba.config.NUMBA_NUM_THREADS)
-    return out, status
+    args = call.args(P, out, status, run0)
+    run_threads(serial, args, P.shape[0], numba.config.NUMBA_NUM_THREADS, call.run_axis)
+    return out, status  # the kernel's layout: the client views it (KernelCall.values)
 
 
 class DaskExecutor:
@@ -243,7 +250,8 @@ class DaskExecutor:
         source = model.source_code(plan.method)
         client = self.client
         # sent to every worker once, not with each chunk
-        [src, call] = client.scatter([source, plan_call(plan)], broadcast=True)
+        here = plan_call(plan)
+        [src, call] = client.scatter([source, here], broadcast=True)
         threads = sum(client.nthreads().values()) or 1
         window = self.window or 2 * threads
         pending: deque = deque()
@@ -260,10 +268,10 @@ class DaskExecutor:
                 break
         while pending:
             a, P, fut = pending.popleft()
-            values, status = fut.result()
+            out, status = fut.result()
             if self.on_result is not None:
                 self.on_result(a)
-            yield a, P, values, status
+            yield a, P, here.values(out), status
             nxt = next(it, None)
             if nxt is not None:
                 submit(nxt)

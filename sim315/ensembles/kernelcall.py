@@ -24,6 +24,10 @@ from ..compilation.ir import TimeGrid
 from ..core.errors import suggest
 from ..kernels.driver import STATUS_OK
 
+#: Elements past each column's runs in a block-of-runs output buffer (see
+#: :meth:`KernelCall.buffers`).
+COLUMN_PAD = 8
+
 
 @dataclass(frozen=True, eq=False)
 class KernelCall:
@@ -73,13 +77,38 @@ class KernelCall:
     def n_outputs(self) -> int:
         return len(self.names)
 
+    @property
+    def run_axis(self) -> int:
+        """The axis of the kernel's ``out`` that runs are on: 0, or 2 on lanes."""
+        return 2 if self.lanes else 0
+
     def out_shape(self, runs: int) -> tuple[int, int, int]:
-        """Shape of the output buffer of ``runs`` runs: (runs, saved times, outputs)."""
+        """Shape of the kernel's output array for ``runs`` runs: (runs, saved times,
+        outputs); on lanes (saved times, outputs, runs), each (time, output) column of the
+        runs contiguous, as the streaming summary counts them (:meth:`values`)."""
+        if self.lanes:
+            return (self.grid.n_saved, self.n_outputs, runs)
         return (runs, self.grid.n_saved, self.n_outputs)
 
     def buffers(self, runs: int) -> tuple[np.ndarray, np.ndarray]:
-        """New host buffers ``(out, status)`` for ``runs`` runs."""
-        return np.empty(self.out_shape(runs)), np.zeros(runs, dtype=np.int32)
+        """New host buffers ``(out, status)`` for ``runs`` runs. On lanes, ``out`` is a view
+        of a buffer whose columns are :data:`COLUMN_PAD` to 15 elements longer (a multiple
+        of 8): never contiguous, so that the kernel is typed, and compiled, once for every
+        chunk and thread's slice (an array's layout is part of its Numba type)."""
+        status = np.zeros(runs, dtype=np.int32)
+        if not self.lanes:
+            return np.empty(self.out_shape(runs)), status
+        room = (runs + COLUMN_PAD + 7) // 8 * 8
+        return np.empty((self.grid.n_saved, self.n_outputs, room))[:, :, :runs], status
+
+    def values(self, out: np.ndarray) -> np.ndarray:
+        """The kernel's ``out`` as (runs, saved times, outputs): itself, or on lanes its
+        transposed view (no copy)."""
+        return out.transpose(2, 0, 1) if self.lanes else out
+
+    def runs_in(self, out: np.ndarray) -> int:
+        """How many runs the kernel's ``out`` holds."""
+        return out.shape[self.run_axis]
 
     def args(self, P, out, status, run0: int = 0) -> tuple:
         """The entry points' arguments for the rows ``P`` (run numbers ``run0 ...``), writing

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import hashlib
 import time as _time
@@ -285,6 +286,8 @@ class CompiledModel:
                 "params", "", f"expected shape (runs, {len(self.parameter_names)}), got {P.shape}"
             )
         P = np.ascontiguousarray(P)
+        if target == "cuda" and call.lanes:  # the GPU's kernel is one run a thread
+            call = dataclasses.replace(call, lanes=False)
         out, status = call.buffers(P.shape[0]) if buffers is None else buffers
         args = call.args(P, out, status, run_offset)
         if target == "cuda":
@@ -295,7 +298,7 @@ class CompiledModel:
         if times is None:
             times = self._times[call.grid] = call.grid.times()
             times.flags.writeable = False  # shared by every result on this grid
-        return SimulationResult(times, out, call.names, status, call.entropy)
+        return SimulationResult(times, call.values(out), call.names, status, call.entropy)
 
     def _run_cpu(self, call: KernelCall, args: tuple, runs: int, threads: int | None) -> None:
         import numba
@@ -311,7 +314,7 @@ class CompiledModel:
         if n_threads == 1 or runs < SERIAL_BELOW:
             serial(*args)
         else:  # the serial kernel on slices, in threads: no parallel region to compile
-            run_threads(serial, args, runs, n_threads)
+            run_threads(serial, args, runs, n_threads, call.run_axis)
 
     def prepare(self, call: KernelCall) -> None:
         """Compile (or load from the cache) the CPU kernel that :meth:`run_call` calls with

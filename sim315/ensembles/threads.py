@@ -15,13 +15,16 @@ from ..core.workers import in_parallel, slices
 __all__ = ["run_threads", "slices"]
 
 
-def run_threads(serial, args: tuple, runs: int, threads: int) -> None:
+def run_threads(serial, args: tuple, runs: int, threads: int, run_axis: int = 0) -> None:
     """Call ``serial(*args)`` (a kernel entry point taking ``P, lx, ly, lo, t0, dt,
     n_steps, stride, sel, out, status, key, run0``) on ``threads`` slices of the runs at
-    once; the first slice runs on the calling thread."""
+    once; the first slice runs on the calling thread. ``run_axis``: the axis of ``out``
+    that runs are on (:attr:`sim315.ensembles.kernelcall.KernelCall.run_axis`)."""
     P, *fixed, out, status, key, run0 = args
+    before = (slice(None),) * run_axis
 
     def one(a: int, b: int):
-        return lambda: serial(P[a:b], *fixed, out[a:b], status[a:b], key, run0 + a)
+        o = out[(*before, slice(a, b))]
+        return lambda: serial(P[a:b], *fixed, o, status[a:b], key, run0 + a)
 
     in_parallel("runs", [one(a, b) for a, b in slices(runs, threads)])

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.workers import in_parallel, slices
-from ..kernels.histograms import BLOCK_COLUMNS, hist_add, hist_percentiles
+from ..kernels.histograms import BLOCK_COLUMNS, hist_add, hist_add_columns, hist_percentiles
 from ..kernels.stats import row_percentiles_serial
 
 #: Bins per column's histogram.
@@ -49,6 +49,10 @@ DELTA_ROWS = 0xFFFF
 
 def _count(X, ok, args, first: int, last: int):
     return lambda: hist_add(X, ok, *args, first, last)
+
+
+def _count_columns(Z, r0: int, ok, args, first: int, last: int):
+    return lambda: hist_add_columns(Z, r0, ok, *args, first, last)
 
 
 def prefix_runs(cols: int) -> int:
@@ -109,8 +113,10 @@ class ColumnSketch:
     def collecting(self) -> bool:
         return self._collect is not None
 
-    def feed(self, a: int, X: np.ndarray, ok: np.ndarray) -> None:
-        """The rows ``X`` (``(n, cols)``) of runs ``a .. a + n``, the next in run order."""
+    def feed(self, a: int, X: np.ndarray, ok: np.ndarray, Z: np.ndarray | None = None) -> None:
+        """The rows ``X`` (``(n, cols)``) of runs ``a .. a + n``, the next in run order.
+        ``Z``: the same values held by column (:func:`sim315.results.columns.chunk_columns`;
+        ``X`` a view of it), counted where they lie; the same counts either way."""
         if a != self._next:
             raise ValueError(f"runs must come in order: expected run {self._next}, got {a}")
         n = X.shape[0]
@@ -121,26 +127,35 @@ class ColumnSketch:
             kept[:, filled[0] : filled[0] + part.shape[0]] = part.T
             filled[0] += part.shape[0]
             return
+        k = 0
         if a < self.prefix:
             k = min(a + n, self.prefix) - a
             self._kept.append(X[:k] if ok[:k].all() else X[:k][ok[:k]])
-            X, ok = X[k:], ok[k:]
             if a + k == self.prefix and self.streaming:
                 self._calibrate()
-        if X.shape[0] and self.hist is not None:
-            self._add(X, ok)
+        if k < n and self.hist is not None:
+            self._add(X[k:], ok[k:], Z, k)
 
-    def _add(self, X: np.ndarray, ok: np.ndarray) -> None:
+    def _add(self, X: np.ndarray, ok: np.ndarray, Z=None, r0: int = 0) -> None:
+        """Count the rows ``X`` (or, given ``Z``, its columns from row ``r0``)."""
         h = self.hist
-        X, ok = np.ascontiguousarray(X), np.ascontiguousarray(ok, dtype=np.bool_)
+        if Z is None:
+            X = np.ascontiguousarray(X)
+        ok = np.ascontiguousarray(ok, dtype=np.bool_)
         take = None if self._interior is None else self._interior.take(self.cols, X.shape[0])
         for a in range(0, X.shape[0], DELTA_ROWS):  # no 16-bit count can overflow
-            part, keep = X[a : a + DELTA_ROWS], ok[a : a + DELTA_ROWS]
-            if h["since"] + part.shape[0] > DELTA_ROWS:
+            keep = ok[a : a + DELTA_ROWS]
+            if h["since"] + keep.shape[0] > DELTA_ROWS:
                 self._flush()
             args = (h["lo"], h["scale"], h["delta"], h["stats"], self.finite, take)
-            in_parallel("summary", [_count(part, keep, args, a, b) for a, b in self._parts()])
-            h["since"] += part.shape[0]
+            if Z is None:
+                part = X[a : a + DELTA_ROWS]
+                tasks = [_count(part, keep, args, c0, c1) for c0, c1 in self._parts()]
+            else:
+                at = r0 + a
+                tasks = [_count_columns(Z, at, keep, args, c0, c1) for c0, c1 in self._parts()]
+            in_parallel("summary", tasks)
+            h["since"] += keep.shape[0]
         if take is not None:
             self._interior.add(take)
 

@@ -15,6 +15,7 @@ import json
 import h5py
 import numpy as np
 
+from .columns import chunk_columns
 from .layout import PERCENTILES, OutputInfo
 from .measures import TargetMeasures
 from .sketch import BINS, MAX_ERROR, ColumnSketch
@@ -57,7 +58,11 @@ class StreamingSummary:
         """The outputs' percentiles' part of :meth:`feed`. It and :meth:`feed_targets` touch
         nothing in common: two threads may run them at once (each in run order)."""
         ok = np.asarray(status) == 0
-        self.values.feed(a, values.reshape(values.shape[0], -1), ok)
+        Z = chunk_columns(values)
+        if Z is None:
+            self.values.feed(a, values.reshape(values.shape[0], -1), ok)
+        else:  # the block-of-runs kernel's layout: counted by column, where it lies
+            self.values.feed(a, Z[:, : values.shape[0]].T, ok, Z)
 
     def feed_targets(self, a: int, values: np.ndarray, status: np.ndarray, *, count=True):
         """The targets' part of :meth:`feed`: each run's measures, P(met), failed runs."""
