@@ -4,10 +4,11 @@
 ``_run_lanes(P, lx, ly, lo, t0, dt, n_steps, stride, sel, out, status, key, run0, r0, nb,
 nl)`` that integrates the rows ``r0 .. r0 + nb - 1`` of ``P`` (``nb <= nl``, ``nl`` =
 ``LANES``, passed so that LLVM vectorises the lane loops rather than unrolling them) at
-once, one vector lane per run, and writes their outputs and statuses. ``out`` is (saved
-times, outputs, runs): each (time, output) column of a chunk's runs is contiguous (a view
-whose runs may be a slice of a longer buffer). The helpers below (``lookup_between``,
-``end_lanes``) are imported by generated modules; the
+once, one vector lane per run, and writes their outputs and statuses. ``out`` is either
+by column, (saved times, outputs, runs), each (time, output) column of the runs contiguous
+(a view whose columns have room past the runs), or by rows of runs, (runs, saved times,
+outputs), C-ordered: :func:`by_column` tells which. The helpers below (``by_column``,
+``lookup_between``, ``end_lanes``) are imported by generated modules; the
 entry points (:data:`ENTRY_POINTS`) are copied after ``_run_lanes`` with
 :func:`inspect.getsource`, as :mod:`sim315.kernels.driver`'s are after ``_run``; they take
 the same arguments as that module's ``ensemble`` and ``ensemble_serial``.
@@ -42,10 +43,14 @@ def _run_lanes(P, lx, ly, lo, t0, dt, n_steps, stride, sel, out, status, key, ru
         r = r0 + q
         p = P[r]
         extra = lx[0] * ly[0] + lo[0] + (run0 + r) + float(key % 7)
-        for j in range(min(out.shape[0], n_steps // stride + 1)):
+        col = by_column(out)
+        for j in range(min(out.shape[0] if col else out.shape[1], n_steps // stride + 1)):
             t = t0 + j * stride * dt
             for m in range(sel.shape[0]):
-                out[j, m, r] = p[sel[m]] + t + extra
+                if col:
+                    out[j, m, r] = p[sel[m]] + t + extra
+                else:
+                    out[r, j, m] = p[sel[m]] + t + extra
         status[r] = 1 if p[0] < 0.0 else 0
     return 0
 
@@ -61,8 +66,8 @@ def _block(n, run0, b):
 
 @njit(cache=True, parallel=True, nogil=True, error_model="numpy")
 def ensemble_lanes(P, lx, ly, lo, t0, dt, n_steps, stride, sel, out, status, key, run0):
-    """Runs P[r] (run number run0 + r), blocks of LANES runs in parallel; out[:, :, r],
-    status[r]."""
+    """Runs P[r] (run number run0 + r), blocks of LANES runs in parallel; their outputs
+    into out (see by_column), status[r]."""
     n = P.shape[0]
     n_blocks = 0 if n == 0 else (run0 + n - 1) // LANES - run0 // LANES + 1
     for b in prange(n_blocks):
@@ -99,15 +104,26 @@ def lookup_between(x, x0, y0, xn, yn, xlo, xhi, ylo, yhi):
 
 
 @njit(cache=True, nogil=True)
+def by_column(out):
+    """Whether the kernel's ``out`` is by column, (saved times, outputs, runs), rather than
+    by rows of runs, (runs, saved times, outputs), C-ordered: a column has room past its
+    runs, so its stride is never the width of the last axis, as a row's is (a rule of
+    :meth:`sim315.ensembles.kernelcall.KernelCall.buffers`)."""
+    return out.strides[1] != out.shape[2] * out.itemsize
+
+
+@njit(cache=True, nogil=True)
 def end_lanes(out, status, r0, nb, ends):
     """Each run's status at the end of its block: lane ``q`` became non-finite at saved
-    time ``ends[q]`` (its outputs, ``out[:, :, r0 + q]``, are NaN from there), or it did not
-    (``ends[q] < 0``)."""
+    time ``ends[q]`` (its outputs are NaN from there), or it did not (``ends[q] < 0``)."""
     for q in range(nb):
         if ends[q] < 0:
             status[r0 + q] = STATUS_OK
             continue
         status[r0 + q] = STATUS_NONFINITE
-        for j in range(ends[q], out.shape[0]):
-            for m in range(out.shape[1]):
-                out[j, m, r0 + q] = np.nan
+        if by_column(out):
+            for j in range(ends[q], out.shape[0]):
+                for m in range(out.shape[1]):
+                    out[j, m, r0 + q] = np.nan
+        else:
+            out[r0 + q, ends[q] :, :] = np.nan

@@ -17,6 +17,7 @@ from test_streaming_summary import Q, _adversarial
 import sim315
 from sim315.compilation.lanes import LANES_FROM
 from sim315.ensembles.executors import ChunkBuffers
+from sim315.ensembles.kernelcall import by_column
 from sim315.results.columns import chunk_columns
 from sim315.results.sketch import ColumnSketch
 
@@ -150,9 +151,41 @@ def test_the_lanes_kernel_is_typed_once_for_every_chunk_and_slice(ladder):
     types = set()
     for runs in (1, 8, 300, 2492):
         out, _ = call.buffers(runs)
+        assert by_column(out)
         types |= {typeof(out), typeof(out[:, :, : runs // 2 + 1]), typeof(out[:, :, runs // 3 :])}
     assert len(types) == 1, types
     assert not call.buffers(5)[0].flags.c_contiguous
+    one = dataclasses.replace(call, sel=call.sel[:1], names=call.names[:1])
+    out = np.empty((1, 1, 13))[:, :, :5]  # one saved value: still told from rows
+    assert by_column(out) and not by_column(np.empty((5, 1, 1)))
+    assert one.out_shape(5) == (call.grid.n_saved, 1, 5)
+
+
+def test_an_output_too_large_for_columns_is_written_by_rows_of_runs(ladder, monkeypatch):
+    """Past COLUMN_BYTES, the columns of one call would lie megabytes apart: the lanes
+    write rows of runs, with the same numbers, and the chunk is read as rows."""
+    from sim315.ensembles import kernelcall
+
+    call = ladder.kernel_call(runs=LANES_FROM, seed=2)
+    P = ladder.parameters(300) * np.random.default_rng(6).uniform(0.9, 1.1, (300, 1))
+    cols = ladder.run_call(call, P, threads=2).values
+    monkeypatch.setattr(kernelcall, "COLUMN_BYTES", 20_000)
+    assert not call.by_column(300) and call.by_column(1)
+    rows = ladder.run_call(call, P, threads=2).values
+    assert rows.flags.c_contiguous and chunk_columns(rows) is None
+    np.testing.assert_array_equal(rows, cols)
+    ok = np.ones(300, bool)
+    ok[[3, 299]] = False
+    for threads in (1, 2):  # a run that blows up: NaN from then on, in either layout
+        Q = P.copy()
+        Q[7, 0] = np.nan
+        a = ladder.run_call(call, Q, threads=threads)
+        monkeypatch.setattr(kernelcall, "COLUMN_BYTES", 64 << 20)
+        b = ladder.run_call(call, Q, threads=threads)
+        monkeypatch.setattr(kernelcall, "COLUMN_BYTES", 20_000)
+        np.testing.assert_array_equal(a.values, b.values)
+        np.testing.assert_array_equal(a.status, b.status)
+        assert a.status[7] != 0 and np.isnan(a.values[7, -1]).all()
 
 
 def test_lanes_results_are_the_scalar_kernels_in_the_same_order(ladder):

@@ -16,6 +16,7 @@ from test_driver import _expected, _function_source, _inputs
 
 import sim315
 from sim315.compilation.lanes import LANES_FROM, lane_source
+from sim315.ensembles.kernelcall import values
 
 KERNELS = MODELS.parents[1] / "kernels"
 
@@ -66,24 +67,30 @@ def _both(model, P, method="euler", seed=5, run0=0, call=None):
         c = dataclasses.replace(call, lanes=lanes)
         out, status = c.buffers(P.shape[0])
         getattr(mod, c.entry_points[1])(*c.args(P, out, status, run0))
-        got.append((c.values(out), status))
+        got.append((values(out), status))
     return got
 
 
 @pytest.mark.parametrize("name", lanes_driver.ENTRY_POINTS[:2])
 @pytest.mark.parametrize("jitted", [True, False])
-def test_entry_points_run_blocks_with_the_placeholder(name, jitted):
-    """Blocks of 4 runs by absolute run number (run0 = 40, 11 runs: blocks of 4, 4, 3)."""
+@pytest.mark.parametrize("by_column", [True, False])
+def test_entry_points_run_blocks_with_the_placeholder(name, jitted, by_column):
+    """Blocks of 4 runs by absolute run number (run0 = 40, 11 runs: blocks of 4, 4, 3),
+    into an output by column (with room past the runs) or by rows of runs."""
     P, lx, ly, lo, t0, dt, n_steps, stride, sel, key, run0 = _inputs()
-    out = np.full((int(n_steps // stride) + 1, sel.shape[0], P.shape[0]), np.nan)  # runs last
+    shape = (int(n_steps // stride) + 1, sel.shape[0])
+    if by_column:
+        out = np.full((*shape, P.shape[0] + 8), np.nan)[:, :, : P.shape[0]]
+    else:
+        out = np.full((P.shape[0], *shape), np.nan)
     status = np.full(P.shape[0], -1, dtype=np.int32)
     fn = getattr(lanes_driver, name)
     fn = fn if jitted else fn.py_func
     for a, b in ((0, 3), (3, 4), (4, 11)):  # chunks that cut blocks
-        o = out[:, :, a:b]
+        o = out[:, :, a:b] if by_column else out[a:b]
         fn(P[a:b], lx, ly, lo, t0, dt, n_steps, stride, sel, o, status[a:b], key, run0 + a)
     want_out, want_status = _expected(P, lx, ly, lo, t0, dt, n_steps, stride, sel, key, run0)
-    np.testing.assert_array_equal(out.transpose(2, 0, 1), want_out)
+    np.testing.assert_array_equal(values(out), want_out)
     np.testing.assert_array_equal(status, want_status)
 
 
@@ -150,7 +157,7 @@ def test_a_lane_that_blows_up_stops_as_the_scalar_run_does():
 )
 def test_saved_outputs_are_the_scalar_kernels(outputs, every):
     """Every output at every step, or one output every fourth step, written a (time,
-    output) column at a time (``_save`` in compilation/lanes.py): the scalar kernel's
+    output) column at a time (``save_outputs`` in compilation/lanesaves.py): the scalar kernel's
     outputs and statuses, lanes that blow up included."""
     model = compile_spec(CURVES)
     P = _spread(model, 45)

@@ -44,6 +44,7 @@ from .codegen import _functions_source, _initial_values
 from .emitter import Writer, combination, net_rates
 from .ir import ModelIR
 from .lanerows import LANE_CHOICES, W_BYTES, LaneRows, vectorisable
+from .lanesaves import OUTPUT_SETUP, PREFETCH_SAVES, save_outputs
 from .pointers import lanes_through_pointers
 
 _HEADER = """
@@ -52,6 +53,7 @@ from sim315.kernels.fastmath import exp as _fexp
 from sim315.kernels.fastmath import log as _flog
 from sim315.kernels.fastmath import pow as _fpow
 from sim315.kernels.lanes_driver import lookup_between as _lookup_between
+from sim315.kernels.lanes_driver import by_column as _by_column
 from sim315.kernels.lanes_driver import end_lanes as _end_lanes
 from sim315.kernels.pointers import select as _sel
 from sim315.kernels.pointers import load_lane as _ldl
@@ -62,6 +64,8 @@ from sim315.kernels.pointers import prefetch_write as _pfw
 from sim315.kernels.pointers import scratch_int64 as _iscratch
 
 LANES = {lanes}
+#: Saves ahead whose output lines are prefetched (sim315.compilation.lanesaves)
+PREFETCH_SAVES = {prefetch}
 N_LANE_ROWS = {rows}
 #: Each recorded variable's row offset (row * LANES) in the work array
 LANE_REC = np.array({rec!r}, dtype=np.int64)
@@ -248,45 +252,6 @@ def _initial_lanes(w: Writer, rows: LaneRows, ir: ModelIR) -> None:
     w.depth -= 1
 
 
-def _save(w: Writer, rows: LaneRows, ir: ModelIR) -> None:
-    """At a saved step: the outputs, and the scalar kernel's finiteness test: ``0 * x`` is
-    NaN exactly when ``x`` is NaN or infinite, so one sum per lane tests the state and the
-    outputs. A lane that fails is NaN from this saved time on (``ends``,
-    :func:`sim315.kernels.lanes_driver.end_lanes` at the end); when every lane has, the
-    block stops.
-
-    ``out`` is (saved times, outputs, runs): each output's lanes are a row of ``W`` and
-    ``nb`` consecutive elements of ``out`` (a vector copy through ``out``'s pointer ``po``,
-    its strides ``os0``, ``os1`` in elements), and each (time, output) column of a chunk is
-    contiguous for the summary that reads it (:func:`sim315.kernels.histograms.
-    hist_add_columns`). Runs-first rows took a scatter of each lane's outputs, or a buffer
-    and a transpose."""
-    bad = rows.hoist("finiteness probe", None)
-    probe = " + ".join(f"0.0 * {rows.ref(f's_{i}')}" for i in range(len(ir.state_names)))
-    w(
-        "for l in range(nl):",
-        f"    {bad} = {probe or '0.0'}",
-        "for m in range(n_out):",
-        "    k = rec[m]",
-        "    for l in range(nl):",
-        f"        {bad} += 0.0 * _ldl(pW, k, l)",
-        "    o = j * os0 + m * os1 + r0",
-        "    for l in range(nb):",
-        "        _stl(po, o, l, _ldl(pW, k, l))",
-        "    o += os0  # the next saved time's lines, fetched while the steps to it run",
-        "    for l in range(0, nb, 8):",
-        "        _pfw(po, o + l)",
-        "    _pfw(po, o + nb - 1)",
-        "for l in range(nb):",
-        f"    if ends[l] < 0 and not math.isfinite({bad}):",
-        "        ends[l] = j",
-        "        n_alive -= 1",
-        "j += 1",
-        "if n_alive == 0:",
-        "    break",
-    )
-
-
 def _run_lanes(ir: ModelIR, tab: Tableau, rows: LaneRows) -> str:
     """``_run_lanes``: runs ``r0 .. r0 + nb - 1`` of ``P`` (``nb <= LANES``) at once."""
     loop = _time_loop(ir, tab, rows)  # first: it finds what to compute once per block
@@ -316,9 +281,7 @@ def _run_lanes(ir: ModelIR, tab: Tableau, rows: LaneRows) -> str:
         "rec = _iscratch(n_out)",
         "for m in range(n_out):",
         "    rec[m] = LANE_REC[sel[m]]",
-        "# out: (saved times, outputs, runs), a view; stored through its pointer (see _save)",
-        "po = _vptr(out)",
-        "os0, os1 = out.strides[0] // 8, out.strides[1] // 8",
+        *OUTPUT_SETUP,
         "ends = _iscratch(nl)  # the saved time at which each lane became non-finite",
         *("for l in range(nl):", "    ends[l] = -1"),
         *("n_alive = nb", "j = 0", "next_save = 0"),
@@ -349,7 +312,7 @@ def _time_loop(ir: ModelIR, tab: Tableau, rows: LaneRows) -> Writer:
     needed = set(ir.rhs_order)
     _equations(loops, rows, ir, emit, [n for n in ir.aux_order if n not in needed], False)
     loops.flush()
-    _save(w, rows, ir)
+    save_outputs(w, rows, ir)
     w.depth = 2
     w("if step_i == n_steps:", "    break")
     _stage_code(loops, rows, ir, tab, emit)
@@ -370,7 +333,9 @@ def lane_source(ir: ModelIR, method: str = "euler") -> str:
         run_lanes = _run_lanes(ir, tab, rows)  # first: it adds the rows computed once
         if len(rows.offset) * lanes * 8 <= W_BYTES:
             break
-    header = _HEADER.format(lanes=rows.lanes, rows=len(rows.offset), rec=rows.record(ir))
+    header = _HEADER.format(
+        lanes=rows.lanes, rows=len(rows.offset), rec=rows.record(ir), prefetch=PREFETCH_SAVES
+    )
     return (
         header
         + "\n\n"

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from ..core.errors import Sim315Error
+from .kernelcall import run_axis, values
 
 SCHEDULER_ENV = "SIM315_SCHEDULER"
 #: Seconds to wait for a first worker before a Dask run is refused.
@@ -127,7 +128,7 @@ class ChunkBuffers:
             # argument, and an owner's also ``out``'s base (a view of a view refers to the
             # owner: a chunk's values, transposed, hold it); any more is a holder elsewhere
             if (
-                self.call.runs_in(out) == runs
+                out.shape[run_axis(out)] == runs
                 and sys.getrefcount(out) == 3
                 and sys.getrefcount(status) == 3
                 and (owner is None or sys.getrefcount(owner) == 4)
@@ -157,9 +158,8 @@ def chunk_task(source, call, P, run0):
     mod, _, _ = load_kernel_module(source)
     out, status = call.buffers(P.shape[0])
     serial = getattr(mod, call.entry_points[1])
-    args = call.args(P, out, status, run0)
-    run_threads(serial, args, P.shape[0], numba.config.NUMBA_NUM_THREADS, call.run_axis)
-    return out, status  # the kernel's layout: the client views it (KernelCall.values)
+    run_threads(serial, call.args(P, out, status, run0), P.shape[0], numba.config.NUMBA_NUM_THREADS)
+    return values(out), status  # (runs, times, outputs): sent as such, whatever the layout
 
 
 class DaskExecutor:
@@ -250,8 +250,7 @@ class DaskExecutor:
         source = model.source_code(plan.method)
         client = self.client
         # sent to every worker once, not with each chunk
-        here = plan_call(plan)
-        [src, call] = client.scatter([source, here], broadcast=True)
+        [src, call] = client.scatter([source, plan_call(plan)], broadcast=True)
         threads = sum(client.nthreads().values()) or 1
         window = self.window or 2 * threads
         pending: deque = deque()
@@ -268,10 +267,10 @@ class DaskExecutor:
                 break
         while pending:
             a, P, fut = pending.popleft()
-            out, status = fut.result()
+            values, status = fut.result()
             if self.on_result is not None:
                 self.on_result(a)
-            yield a, P, here.values(out), status
+            yield a, P, values, status
             nxt = next(it, None)
             if nxt is not None:
                 submit(nxt)

@@ -27,6 +27,28 @@ from ..kernels.driver import STATUS_OK
 #: Elements past each column's runs in a block-of-runs output buffer (see
 #: :meth:`KernelCall.buffers`).
 COLUMN_PAD = 8
+#: Largest output the block-of-runs kernel writes by column: a larger one's columns would
+#: lie megabytes apart, and each block, writing to every one, waits on address translation
+#: (plan315, 10^5 runs in one call, 1.3 GB: 0.34 s by column, 0.28 s by rows of runs).
+COLUMN_BYTES = 64 << 20
+
+
+def by_column(out: np.ndarray) -> bool:
+    """Whether a kernel's output array is by column (saved times, outputs, runs), as
+    :meth:`KernelCall.buffers` makes them: the rule of
+    :func:`sim315.kernels.lanes_driver.by_column`."""
+    return out.ndim == 3 and out.strides[1] != out.shape[2] * out.itemsize
+
+
+def values(out: np.ndarray) -> np.ndarray:
+    """A kernel's output array as (runs, saved times, outputs): itself, or the transposed
+    view of one by column (no copy)."""
+    return out.transpose(2, 0, 1) if by_column(out) else out
+
+
+def run_axis(out: np.ndarray) -> int:
+    """The axis of a kernel's output array that runs are on."""
+    return 2 if by_column(out) else 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,38 +99,30 @@ class KernelCall:
     def n_outputs(self) -> int:
         return len(self.names)
 
-    @property
-    def run_axis(self) -> int:
-        """The axis of the kernel's ``out`` that runs are on: 0, or 2 on lanes."""
-        return 2 if self.lanes else 0
+    def by_column(self, runs: int) -> bool:
+        """Whether the kernel writes the outputs of ``runs`` runs by column (on lanes, up to
+        :data:`COLUMN_BYTES` of outputs: a chunk of ``sim315 run``)."""
+        return self.lanes and runs * self.grid.n_saved * self.n_outputs * 8 <= COLUMN_BYTES
 
     def out_shape(self, runs: int) -> tuple[int, int, int]:
         """Shape of the kernel's output array for ``runs`` runs: (runs, saved times,
-        outputs); on lanes (saved times, outputs, runs), each (time, output) column of the
-        runs contiguous, as the streaming summary counts them (:meth:`values`)."""
-        if self.lanes:
+        outputs); by column (saved times, outputs, runs), each (time, output) column of the
+        runs contiguous, as the streaming summary counts them (:func:`values`)."""
+        if self.by_column(runs):
             return (self.grid.n_saved, self.n_outputs, runs)
         return (runs, self.grid.n_saved, self.n_outputs)
 
     def buffers(self, runs: int) -> tuple[np.ndarray, np.ndarray]:
-        """New host buffers ``(out, status)`` for ``runs`` runs. On lanes, ``out`` is a view
+        """New host buffers ``(out, status)`` for ``runs`` runs. By column, ``out`` is a view
         of a buffer whose columns are :data:`COLUMN_PAD` to 15 elements longer (a multiple
         of 8): never contiguous, so that the kernel is typed, and compiled, once for every
-        chunk and thread's slice (an array's layout is part of its Numba type)."""
+        chunk and thread's slice (an array's layout is part of its Numba type), and told
+        from rows of runs (:func:`by_column`)."""
         status = np.zeros(runs, dtype=np.int32)
-        if not self.lanes:
+        if not self.by_column(runs):
             return np.empty(self.out_shape(runs)), status
         room = (runs + COLUMN_PAD + 7) // 8 * 8
         return np.empty((self.grid.n_saved, self.n_outputs, room))[:, :, :runs], status
-
-    def values(self, out: np.ndarray) -> np.ndarray:
-        """The kernel's ``out`` as (runs, saved times, outputs): itself, or on lanes its
-        transposed view (no copy)."""
-        return out.transpose(2, 0, 1) if self.lanes else out
-
-    def runs_in(self, out: np.ndarray) -> int:
-        """How many runs the kernel's ``out`` holds."""
-        return out.shape[self.run_axis]
 
     def args(self, P, out, status, run0: int = 0) -> tuple:
         """The entry points' arguments for the rows ``P`` (run numbers ``run0 ...``), writing

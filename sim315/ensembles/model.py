@@ -25,7 +25,7 @@ from ..kernels.driver import STATUS_MESSAGES
 from ..kernels.tableaus import METHODS
 from . import tables
 from .device import require_cuda
-from .kernelcall import KernelCall, SimulationResult
+from .kernelcall import KernelCall, SimulationResult, values
 from .threads import run_threads
 
 #: Batches smaller than this run on the calling thread: waking the thread pool costs more.
@@ -298,7 +298,7 @@ class CompiledModel:
         if times is None:
             times = self._times[call.grid] = call.grid.times()
             times.flags.writeable = False  # shared by every result on this grid
-        return SimulationResult(times, call.values(out), call.names, status, call.entropy)
+        return SimulationResult(times, values(out), call.names, status, call.entropy)
 
     def _run_cpu(self, call: KernelCall, args: tuple, runs: int, threads: int | None) -> None:
         import numba
@@ -314,7 +314,7 @@ class CompiledModel:
         if n_threads == 1 or runs < SERIAL_BELOW:
             serial(*args)
         else:  # the serial kernel on slices, in threads: no parallel region to compile
-            run_threads(serial, args, runs, n_threads, call.run_axis)
+            run_threads(serial, args, runs, n_threads)
 
     def prepare(self, call: KernelCall) -> None:
         """Compile (or load from the cache) the CPU kernel that :meth:`run_call` calls with

@@ -11,17 +11,18 @@ parameters, its run number and the seed, so they are the same whatever the slice
 from __future__ import annotations
 
 from ..core.workers import in_parallel, slices
+from .kernelcall import run_axis
 
 __all__ = ["run_threads", "slices"]
 
 
-def run_threads(serial, args: tuple, runs: int, threads: int, run_axis: int = 0) -> None:
+def run_threads(serial, args: tuple, runs: int, threads: int) -> None:
     """Call ``serial(*args)`` (a kernel entry point taking ``P, lx, ly, lo, t0, dt,
     n_steps, stride, sel, out, status, key, run0``) on ``threads`` slices of the runs at
-    once; the first slice runs on the calling thread. ``run_axis``: the axis of ``out``
-    that runs are on (:attr:`sim315.ensembles.kernelcall.KernelCall.run_axis`)."""
+    once; the first slice runs on the calling thread. ``out`` is sliced on the axis its
+    runs are on (:func:`sim315.ensembles.kernelcall.run_axis`)."""
     P, *fixed, out, status, key, run0 = args
-    before = (slice(None),) * run_axis
+    before = (slice(None),) * run_axis(out)
 
     def one(a: int, b: int):
         o = out[(*before, slice(a, b))]

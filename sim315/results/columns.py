@@ -1,7 +1,7 @@
 """A chunk's values held by column: the block-of-runs kernel writes each (saved time,
 output) column of a chunk's runs contiguously, and hands the chunk on as a transposed view
-(runs, times, outputs) of that buffer (:meth:`sim315.ensembles.kernelcall.KernelCall.
-values`). The streaming summary counts such columns where they lie
+(runs, times, outputs) of that buffer (:func:`sim315.ensembles.kernelcall.values`). The
+streaming summary counts such columns where they lie
 (:func:`sim315.kernels.histograms.hist_add_columns`) instead of gathering them from rows."""
 
 from __future__ import annotations
