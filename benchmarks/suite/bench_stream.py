@@ -5,7 +5,11 @@ straight to their HDF5 chunks (``results/rows.py``, ``H5Dwrite_chunk``) against 
 low-level write, into the same datasets (the plan's 79 varied parameter columns and its 34
 ``target_runs`` datasets, uncompressed, as ``sim315 run`` makes them at 10^6 runs).
 
-``python -m suite.bench_stream`` prints both ratios (below 1: the new path is faster).
+Also: a chunk counted into the summary's histograms by column, where the block-of-runs kernel
+writes it, against gathered from rows of runs (``ColumnCounting``); and one call of 10^5
+plan runs written by rows of runs against by column (``LargeCallLayout``).
+
+``python -m suite.bench_stream`` prints every ratio (below 1: the new path is faster).
 """
 
 import tempfile
@@ -107,8 +111,77 @@ class ChunkWriting(_Versus):
         self._write(None)
 
 
+class ColumnCounting(_Versus):
+    """One chunk of the plan's runs (2,492 x 1,683 values), counted into the streaming
+    summary's histograms on one thread where the block-of-runs kernel writes it, by column
+    (``hist_add_columns``, new), against gathered column by column from rows of runs
+    (``hist_add``, old). The 16-bit counts wrap over the repeats, as they never do in a run
+    (which adds them to the totals first): the work is the same."""
+
+    def setup(self):
+        from sim315.kernels.histograms import hist_add, hist_add_columns
+
+        from sim315.ensembles.executors import plan_call
+        from sim315.ensembles.runner import plan_run
+        from sim315.results.columns import chunk_columns
+
+        plan = plan_run(PLAN, runs=10**6)
+        plan.model.warm_up()
+        plan.start.model.warm_up()
+        P = plan.start.apply(plan.rows(0, CHUNK), 0, plan.sampler)
+        values = plan.model.run_call(plan_call(plan), P).values
+        Z = chunk_columns(values)
+        assert Z is not None  # the kernel's layout
+        X = np.ascontiguousarray(values).reshape(CHUNK, -1)
+        lo, hi = X.min(axis=0), X.max(axis=0)
+        scale = 4096 / np.where(hi > lo, hi - lo, 1.0)
+        ok = np.ones(CHUNK, np.bool_)
+        counts = np.zeros((X.shape[1], 4098), np.uint16)
+        stats = np.tile(np.array([0.0, np.inf, -np.inf, 0.0, 0.0, 1.0]), (X.shape[1], 1))
+        args = (lo, scale, counts, stats, True)
+        self.new = lambda: hist_add_columns(Z, 0, ok, *args)
+        self.old = lambda: hist_add(X, ok, *args)
+        self.new(), self.old()  # compiled
+
+
+class LargeCallLayout(_Versus):
+    """The plan's block-of-runs kernel on 10^5 runs in one call (1.3 GB of outputs, as one
+    ``simulate`` of that many runs): by rows of runs (new: what a call past
+    ``COLUMN_BYTES`` writes) against by column (old), each into a fresh array."""
+
+    timeout = 600
+
+    def setup(self):
+        from sim315.ensembles import kernelcall
+        from sim315.ensembles.executors import plan_call
+        from sim315.ensembles.runner import plan_run
+
+        plan = plan_run(PLAN, runs=10**6)
+        call = plan_call(plan)
+        P = plan.start.apply(plan.rows(0, 10**5), 0, plan.sampler)
+        model = plan.model
+        limit = kernelcall.COLUMN_BYTES
+
+        def by_column():
+            kernelcall.COLUMN_BYTES = 1 << 62
+            try:
+                model.run_call(call, P)
+            finally:
+                kernelcall.COLUMN_BYTES = limit
+
+        assert not call.by_column(10**5)
+        self.new = lambda: model.run_call(call, P)
+        self.old = by_column
+        self.new(), self.old()  # both layouts compiled
+
+
 if __name__ == "__main__":  # pragma: no cover
-    for bench, what in ((TargetMeasuring(), "targets measured"), (ChunkWriting(), "writes")):
+    for bench, what in (
+        (TargetMeasuring(), "targets measured"),
+        (ChunkWriting(), "writes"),
+        (ColumnCounting(), "a chunk counted by column"),
+        (LargeCallLayout(), "10^5 runs in one call by rows"),
+    ):
         bench.setup()
         ratio = bench.track_ratio()
         new, old = best_of(bench.new), best_of(bench.old)
