@@ -170,7 +170,7 @@ def test_an_output_too_large_for_columns_is_written_by_rows_of_runs(ladder, monk
     P = ladder.parameters(300) * np.random.default_rng(6).uniform(0.9, 1.1, (300, 1))
     cols = ladder.run_call(call, P, threads=2).values
     monkeypatch.setattr(kernelcall, "COLUMN_BYTES", 20_000)
-    assert not call.by_column(300) and call.by_column(1)
+    assert not call.writes_by_column(300) and call.writes_by_column(1)
     rows = ladder.run_call(call, P, threads=2).values
     assert rows.flags.c_contiguous and chunk_columns(rows) is None
     np.testing.assert_array_equal(rows, cols)
@@ -197,3 +197,17 @@ def test_lanes_results_are_the_scalar_kernels_in_the_same_order(ladder):
     b = ladder.run_call(scalar, P, threads=2).values
     assert a.shape == b.shape and chunk_columns(a) is not None and chunk_columns(b) is None
     np.testing.assert_array_equal(a, b)
+
+
+def test_a_dask_chunk_is_sent_as_runs_times_outputs(ladder):
+    """A worker's chunk (``chunk_task``) comes back as (runs, times, outputs), the local
+    run's numbers, whatever layout the kernel wrote."""
+    from sim315.ensembles.executors import chunk_task
+
+    call = ladder.kernel_call(runs=LANES_FROM, seed=4)
+    P = ladder.parameters(40) * np.random.default_rng(8).uniform(0.9, 1.1, (40, 1))
+    got, status = chunk_task(ladder.source_code("euler"), call, P, 100)
+    want = ladder.run_call(call, P, run_offset=100)
+    assert got.shape == want.values.shape
+    np.testing.assert_array_equal(got, want.values)
+    np.testing.assert_array_equal(status, want.status)

@@ -169,7 +169,7 @@ class LargeCallLayout(_Versus):
             finally:
                 kernelcall.COLUMN_BYTES = limit
 
-        assert not call.by_column(10**5)
+        assert not call.writes_by_column(10**5)
         self.new = lambda: model.run_call(call, P)
         self.old = by_column
         self.new(), self.old()  # both layouts compiled

@@ -23,6 +23,7 @@ import numpy as np
 from ..compilation.ir import TimeGrid
 from ..core.errors import suggest
 from ..kernels.driver import STATUS_OK
+from ..kernels.lanes_driver import by_column as _lanes_by_column
 
 #: Elements past each column's runs in a block-of-runs output buffer (see
 #: :meth:`KernelCall.buffers`).
@@ -35,9 +36,9 @@ COLUMN_BYTES = 64 << 20
 
 def by_column(out: np.ndarray) -> bool:
     """Whether a kernel's output array is by column (saved times, outputs, runs), as
-    :meth:`KernelCall.buffers` makes them: the rule of
-    :func:`sim315.kernels.lanes_driver.by_column`."""
-    return out.ndim == 3 and out.strides[1] != out.shape[2] * out.itemsize
+    :meth:`KernelCall.buffers` makes them: the kernel's own rule
+    (:func:`sim315.kernels.lanes_driver.by_column`), in Python."""
+    return out.ndim == 3 and _lanes_by_column.py_func(out)
 
 
 def values(out: np.ndarray) -> np.ndarray:
@@ -99,7 +100,7 @@ class KernelCall:
     def n_outputs(self) -> int:
         return len(self.names)
 
-    def by_column(self, runs: int) -> bool:
+    def writes_by_column(self, runs: int) -> bool:
         """Whether the kernel writes the outputs of ``runs`` runs by column (on lanes, up to
         :data:`COLUMN_BYTES` of outputs: a chunk of ``sim315 run``)."""
         return self.lanes and runs * self.grid.n_saved * self.n_outputs * 8 <= COLUMN_BYTES
@@ -108,7 +109,7 @@ class KernelCall:
         """Shape of the kernel's output array for ``runs`` runs: (runs, saved times,
         outputs); by column (saved times, outputs, runs), each (time, output) column of the
         runs contiguous, as the streaming summary counts them (:func:`values`)."""
-        if self.by_column(runs):
+        if self.writes_by_column(runs):
             return (self.grid.n_saved, self.n_outputs, runs)
         return (runs, self.grid.n_saved, self.n_outputs)
 
@@ -119,7 +120,7 @@ class KernelCall:
         chunk and thread's slice (an array's layout is part of its Numba type), and told
         from rows of runs (:func:`by_column`)."""
         status = np.zeros(runs, dtype=np.int32)
-        if not self.by_column(runs):
+        if not self.writes_by_column(runs):
             return np.empty(self.out_shape(runs)), status
         room = (runs + COLUMN_PAD + 7) // 8 * 8
         return np.empty((self.grid.n_saved, self.n_outputs, room))[:, :, :runs], status
