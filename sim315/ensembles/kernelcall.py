@@ -30,7 +30,8 @@ from ..kernels.lanes_driver import by_column as _lanes_by_column
 COLUMN_PAD = 8
 #: Largest output the block-of-runs kernel writes by column: a larger one's columns would
 #: lie megabytes apart, and each block, writing to every one, waits on address translation
-#: (plan315, 10^5 runs in one call, 1.3 GB: 0.34 s by column, 0.28 s by rows of runs).
+#: (plan315, 10^5 runs in one call, 1.3 GB: 0.39 s by column, 0.31 s by rows of runs;
+#: `LargeCallLayout` in benchmarks/suite/bench_stream.py).
 COLUMN_BYTES = 64 << 20
 
 
