@@ -9,20 +9,65 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import special, stats
-from sim315.kernels.betainv import TABLE_INTERVALS, beta_quantiles, beta_table
+from sim315.kernels.betainv import (
+    LANES,
+    TABLE_INTERVALS,
+    beta_quantiles,
+    beta_quantiles_one_by_one,
+    beta_table,
+)
 
 from sim315.schemas.distributions import Pert
 
 SHAPES = [1.0, 1.01, 1.5, 2.0, 2.7, 3.0, 3.7, 4.5, 4.99, 5.0]  # a; b = 6 - a, as PERT makes
 
 
-def quantiles(u, a, b):
+def quantiles(u, a, b, method=beta_quantiles):
     lbeta = special.betaln(a, b)
     xs, slopes = beta_table(a, b, lbeta, TABLE_INTERVALS)
     u = np.ascontiguousarray(u, dtype=np.float64)
     out = np.empty_like(u)
-    beta_quantiles(u, a, b, lbeta, xs, slopes, out)
+    method(u, a, b, lbeta, xs, slopes, out)
     return out
+
+
+def same_bits(x, y):
+    return x.shape == y.shape and np.array_equal(x.view(np.int64), y.view(np.int64))
+
+
+#: Draws whose quantiles take the tails' first guesses, several Newton steps, or none
+EDGES = np.concatenate(
+    [
+        [0.0, -0.0, 1.0, np.nan, -0.5, 1.5, np.inf, 5e-324, 1e-320, 0.5],
+        10.0 ** -np.arange(3, 300, 7.0),
+        1 - 10.0 ** -np.arange(3, 16, 0.5),
+        [1 - 2.0**-53, 1 - 2.0**-52, 2.0**-53],
+    ]
+)
+
+
+@pytest.mark.parametrize("a", SHAPES)
+def test_lanes_give_the_bits_of_one_value_at_a_time(a):
+    """The continued fractions of LANES draws advance together: the same operations as one
+    draw's, so the same bits, whatever the draws beside a value (its tails, its special
+    values, lanes left empty at the end)."""
+    b = 6.0 - a
+    u = np.random.default_rng(int(a * 10)).random(50_000)
+    u = np.concatenate([u, EDGES, u[: LANES - 1]])
+    rng = np.random.default_rng(7)
+    for part in (u, rng.permutation(u), u[:5], u[: 3 * LANES + 1]):
+        assert same_bits(quantiles(part, a, b), quantiles(part, a, b, beta_quantiles_one_by_one))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    a=st.floats(1.0, 5.0),
+    b=st.floats(1.0, 5.0),
+    u=st.lists(st.one_of(st.floats(0.0, 1.0), st.sampled_from(list(EDGES))), max_size=40),
+)
+def test_lanes_give_the_bits_of_one_value_at_a_time_for_any_shape(a, b, u):
+    u = np.array(u, dtype=np.float64)
+    assert same_bits(quantiles(u, a, b), quantiles(u, a, b, beta_quantiles_one_by_one))
 
 
 def scipy_ppf(u, a, b):

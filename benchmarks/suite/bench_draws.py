@@ -21,7 +21,8 @@ VALUES = 10**6
 
 
 class PertDraws:
-    """10^6 PERT values per shape: sim315's quantile, scipy's, and their ratio."""
+    """10^6 PERT values per shape: sim315's quantile, scipy's, and their ratio; and its
+    lanes (``beta_quantiles``) against the same quantile one value at a time."""
 
     timeout = 300
 
@@ -41,6 +42,32 @@ class PertDraws:
         for g in self.theirs:
             g(self.u)
 
+    def _tables(self):
+        """Each shape's beta ``(a, b, ln B(a, b), xs, slopes)``, made once."""
+        from scipy.special import betaln
+        from sim315.kernels.betainv import TABLE_INTERVALS, beta_table
+
+        if not hasattr(self, "tables"):
+            self.tables = []
+            for spec in self.specs:
+                a, b = spec.shape()
+                lbeta = float(betaln(a, b))
+                self.tables.append((a, b, lbeta, *beta_table(a, b, lbeta, TABLE_INTERVALS)))
+            self.out = np.empty_like(self.u)
+        return self.tables
+
+    def _lanes(self):
+        from sim315.kernels.betainv import beta_quantiles
+
+        for t in self._tables():
+            beta_quantiles(self.u, *t, self.out)
+
+    def _one_by_one(self):
+        from sim315.kernels.betainv import beta_quantiles_one_by_one
+
+        for t in self._tables():
+            beta_quantiles_one_by_one(self.u, *t, self.out)
+
     def time_sim315_quantile(self):
         self._ours()
 
@@ -52,6 +79,13 @@ class PertDraws:
         return interleaved_ratio(self._ours, self._theirs, repeats=3)
 
     track_ratio_to_scipy.unit = "ratio"
+
+    def track_ratio_lanes_to_one_by_one(self):
+        """The lanes' time over one value at a time for the same values (the same bits),
+        interleaved."""
+        return interleaved_ratio(self._lanes, self._one_by_one, repeats=3)
+
+    track_ratio_lanes_to_one_by_one.unit = "ratio"
 
 
 class PlanRows:
@@ -119,7 +153,8 @@ if __name__ == "__main__":  # pragma: no cover
     ours, theirs = (min(_timed(f) for _ in range(3)) for f in (b._ours, b._theirs))
     print(
         f"PERT values: sim315 {ours / n * 1e9:.0f} ns, scipy {theirs / n * 1e9:.0f} ns a value; "
-        f"ratio {b.track_ratio_to_scipy():.3f}"
+        f"ratio {b.track_ratio_to_scipy():.3f}; lanes to one value at a time "
+        f"{b.track_ratio_lanes_to_one_by_one():.3f}"
     )
     r = PlanRows()
     r.setup()
