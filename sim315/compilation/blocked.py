@@ -31,7 +31,7 @@ import re
 from ..kernels.driver import STATUS_NONFINITE, STATUS_OK
 from ..kernels.tableaus import Tableau
 from . import arraygen, matrices, pipelines
-from .emitter import Emitter, Writer, combination, net_rates
+from .emitter import Emitter, Writer, combination, net_rates, save_counters
 from .ir import ModelIR
 from .pointers import through_pointers
 
@@ -296,7 +296,8 @@ def _loop(w, ir: ModelIR, tab: Tableau, blocks: _Blocks) -> None:
     inline = blocks.emitter()
     _array_ref(ir, blocks, inline)
     _record_maps(w, ir, blocks)
-    w("n_out = sel.shape[0]", "j = 0", "next_save = 0", "for step_i in range(n_steps + 1):")
+    w("n_out = sel.shape[0]", *save_counters("cuda" in blocks.deco))
+    w("for step_i in range(n_steps + 1):")
     w.depth = 2
     w("t = t0 + step_i * dt", "nt = float(step_i)", "X = S")
     _levers(w, ir, "nt", "t")

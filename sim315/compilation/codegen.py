@@ -22,7 +22,7 @@ from ..kernels import driver
 from ..kernels.driver import STATUS_NONFINITE, STATUS_OK
 from ..kernels.tableaus import METHODS, Tableau
 from .blocked import blocked_run_function, uses_blocks
-from .emitter import Emitter, Writer, combination, net_rates
+from .emitter import Emitter, Writer, combination, net_rates, save_counters
 from .ir import ModelIR
 from .levers import set_levers
 from .pointers import parameter_loads, record_stores
@@ -72,6 +72,7 @@ METHOD = {method!r}
 N_STATE = {n_state}
 N_REC = {n_rec}
 N_DFIX = {n_dfix}
+I0 = np.int64(0)  # the counters' start (compilation.emitter.save_counters)
 """
 
 
@@ -208,7 +209,7 @@ def _run_body(w: Writer, ir: ModelIR, tab: Tableau, target: str, levers: bool) -
         set_levers(w, ir, "nt", "t", "q0")
     w("# initial values, in dependency order")
     _initial_values(w, ir, "q0" if levers else "p", target)
-    w("n_out = sel.shape[0]", "j = 0", "next_save = 0")
+    w("n_out = sel.shape[0]", *save_counters(target == "cuda"))
     _time_loop(w, ir, tab, len(ir.state_names), levers, target)
     w.depth = 1
     w(f"return {STATUS_OK}")

@@ -41,7 +41,7 @@ from ..kernels.driver import STATUS_OK
 from ..kernels.tableaus import METHODS, Tableau
 from .blocked import uses_blocks
 from .codegen import _functions_source, _initial_values
-from .emitter import Writer, combination, net_rates
+from .emitter import Writer, combination, net_rates, save_counters
 from .ir import ModelIR
 from .lanerows import LANE_CHOICES, W_BYTES, LaneRows, vectorisable
 from .lanesaves import OUTPUT_SETUP, PREFETCH_SAVES, save_outputs
@@ -284,7 +284,8 @@ def _run_lanes(ir: ModelIR, tab: Tableau, rows: LaneRows) -> str:
         *OUTPUT_SETUP,
         "ends = _iscratch(nl)  # the saved time at which each lane became non-finite",
         *("for l in range(nl):", "    ends[l] = -1"),
-        *("n_alive = nb", "j = 0", "next_save = 0"),
+        "n_alive = nb",
+        *save_counters(),
     )
     w.lines += loop.lines
     w(
