@@ -112,6 +112,26 @@ def test_a_large_model_is_written_in_blocks_of_bounded_size(tmp_path):
     assert res.values[0, 0, 0] == pytest.approx(expected, rel=1e-12)
 
 
+def test_block_functions_are_bounded_in_source_lines_too():
+    """An array's statement (a loop, a VECTOR SELECT's branches) spans many lines: a block
+    function takes them until BLOCK_LINES, not BLOCK_SIZE of them, in order; a statement
+    longer than that is a block alone."""
+    long = ("", "\n".join(["for i in range(3):", "    V[i] = 1.0"] * 30), "V[0]")  # 60 lines
+    short = ("v_1", "(x + 1.0)", "V[1]")
+    lines = [short] * 150 + [long] * 20 + [short] * 3 + [("", "x\n" * 500, "V[2]"), short]
+    chunks = blocked.split_lines(lines)
+    assert [ln for c in chunks for ln in c] == lines
+    for c in chunks:
+        spans = [1 if t else e.count("\n") + 1 for t, e, _s in c]
+        assert len(c) <= blocked.BLOCK_SIZE
+        assert sum(spans) <= blocked.BLOCK_LINES or len(c) == 1
+    assert len(chunks[0]) == blocked.BLOCK_SIZE  # one-line equations: by count
+    fit = (blocked.BLOCK_LINES - 50) // 60  # statements: by their lines
+    assert chunks[1] == [short] * 50 + [long] * fit
+    assert chunks[2] == [long] * (blocked.BLOCK_LINES // 60)
+    assert [len(c) for c in chunks[-2:]] == [1, 1]  # the 501-line statement alone
+
+
 def test_a_time_tabled_lever_in_blocks(tmp_path, monkeypatch):
     scenario = tmp_path / "s.yaml"
     data = {

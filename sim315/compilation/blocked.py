@@ -39,6 +39,11 @@ from .pointers import through_pointers
 BLOCK_THRESHOLD = 300
 #: Most equations per block function.
 BLOCK_SIZE = 100
+#: Most source lines per block function, where an array's statement (its loops, a VECTOR
+#: SELECT's branches) spans many: Numba's passes over one function grow faster than its
+#: basic blocks (the corpus's vector_select model in one function of 3,900 lines and 1,100
+#: loops and branches: 90-130 s to compile, a third of it rebuilding SSA).
+BLOCK_LINES = 400
 
 #: The arguments every block function takes (arrays of ``_run``, then the moment evaluated).
 _BLOCK_ARGS = "PP, X, V, D, K, lx, ly, lo, t0, dt, t, nt, step_i, key, run"
@@ -51,6 +56,23 @@ def _decorator(target: str) -> str:
         return "@cuda.jit(device=True)"
     # not cached on their own: their code is compiled into the entry points, which are
     return '@njit(error_model="numpy")'
+
+
+def split_lines(lines: list[tuple[str, str, str]]) -> list[list[tuple[str, str, str]]]:
+    """``lines`` (target local, expression, store) in consecutive chunks of at most
+    :data:`BLOCK_SIZE` equations and :data:`BLOCK_LINES` source lines (a statement longer than
+    that is a chunk alone): a block function each. Each line stores what it sets, so any cut
+    between two lines gives the same numbers."""
+    chunks: list[list[tuple[str, str, str]]] = []
+    size = 0
+    for line in lines:
+        n = 1 if line[0] else line[1].count("\n") + 1  # a statement of its own spans lines
+        if not chunks or len(chunks[-1]) == BLOCK_SIZE or size + n > BLOCK_LINES:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(line)
+        size += n
+    return chunks
 
 
 def uses_blocks(ir: ModelIR) -> bool:
@@ -121,10 +143,7 @@ class _Blocks:
 
     def calls(self, lines: list[tuple[str, str, str]]) -> list[str]:
         """Block functions for ``lines`` in chunks; the calls, in order."""
-        return [
-            f"{self.block(lines[a : a + BLOCK_SIZE])}({_BLOCK_ARGS})"
-            for a in range(0, len(lines), BLOCK_SIZE)
-        ]
+        return [f"{self.block(chunk)}({_BLOCK_ARGS})" for chunk in split_lines(lines)]
 
     def equations(self, names, emit) -> list[tuple[str, str, str]]:
         if self.ir.layout is not None:
@@ -221,7 +240,7 @@ def _initial(w, ir: ModelIR, blocks: _Blocks) -> None:
     pending: list[tuple[str, str, str]] = []
 
     def flush():
-        chunks.extend(pending[a : a + BLOCK_SIZE] for a in range(0, len(pending), BLOCK_SIZE))
+        chunks.extend(split_lines(pending))
         pending.clear()
 
     arrays = ir.layout.dims if ir.layout is not None else {}
