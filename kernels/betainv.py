@@ -89,13 +89,19 @@ def _fraction_terms(m, x, a, b, c, d, h):
     return c, d, h * step, step
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _converged(step):
+    """Whether the continued fraction stops at a term whose odd step's factor is ``step``."""
+    return abs(step - 1.0) < 1e-16
+
+
 @njit(cache=True, nogil=True)
 def _fraction(x, a, b):
     """The continued fraction of ``I_x(a, b)`` (modified Lentz)."""
     c, d, h = _fraction_start(x, a, b)
     for m in range(1, _MAX_TERMS):
         c, d, h, step = _fraction_terms(m, x, a, b, c, d, h)
-        if abs(step - 1.0) < 1e-16:
+        if _converged(step):
             break
     return h
 
@@ -247,7 +253,7 @@ def _fractions(w):
             store_lane(p, _C * LANES, i, c)
             store_lane(p, _D * LANES, i, d)
             store_lane(p, _H * LANES, i, select(on == 1.0, h, h0))
-            go = select(abs(step - 1.0) < 1e-16, 0.0, on)
+            go = select(_converged(step), 0.0, on)
             store_lane(p, _LIVE * LANES, i, go)
             more += go == 1.0
         if more == 0:

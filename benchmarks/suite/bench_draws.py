@@ -20,6 +20,16 @@ SHAPES = [(0.04, 0.05, 0.09), (0.2, 0.5, 0.8), (1.0, 2.8, 3.0)]
 VALUES = 10**6
 
 
+def _table(spec: Pert) -> tuple:
+    """A PERT's beta ``(a, b, ln B(a, b), xs, slopes)``: what its quantile functions take."""
+    from scipy.special import betaln
+    from sim315.kernels.betainv import TABLE_INTERVALS, beta_table
+
+    a, b = spec.shape()
+    lbeta = float(betaln(a, b))
+    return (a, b, lbeta, *beta_table(a, b, lbeta, TABLE_INTERVALS))
+
+
 class PertDraws:
     """10^6 PERT values per shape: sim315's quantile, scipy's, and their ratio; and its
     lanes (``beta_quantiles``) against the same quantile one value at a time."""
@@ -33,6 +43,8 @@ class PertDraws:
         self.theirs = [s.frozen().ppf for s in self.specs]
         for f, g in zip(self.ours, self.theirs, strict=True):  # compiled; the same values
             np.testing.assert_allclose(f(self.u[:1000]), g(self.u[:1000]), rtol=0, atol=1e-14)
+        self.tables = [_table(s) for s in self.specs]
+        self.out = np.empty_like(self.u)
 
     def _ours(self):
         for f in self.ours:
@@ -42,30 +54,16 @@ class PertDraws:
         for g in self.theirs:
             g(self.u)
 
-    def _tables(self):
-        """Each shape's beta ``(a, b, ln B(a, b), xs, slopes)``, made once."""
-        from scipy.special import betaln
-        from sim315.kernels.betainv import TABLE_INTERVALS, beta_table
-
-        if not hasattr(self, "tables"):
-            self.tables = []
-            for spec in self.specs:
-                a, b = spec.shape()
-                lbeta = float(betaln(a, b))
-                self.tables.append((a, b, lbeta, *beta_table(a, b, lbeta, TABLE_INTERVALS)))
-            self.out = np.empty_like(self.u)
-        return self.tables
-
     def _lanes(self):
         from sim315.kernels.betainv import beta_quantiles
 
-        for t in self._tables():
+        for t in self.tables:
             beta_quantiles(self.u, *t, self.out)
 
     def _one_by_one(self):
         from sim315.kernels.betainv import beta_quantiles_one_by_one
 
-        for t in self._tables():
+        for t in self.tables:
             beta_quantiles_one_by_one(self.u, *t, self.out)
 
     def time_sim315_quantile(self):
