@@ -1,7 +1,10 @@
 """Shared test helpers.
 
 Kernels compile into a cache folder private to the test session (unless SIM315_CACHE_DIR is
-already set), so tests never depend on, or litter, the user's cache.
+already set), so tests never depend on, or litter, the user's cache. Under pytest-xdist
+(``-n auto`` in pyproject's addopts) the session's workers share that folder, as the tests of
+one process did: each kernel compiles once per session, and the cache's writes are atomic
+(``sim315.compilation.cache``), so workers can fill it side by side.
 """
 
 import os
@@ -12,7 +15,13 @@ import pytest
 import yaml
 
 if "SIM315_CACHE_DIR" not in os.environ:
-    os.environ["SIM315_CACHE_DIR"] = tempfile.mkdtemp(prefix="sim315-test-cache-")
+    _run = os.environ.get("PYTEST_XDIST_TESTRUNUID")  # the same in every worker of a session
+    if _run:
+        _shared = Path(tempfile.gettempdir()) / f"sim315-test-cache-{_run}"
+        _shared.mkdir(exist_ok=True)
+        os.environ["SIM315_CACHE_DIR"] = str(_shared)
+    else:
+        os.environ["SIM315_CACHE_DIR"] = tempfile.mkdtemp(prefix="sim315-test-cache-")
 
 import sim315
 

@@ -105,7 +105,7 @@ def _same_within_noise(doc_row: list[str], new_row: list[str]) -> bool:
     check, series, year, figure, median, band, _error, covered = new_row
     if [check, series, year, figure, covered] != [doc_row[i] for i in (0, 1, 2, 3, 7)]:
         return False
-    pairs = [(median, doc_row[4])] + list(zip(band.split("–"), doc_row[5].split("–"), strict=True))
+    pairs = [(median, doc_row[4]), *zip(band.split("–"), doc_row[5].split("–"), strict=True)]
     return all(abs(_number(a) - _number(b)) <= MC_REL * abs(_number(b)) for a, b in pairs)
 
 
@@ -122,8 +122,8 @@ def test_the_backtest_table_in_the_docs_is_current(flagship):
 def test_the_docs_table_check_catches_a_changed_figure():
     row = ["fit to 2019", "gdp", "2020", "551", "558", "540.6–576.9", "+1.3 %", "yes"]
     assert _same_within_noise(row, row)
-    assert _same_within_noise(row, row[:4] + ["570", "550–590", "+3.4 %", "yes"])
-    assert not _same_within_noise(row, row[:4] + ["600", "540.6–576.9", "+8.9 %", "yes"])
-    assert not _same_within_noise(row, row[:5] + ["540.6–620", "+1.3 %", "yes"])
-    assert not _same_within_noise(row, row[:7] + ["**no**"])
-    assert not _same_within_noise(row, row[:3] + ["552"] + row[4:])
+    assert _same_within_noise(row, [*row[:4], "570", "550–590", "+3.4 %", "yes"])
+    assert not _same_within_noise(row, [*row[:4], "600", "540.6–576.9", "+8.9 %", "yes"])
+    assert not _same_within_noise(row, [*row[:5], "540.6–620", "+1.3 %", "yes"])
+    assert not _same_within_noise(row, [*row[:7], "**no**"])
+    assert not _same_within_noise(row, [*row[:3], "552", *row[4:]])
