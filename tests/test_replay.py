@@ -11,6 +11,7 @@ from conftest import write_model
 
 from sim315.analysis.replay import replay
 from sim315.cli import main
+from sim315.core.toolchain import toolchain
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -75,6 +76,27 @@ def test_a_run_that_differs_from_the_file_is_reported(tmp_path):
     assert res.exit_code == 1
     assert "run 8: status 0, DIFFERS from the file" in res.output
     assert "run 9: status 0, identical to the file" in res.output
+    assert "another toolchain" not in res.output  # written here, by this toolchain
+
+
+def test_the_file_records_its_toolchain_and_a_differing_replay_names_it(tmp_path):
+    result = _noisy(tmp_path)
+    here = toolchain()
+    with h5py.File(result, "a") as h5:
+        for key in ("cpu", "numba_version", "numpy_version", "python_version", "platform"):
+            assert h5.attrs[key] == here[key]
+        h5.attrs["cpu"] = "skylake-avx512"
+        h5.attrs["numpy_version"] = "1.26.4"
+    assert replay(result, [8]).identical  # the same numbers: nothing to explain
+    with h5py.File(result, "a") as h5:
+        h5["x"][8, 4] += 1e-9
+    res = CliRunner().invoke(main, ["replay", str(result), "--runs", "8"])
+    assert res.exit_code == 1
+    note = res.output.splitlines()[-1]
+    assert note.startswith("note: the file was written with another toolchain (")
+    assert f"cpu: skylake-avx512 -> {here['cpu']}" in note
+    assert f"numpy_version: 1.26.4 -> {here['numpy_version']}" in note
+    assert "numba_version" not in note
 
 
 def test_runs_that_start_from_their_history(tmp_path):

@@ -27,6 +27,7 @@ SCENARIO = ROOT / "scenarios" / "examples" / "ladder.yaml"
 VOLATILE = {"created_utc", "scenario_file", "scenario_files", "model_file", "fingerprint"}
 VOLATILE |= {"fingerprint_parts", "python_version", "numba_version", "numpy_version"}
 VOLATILE |= {"scipy_version", "h5py_version", "sim315_version", "format_version"}
+VOLATILE |= {"cpu", "libc", "platform"}
 # The hash of the generated kernel's text: it changes with the code generator, not the numbers.
 VOLATILE |= {"model_hash"}
 # The resolved scenario names the model by its absolute path; the stored file was written in

@@ -11,6 +11,8 @@ from click.testing import CliRunner
 from conftest import datasets
 
 from sim315.cli import main
+from sim315.core.toolchain import toolchain
+from sim315.ensembles import plan as plan_mod
 from sim315.ensembles import runner as runner_mod
 from sim315.results.layout import PERCENTILES, parameter_matrix
 from sim315.results.reader import texts
@@ -178,6 +180,21 @@ def test_resume_refuses_a_partial_file_of_another_scenario(reference, tmp_path, 
     assert res.exit_code == 2
     assert "the inputs changed since the partial file was made: " in res.output
     assert "scenario file, seed;" in res.output  # named, nothing else
+
+
+def test_resume_refuses_a_partial_file_of_another_machine(reference, tmp_path, monkeypatch):
+    """Another CPU or library build may round a last bit otherwise: a resume there would
+    mix two toolchains' numbers in one file."""
+    sc, _ = reference
+    out = tmp_path / "x.h5"
+    monkeypatch.setattr(runner_mod.ResultWriter, "write", _interrupt)
+    assert run_cli("run", sc, "-o", out, "-q").exit_code == 130
+    monkeypatch.undo()
+    elsewhere = dict(toolchain(), cpu="skylake-avx512")
+    monkeypatch.setattr(plan_mod, "toolchain", lambda: elsewhere)
+    res = run_cli("run", sc, "-o", out, "-q", "--resume")
+    assert res.exit_code == 2
+    assert "the inputs changed since the partial file was made: toolchain;" in res.output
 
 
 def _interrupt(self, *args):

@@ -4,7 +4,9 @@ A result file keeps everything that decides a run's numbers: the model's text, e
 parameter row (its start state too, when runs start from their history), the seed entropy,
 the method and the time grid, and the tables of time-tabled levers. :func:`replay` compiles
 the model from that text and runs the chosen rows with the same run numbers, so the numbers
-are the stored ones bit for bit (random draws depend on the seed and the run number only).
+are the stored ones bit for bit (random draws depend on the seed and the run number only)
+with the toolchain that wrote the file; on another CPU or library build a last bit may
+differ, and the replay names what differs (:mod:`sim315.core.toolchain`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import h5py
 import numpy as np
 
 from ..core.errors import Sim315Error
+from ..core.toolchain import differences
 from ..ensembles.model import CompiledModel, load_model
 from ..results.layout import parameter_matrix
 from ..results.reader import open_complete, texts
@@ -35,6 +38,9 @@ class Replayed:
     values: np.ndarray
     status: np.ndarray
     stored: tuple = ()
+    elsewhere: tuple[str, ...] = ()
+    """What of the toolchain that decides last bits differs from the file's
+    (:func:`sim315.core.toolchain.differences`)."""
 
     def same(self) -> np.ndarray | None:
         """Per run: whether it equals what the file stored (in the file's precision); None
@@ -116,6 +122,7 @@ def replay(path: str | Path, runs) -> Replayed:
         np.stack(values),
         np.array(status, dtype=np.int32),
         stored,
+        tuple(differences(attrs)),
     )
 
 

@@ -117,5 +117,11 @@ def replay_command(result, runs, out) -> None:
         click.echo(f"run {r}: status {int(done.status[i])}, {verdict}")
     if out is not None:
         click.echo(f"wrote {write_replayed(done, out, result)}")
+    if done.identical is False and done.elsewhere:
+        click.echo(
+            "note: the file was written with another toolchain ("
+            + "; ".join(done.elsewhere)
+            + "), which may round a last bit differently; replay it where it was written"
+        )
     if done.identical is False:
         raise SystemExit(1)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..compilation.compiler import compile_spec
+from ..core.toolchain import DECIDING, toolchain
 from ..imports.loading import load_model_file
 from ..schemas.scenario import ScenarioError, TimeTable
 from .calibrated import apply_calibrated
@@ -109,8 +110,10 @@ class RunPlan:
         """Everything that decides the numbers, each under the name a resume refusal gives
         it: the scenario and every file of its ``extends`` chain, the model file (text and
         parameter values), the kernel, the calibrated file, its fit and posterior sample,
-        seed, sampler, run count, method, dt, save grid, outputs, a sweep's design, and the
-        quantile function of sim315's own that maps draws to values (PERT), if any."""
+        seed, sampler, run count, method, dt, save grid, outputs, a sweep's design, the
+        toolchain (:data:`sim315.core.toolchain.DECIDING`: a resume on another machine would
+        mix its last bits into the file), and the quantile function of sim315's own that maps
+        draws to values (PERT), if any."""
         g = self.grid
         files = list(self.loaded.texts.items())  # the scenario first, then what it extends
         parts = {"scenario file": _digest(files[0][1])}
@@ -131,6 +134,8 @@ class RunPlan:
                 "sweep design": _digest(sampled.get("sweep_design", "")),
             }
         )
+        here = toolchain()  # another CPU or library build may round a last bit otherwise
+        parts["toolchain"] = ", ".join(f"{k} {here[k]}" for k in DECIDING)
         if "quantile_method" in sampled:  # only where it applies: other files resume as before
             parts["quantile method"] = sampled["quantile_method"]
         parts.update(self.inputs)

@@ -5,12 +5,10 @@ description (units, doc, kind, target)."""
 from __future__ import annotations
 
 import json
-import sys
 from datetime import datetime, timezone
 
-import numpy as np
-
 from ..core.elementnames import array_of
+from ..core.toolchain import toolchain
 from ..core.version import __version__
 from ..results.layout import OutputInfo
 from .plan import RunPlan
@@ -19,19 +17,11 @@ from .plan import RunPlan
 def result_attrs(plan: RunPlan) -> dict:
     """The result file's attributes: enough to say where its numbers came from and to
     replay any run."""
-    import h5py
-    import numba
-    import scipy
-
     g = plan.grid
     sampled = plan.sampler.provenance()
     return {
         "sim315_version": __version__,
-        "numba_version": numba.__version__,
-        "numpy_version": np.__version__,
-        "scipy_version": scipy.__version__,
-        "h5py_version": h5py.__version__,
-        "python_version": sys.version.split()[0],
+        **toolchain(),
         "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "model_name": plan.model.name,
         "model_file": str(plan.loaded.model_path),

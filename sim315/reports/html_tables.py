@@ -17,7 +17,7 @@ LIKELY, UNLIKELY = 2 / 3, 1 / 3
 PROVENANCE = (
     "scenario_file", "model_name", "model_hash", "runs", "n_failed", "seed", "seed_entropy",
     "sampler", "method", "dt", "save_every", "created_utc", "sim315_version",
-    "numba_version", "numpy_version", "python_version",
+    "numba_version", "numpy_version", "python_version", "cpu", "platform",
 )  # fmt: skip
 
 
