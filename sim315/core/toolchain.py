@@ -19,11 +19,11 @@ DECIDING = ("cpu", "numba_version", "numpy_version", "scipy_version", "python_ve
 
 def toolchain() -> dict[str, str]:
     """This process's library versions and machine (imports numba, scipy and h5py)."""
-    return dict(_toolchain())
+    return dict(_toolchain())  # a copy: the cached one stays as it is
 
 
 @functools.cache  # a process's toolchain does not change; libc_ver reads the interpreter
-def _toolchain() -> tuple[tuple[str, str], ...]:
+def _toolchain() -> dict[str, str]:
     import h5py
     import llvmlite.binding as llvm
     import numba
@@ -31,18 +31,16 @@ def _toolchain() -> tuple[tuple[str, str], ...]:
     import scipy
 
     libc = " ".join(platform.libc_ver()).strip()
-    return tuple(
-        {
-            "numba_version": numba.__version__,
-            "numpy_version": np.__version__,
-            "scipy_version": scipy.__version__,
-            "h5py_version": h5py.__version__,
-            "python_version": sys.version.split()[0],
-            "cpu": llvm.get_host_cpu_name(),  # the CPU Numba compiles the kernels for
-            "libc": libc or "unknown",
-            "platform": platform.platform(),
-        }.items()
-    )
+    return {
+        "numba_version": numba.__version__,
+        "numpy_version": np.__version__,
+        "scipy_version": scipy.__version__,
+        "h5py_version": h5py.__version__,
+        "python_version": sys.version.split()[0],
+        "cpu": llvm.get_host_cpu_name(),  # the CPU Numba compiles the kernels for
+        "libc": libc or "unknown",
+        "platform": platform.platform(),
+    }
 
 
 def differences(recorded: dict) -> list[str]:
