@@ -1,11 +1,12 @@
-"""The samplers' quantile functions (``fast_ppf``) of uniform and triangular parameters give
-scipy's ``ppf`` numbers bit for bit, at random points, at the ends of the unit interval and
-outside it (NaN), for scalars and arrays: a run's values do not change with the shortcut."""
+"""The samplers' quantile functions (``fast_ppf``) of uniform, triangular and truncated
+normal parameters give scipy's ``ppf`` numbers bit for bit, at random points, at the ends of
+the unit interval and outside it (NaN), for scalars and arrays: a run's values do not change
+with the shortcut. The truncated normal's spares the import of scipy.stats too."""
 
 import numpy as np
 import pytest
 
-from sim315.schemas.distributions import Triangular, Uniform
+from sim315.schemas.distributions import Triangular, TruncNormal, Uniform
 
 EDGES = np.array(
     [0.0, 1.0, 5e-324, 2.0**-54, 0.5, 1 - 2.0**-53, np.nextafter(1, 0), -0.0, -1e-300, 1.5, np.nan]
@@ -19,6 +20,15 @@ DISTS = [
     Triangular(dist="triangular", low=0, mode=0, high=1),  # peak at the lower end
     Triangular(dist="triangular", low=-1, mode=7.5, high=7.5),  # at the upper end
     Triangular(dist="triangular", low=0.1, mode=0.1 + 1e-9, high=0.3),
+    # the truncated normal's cases: from the left (a < 0) or the right, and its mass on
+    # [a, b] in the left tail (b <= 0), the right tail (a > 0) or about the mean
+    TruncNormal(dist="truncnormal", mean=0.5, sd=0.2, low=0.0, high=1.0),
+    TruncNormal(dist="truncnormal", mean=0.03, sd=0.01, low=0.0, high=0.05),
+    TruncNormal(dist="truncnormal", mean=10.0, sd=2.0, low=1.0, high=9.0),
+    TruncNormal(dist="truncnormal", mean=10.0, sd=2.0, low=-40.0, high=4.0),
+    TruncNormal(dist="truncnormal", mean=0.0, sd=1.0, low=0.5, high=3.0),
+    TruncNormal(dist="truncnormal", mean=0.0, sd=1.0, low=6.0, high=9.0),
+    TruncNormal(dist="truncnormal", mean=0.0, sd=1.0, low=0.0, high=0.25),
 ]
 
 
@@ -31,7 +41,7 @@ def test_bit_for_bit_scipys_ppf(dist):
     np.testing.assert_array_equal(ours.view(np.int64), theirs.view(np.int64))
 
 
-@pytest.mark.parametrize("dist", DISTS[:1] + DISTS[3:4])
+@pytest.mark.parametrize("dist", DISTS[:1] + DISTS[3:4] + DISTS[7:8])
 def test_a_scalar_and_a_column_view(dist):
     fast, ref = dist.fast_ppf(), dist.frozen().ppf
     assert fast(0.25) == ref(0.25) and np.ndim(fast(0.25)) == 0
@@ -39,3 +49,29 @@ def test_a_scalar_and_a_column_view(dist):
     np.testing.assert_array_equal(fast([0.1, 0.9]), ref([0.1, 0.9]))  # a list
     design = np.random.default_rng(3).random((50, 4))
     np.testing.assert_array_equal(fast(design[:, 2]), ref(design[:, 2]))
+
+
+def test_a_scenario_of_truncated_normals_is_read_and_drawn_without_scipy_stats(tmp_path):
+    """scipy.stats takes most of a second to import; the plan scenario's draws need none
+    of it (a fresh process: another test may have imported it here)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from sim315.schemas.distributions import TruncNormal, Pert, Uniform\n"
+        "t = TruncNormal(dist='truncnormal', mean=0.5, sd=0.2, low=0.0, high=1.0)\n"
+        "p = Pert(dist='pert', low=1.0, mode=2.0, high=4.0)\n"
+        "u = Uniform(dist='uniform', low=0.0, high=1.0)\n"
+        "x = [d.fast_ppf()([0.1, 0.5]) for d in (t, p, u)] + [d.support() for d in (t, p, u)]\n"
+        "print('scipy.stats' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
+
+
+def test_the_supports_are_scipys_to_rounding():
+    for dist in DISTS:
+        ours, theirs = dist.support(), dist.frozen().support()
+        np.testing.assert_allclose(ours, theirs, rtol=1e-15, atol=1e-300)

@@ -67,6 +67,9 @@ class Uniform(_Dist):
 
         return stats.uniform(loc=self.low, scale=self.high - self.low)
 
+    def support(self) -> tuple[float, float]:
+        return self.low, self.high  # scipy's: (loc, loc + scale), the same to rounding
+
     def fast_ppf(self):
         """scipy's ``uniform.ppf`` without its per-call machinery, bit for bit:
         ``u * scale + loc``."""
@@ -109,20 +112,74 @@ class TruncNormal(_Dist):
 
     @model_validator(mode="after")
     def _check(self):
-        stats = _stats()
+        from scipy.special import ndtr  # norm.cdf's own, without scipy.stats
 
         if not self.low < self.high:
             raise ValueError(f"low ({self.low}) must be below high ({self.high})")
-        a, b = (self.low - self.mean) / self.sd, (self.high - self.mean) / self.sd
-        if stats.norm.cdf(b) - stats.norm.cdf(a) < 1e-12:
+        a, b = self._standard()
+        if ndtr(b) - ndtr(a) < 1e-12:
             raise ValueError("[low, high] holds no probability under the normal; move the mean")
         return self
+
+    def _standard(self) -> tuple[float, float]:
+        """The truncation points in standard deviations from the mean: scipy's ``a, b``."""
+        return (self.low - self.mean) / self.sd, (self.high - self.mean) / self.sd
 
     def frozen(self):
         stats = _stats()
 
-        a, b = (self.low - self.mean) / self.sd, (self.high - self.mean) / self.sd
+        a, b = self._standard()
         return stats.truncnorm(a, b, loc=self.mean, scale=self.sd)
+
+    def support(self) -> tuple[float, float]:
+        return self.low, self.high
+
+    def fast_ppf(self):
+        """scipy's ``truncnorm.ppf`` bit for bit without importing scipy.stats (most of a
+        warm main job's start-up) or its per-call machinery: the same formulas of
+        scipy.special (``log_ndtr``, ``logsumexp``, ``ndtri_exp``), the distribution's
+        constants computed once. In the left tail, ``Phi(x) = Phi(a) + q Z``; else from the
+        right, ``Phi(-x) = Phi(-b) + (1 - q) Z``, ``Z`` the mass between (in logs)."""
+        from scipy import special as sc
+
+        a, b = self._standard()
+        loc, scale = self.mean, self.sd
+        ends = (a * scale + loc, b * scale + loc)  # q = 0 and 1: the support's ends
+        left = a < 0
+        mass = _log_gauss_mass(a, b)
+        edge = sc.log_ndtr(a) if left else sc.log_ndtr(-b)
+
+        def ppf(u):
+            q = np.asarray(u, dtype=np.float64)
+            flat = q.reshape(-1)
+            out = np.full(flat.shape, np.nan)
+            inside = (flat > 0) & (flat < 1)
+            g = flat[inside]
+            if g.size:
+                t = (np.log(g) if left else np.log1p(-g)) + mass
+                x = sc.ndtri_exp(sc.logsumexp([np.full_like(t, edge), t], axis=0))
+                out[inside] = (x if left else -x) * scale + loc
+            out[flat == 0], out[flat == 1] = ends
+            out = out.reshape(q.shape)
+            return out[()] if out.ndim == 0 else out
+
+        return ppf
+
+
+def _log_gauss_mass(a: float, b: float) -> float:
+    """The log of the standard normal's mass on [a, b], as scipy's truncnorm computes it
+    (in the left tail, by symmetry on the right, else ``log1p`` of what lies outside)."""
+    from scipy import special as sc
+
+    def log_diff(log_p, log_q):  # log(p - q), as -q = q e^(i pi)
+        return np.real(sc.logsumexp([log_p, log_q + np.pi * 1j], axis=0))[0]
+
+    A, B = np.array([a]), np.array([b])
+    if b <= 0:
+        return float(log_diff(sc.log_ndtr(B), sc.log_ndtr(A)))
+    if a > 0:
+        return float(log_diff(sc.log_ndtr(-A), sc.log_ndtr(-B)))
+    return float(sc.log1p(-sc.ndtr(A) - sc.ndtr(-B))[0])
 
 
 class LogNormal(_Dist):
@@ -165,6 +222,9 @@ class Triangular(_Dist):
 
         width = self.high - self.low
         return stats.triang(c=(self.mode - self.low) / width, loc=self.low, scale=width)
+
+    def support(self) -> tuple[float, float]:
+        return self.low, self.high  # scipy's: (loc, loc + scale), the same to rounding
 
     def fast_ppf(self):
         """scipy's ``triang.ppf`` without its per-call machinery, bit for bit: its
