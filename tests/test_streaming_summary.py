@@ -121,6 +121,21 @@ def test_small_ensembles_are_exact_bit_for_bit():
     assert not e.any()
 
 
+def test_an_exact_summary_is_not_computed_twice(monkeypatch):
+    """A summary kept whole has nothing pending: asking costs no percentiles (the main job's
+    summary was sorted twice, once to find nothing pending)."""
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(500, 7))
+    s = _stream(X, np.ones(len(X), dtype=bool), 100, prefix=5000)
+    calls = []
+    real = sketch.exact_percentiles
+    monkeypatch.setattr(sketch, "exact_percentiles", lambda *a: calls.append(1) or real(*a))
+    assert s.pending().size == 0 and not calls
+    v, _ = s.result()
+    assert len(calls) == 1
+    np.testing.assert_array_equal(v, np.percentile(X, 100 * Q, axis=0).T)
+
+
 def test_runs_must_come_in_order():
     s = ColumnSketch(10, 1, Q)
     s.feed(0, np.zeros((4, 1)), np.ones(4, dtype=bool))

@@ -231,7 +231,11 @@ class ColumnSketch:
         return v, e
 
     def pending(self) -> np.ndarray:
-        """Columns whose error bound exceeds :data:`MAX_ERROR` of their 5-95 % band."""
+        """Columns whose error bound exceeds :data:`MAX_ERROR` of their 5-95 % band (none
+        while the values are kept whole: their percentiles are exact, and not computed here
+        only to be computed again for the summary)."""
+        if self.hist is None:
+            return np.empty(0, dtype=np.int64)
         v, e = self.result()
         worst = e.max(axis=1) if e.size else np.zeros(self.cols)
         band = v[:, -1] - v[:, 0] - 2 * worst
