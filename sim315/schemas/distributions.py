@@ -144,24 +144,17 @@ class TruncNormal(_Dist):
 
         a, b = self._standard()
         loc, scale = self.mean, self.sd
-        ends = (a * scale + loc, b * scale + loc)  # q = 0 and 1: the support's ends
         left = a < 0
         mass = _log_gauss_mass(a, b)
         edge = sc.log_ndtr(a) if left else sc.log_ndtr(-b)
 
         def ppf(u):
             q = np.asarray(u, dtype=np.float64)
-            flat = q.reshape(-1)
-            out = np.full(flat.shape, np.nan)
-            inside = (flat > 0) & (flat < 1)
-            g = flat[inside]
-            if g.size:
-                t = (np.log(g) if left else np.log1p(-g)) + mass
+            with np.errstate(divide="ignore", invalid="ignore"):  # q outside (0, 1): placed
+                t = (np.log(q) if left else np.log1p(-q)) + mass
                 x = sc.ndtri_exp(sc.logsumexp([np.full_like(t, edge), t], axis=0))
-                out[inside] = (x if left else -x) * scale + loc
-            out[flat == 0], out[flat == 1] = ends
-            out = out.reshape(q.shape)
-            return out[()] if out.ndim == 0 else out
+            x = np.where(q == 0, a, np.where(q == 1, b, x if left else -x))  # the ends
+            return _placed(q, x, scale, loc)
 
         return ppf
 
