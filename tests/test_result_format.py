@@ -83,7 +83,7 @@ def test_stored_result_reproduced_bit_for_bit(tmp_path, monkeypatch):
 
 
 def test_stored_result_within_the_pert_quantiles_error(tmp_path):
-    """With sim315's own beta quantile (``kernels/betainv.py``), the PERT parameter moves by
+    """With sim315's own beta quantile (``kernels/betapoly.py``), the PERT parameter moves by
     at most its stated error (1.5e-15 of the width) and every output by a few ulp; the rest
     of the parameters and the statuses are the same bytes."""
     again = _rerun(tmp_path)

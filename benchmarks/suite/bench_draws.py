@@ -1,7 +1,8 @@
 """Parameter draws (issue 15): Beta-PERT values through sim315's own beta quantile
-(``kernels/betainv.py``) against scipy's ``beta.ppf``, the method it replaced, on the same
-unit-interval draws; the flagship plan's parameter rows per run (its 26 distributions,
-16 of them PERT, and its posterior draws); and what a Latin hypercube of the plan's size
+(``kernels/betapoly.py``) against scipy's ``beta.ppf``, the method it replaced, on the same
+unit-interval draws, and what making a distribution's polynomials costs; the flagship
+plan's parameter rows per run (its 26 distributions, 16 of them PERT, and its posterior
+draws); and what a Latin hypercube of the plan's size
 makes before a run's first chunk (its shuffles) against the whole design.
 
 ``python -m suite.bench_draws`` prints the figures of benchmarks/README.md.
@@ -20,19 +21,9 @@ SHAPES = [(0.04, 0.05, 0.09), (0.2, 0.5, 0.8), (1.0, 2.8, 3.0)]
 VALUES = 10**6
 
 
-def _table(spec: Pert) -> tuple:
-    """A PERT's beta ``(a, b, ln B(a, b), xs, slopes)``: what its quantile functions take."""
-    from scipy.special import betaln
-    from sim315.kernels.betainv import TABLE_INTERVALS, beta_table
-
-    a, b = spec.shape()
-    lbeta = float(betaln(a, b))
-    return (a, b, lbeta, *beta_table(a, b, lbeta, TABLE_INTERVALS))
-
-
 class PertDraws:
-    """10^6 PERT values per shape: sim315's quantile, scipy's, and their ratio; and its
-    lanes (``beta_quantiles``) against the same quantile one value at a time."""
+    """10^6 PERT values per shape: sim315's quantile, scipy's, and their ratio; and the
+    milliseconds a distribution's polynomials take to make (once, when a run starts)."""
 
     timeout = 300
 
@@ -43,8 +34,6 @@ class PertDraws:
         self.theirs = [s.frozen().ppf for s in self.specs]
         for f, g in zip(self.ours, self.theirs, strict=True):  # compiled; the same values
             np.testing.assert_allclose(f(self.u[:1000]), g(self.u[:1000]), rtol=0, atol=1e-14)
-        self.tables = [_table(s) for s in self.specs]
-        self.out = np.empty_like(self.u)
 
     def _ours(self):
         for f in self.ours:
@@ -53,18 +42,6 @@ class PertDraws:
     def _theirs(self):
         for g in self.theirs:
             g(self.u)
-
-    def _lanes(self):
-        from sim315.kernels.betainv import beta_quantiles
-
-        for t in self.tables:
-            beta_quantiles(self.u, *t, self.out)
-
-    def _one_by_one(self):
-        from sim315.kernels.betainv import beta_quantiles_one_by_one
-
-        for t in self.tables:
-            beta_quantiles_one_by_one(self.u, *t, self.out)
 
     def time_sim315_quantile(self):
         self._ours()
@@ -78,12 +55,18 @@ class PertDraws:
 
     track_ratio_to_scipy.unit = "ratio"
 
-    def track_ratio_lanes_to_one_by_one(self):
-        """The lanes' time over one value at a time for the same values (the same bits),
-        interleaved."""
-        return interleaved_ratio(self._lanes, self._one_by_one, repeats=3)
+    def track_ms_to_make_a_distribution(self):
+        """A PERT's polynomials (``Pert.fast_ppf``: its nodes' quantiles and the fit), the
+        least of five, per distribution."""
+        best = float("inf")
+        for _ in range(5):
+            t0 = time.perf_counter()
+            for s in self.specs:
+                s.fast_ppf()
+            best = min(best, (time.perf_counter() - t0) / len(self.specs))
+        return best * 1e3
 
-    track_ratio_lanes_to_one_by_one.unit = "ratio"
+    track_ms_to_make_a_distribution.unit = "ms"
 
 
 class PlanRows:
@@ -151,8 +134,8 @@ if __name__ == "__main__":  # pragma: no cover
     ours, theirs = (min(_timed(f) for _ in range(3)) for f in (b._ours, b._theirs))
     print(
         f"PERT values: sim315 {ours / n * 1e9:.0f} ns, scipy {theirs / n * 1e9:.0f} ns a value; "
-        f"ratio {b.track_ratio_to_scipy():.3f}; lanes to one value at a time "
-        f"{b.track_ratio_lanes_to_one_by_one():.3f}"
+        f"ratio {b.track_ratio_to_scipy():.3f}; a distribution's polynomials "
+        f"{b.track_ms_to_make_a_distribution():.1f} ms"
     )
     r = PlanRows()
     r.setup()

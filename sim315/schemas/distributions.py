@@ -240,8 +240,11 @@ class Pert(Triangular):
     dist: Literal["pert"]
 
     #: How draws become values (a result file's ``quantile_method``, in the resume
-    #: fingerprint): change it whenever :mod:`sim315.kernels.betainv` computes other bits.
-    quantile_method: ClassVar[str] = "pert: sim315 beta quantile 1 (kernels/betainv.py)"
+    #: fingerprint): change it whenever :mod:`sim315.kernels.betapoly` computes other bits.
+    #: Method 1 (kernels/betainv.py, until 2026-11-28) solved each value by Newton steps.
+    quantile_method: ClassVar[str] = (
+        "pert: sim315 beta quantile 2 (kernels/betapoly.py, nodes from scipy betaincinv)"
+    )
 
     def frozen(self):
         stats = _stats()
@@ -257,26 +260,24 @@ class Pert(Triangular):
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         """Values for unit-interval draws ``u``: ``low + width * x``, ``x`` the beta
-        quantile from :mod:`sim315.kernels.betainv` (within 1.5e-15 of scipy's
-        ``beta.ppf``, about seven times faster; the module states the error)."""
+        quantile from :mod:`sim315.kernels.betapoly` (within 1.5e-15 of scipy's
+        ``beta.ppf``, about thirty times faster; the module states the error)."""
         return self.fast_ppf()(u)
 
     def fast_ppf(self):
-        """:meth:`ppf` with the beta quantile table made once."""
-        from scipy.special import betaln
-
-        from ..kernels.betainv import TABLE_INTERVALS, beta_quantiles, beta_table
+        """:meth:`ppf` with the beta quantile's polynomials made once."""
+        from ..kernels.betapoly import beta_poly_quantiles
+        from .betaseries import beta_series
 
         a, b = self.shape()
-        lbeta = float(betaln(a, b))
-        xs, slopes = beta_table(a, b, lbeta, TABLE_INTERVALS)
+        coefs, tops = beta_series(a, b)
         low, width = self.low, self.high - self.low
 
         def ppf(u):
             u = np.asarray(u, dtype=np.float64)
             flat = np.ascontiguousarray(u).reshape(-1)
             x = np.empty_like(flat)
-            beta_quantiles(flat, a, b, lbeta, xs, slopes, x)
+            beta_poly_quantiles(flat, a, b, coefs, tops, x)
             return (low + width * x).reshape(u.shape)
 
         return ppf
