@@ -261,7 +261,7 @@ class Pert(Triangular):
     def ppf(self, u: np.ndarray) -> np.ndarray:
         """Values for unit-interval draws ``u``: ``low + width * x``, ``x`` the beta
         quantile from :mod:`sim315.kernels.betapoly` (within 1.5e-15 of scipy's
-        ``beta.ppf``, about thirty times faster; the module states the error)."""
+        ``beta.ppf``, about forty times faster; the module states the error)."""
         return self.fast_ppf()(u)
 
     def fast_ppf(self):
