@@ -1,7 +1,9 @@
 """The piecewise polynomials behind a Beta-PERT's draws (:mod:`sim315.kernels.betapoly`):
 each half's nodes solved by scipy's ``betaincinv`` (Boost's ``ibeta_inv``, the function
 ``scipy.stats.beta.ppf`` calls; ``scipy.special`` loads without ``scipy.stats``), once per
-distribution, then fitted (about 4 ms in all)."""
+distribution, then fitted (about 4 ms in all). scipy wraps Boost's there from 1.11 on (the
+floor in pyproject.toml); before, Cephes' ``incbi``, which was not even monotone (scipy
+issue 12796)."""
 
 from __future__ import annotations
 
