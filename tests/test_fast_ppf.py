@@ -75,3 +75,24 @@ def test_the_supports_are_scipys_to_rounding():
     for dist in DISTS:
         ours, theirs = dist.support(), dist.frozen().support()
         np.testing.assert_allclose(ours, theirs, rtol=1e-15, atol=1e-300)
+
+
+def test_the_two_term_log_sum_exp_is_scipys_bit_for_bit():
+    """The truncated normal's ``logsumexp([c, t])`` by hand: random terms on either side of
+    ``c``, terms equal to it (scipy counts both as the maximum), the infinities and NaN."""
+    from scipy.special import logsumexp
+
+    from sim315.schemas.distributions import _log_add_exp
+
+    rng = np.random.default_rng(5)
+    for c in (-0.7, -35.2, -1e-300, -745.0):
+        t = np.concatenate(
+            [
+                c + rng.normal(0, 3, 100_000),
+                c + rng.normal(0, 1e-12, 1000),
+                [c, c, np.nextafter(c, 0), np.nextafter(c, -np.inf), -np.inf, np.inf, np.nan],
+            ]
+        )
+        with np.errstate(all="ignore"):
+            ref = logsumexp([np.full_like(t, c), t], axis=0)
+        np.testing.assert_array_equal(_log_add_exp(c, t).view(np.int64), ref.view(np.int64))
