@@ -1,6 +1,7 @@
-"""The parameter matrix in a result file (layout 3): the values every run shares stored
-once (``/shared_values``), the columns that vary stored per run (``/varied_values``), and
-:func:`parameter_matrix` putting them together, for this layout and the ones before."""
+"""The parameter matrix in a result file (layout 3 on; layout 4's rows of the posterior in
+tests/test_drawn_layout.py): the values every run shares stored once (``/shared_values``),
+the columns that vary stored per run (``/varied_values``), and :func:`parameter_matrix`
+putting them together, for this layout and the ones before."""
 
 from pathlib import Path
 
@@ -31,7 +32,8 @@ def test_only_the_drawn_columns_are_stored_per_run(tmp_path):
     out = tmp_path / "o.h5"
     assert _invoke(["run", sc, "-o", out, "-q"]).exit_code == 0
     with h5py.File(out) as h5:
-        assert int(h5.attrs["format_version"]) == FORMAT_VERSION == 3
+        assert int(h5.attrs["format_version"]) == FORMAT_VERSION == 4
+        assert "run_draw" not in h5  # no posterior draws: nothing is kept by row
         names = texts(h5["parameter"])
         assert texts(h5["varied_parameter"]) == ["sme_promotion"]
         col = names.index("sme_promotion")

@@ -102,6 +102,26 @@ class RunPlan:
         shared[sorted(varied | levers)] = np.nan
         return sorted(varied), shared
 
+    def drawn_columns(self) -> tuple[list[int], int]:
+        """The varied columns a run's row of the posterior sample decides, and the sample's
+        rows: its calibrated draws, and the start states of that row's history run where each
+        row's is simulated once (:class:`~.spinup.DrawEnds`). The result file keeps them once
+        per row (layout 4). None (``[], 0``) without posterior draws."""
+        posterior = getattr(self.sampler, "posterior", None)
+        if posterior is None:
+            return [], 0
+        drawn = {int(c) for c in posterior[0]}
+        if self.start is not None and self.start.by_draw(self.sampler):
+            drawn |= {int(c) for c in self.start.state_columns}
+        drawn -= {self.model.parameter_index(n) for n in self.levers}
+        return sorted(drawn), int(posterior[1].shape[0])
+
+    def draws(self, a: int, b: int):
+        """The posterior rows runs ``[a, b)`` draw (None without posterior draws)."""
+        if getattr(self.sampler, "posterior", None) is None:
+            return None
+        return self.sampler.posterior_rows(a, b)
+
     @property
     def grid(self):
         return self.model.grid_for(self.dt, self.save_every)

@@ -204,13 +204,16 @@ def _open(plan: RunPlan, out: Path, resume: bool, compression: str, save: str, f
 
 def _create(plan: RunPlan, out: Path, compression: str, save: str, float32: bool):
     g = plan.grid
+    varied, shared = plan.parameter_columns()
+    drawn, draws = plan.drawn_columns()  # kept once per posterior row, not per run
+    varied = [c for c in varied if c not in set(drawn)]
     return ResultWriter.create(
         out,
         runs=plan.runs,
         times=g.times(),
         time_units=g.units,
         outputs=output_infos(plan),
-        parameters=Parameters(list(plan.model.parameter_names), *plan.parameter_columns()),
+        parameters=Parameters(list(plan.model.parameter_names), varied, shared, drawn, draws),
         attrs=result_attrs(plan),
         rows_per_chunk=plan.chunk,
         compression=compression,
@@ -263,10 +266,10 @@ def _settle(plan: RunPlan, executor, summary: StreamingSummary) -> float:
     return time.perf_counter() - t
 
 
-def _store(writer: ResultWriter, summary: StreamingSummary, busy: dict, a, P, values, status):
+def _store(plan, writer: ResultWriter, summary: StreamingSummary, busy: dict, a, P, values, status):
     """Store a chunk, then measure its targets for the summary (the writer thread); the
     measuring's busy seconds."""
-    writer.write(a, P, values, status)
+    writer.write(a, P, values, status, plan.draws(a, a + len(P)))
     t = time.perf_counter()
     summary.feed_targets(a, values, status)
     busy["measuring"] += time.perf_counter() - t
@@ -314,7 +317,7 @@ def _stream(plan: RunPlan, executor, writer: ResultWriter, summary, start: int, 
                 while len(pending) >= WRITE_AHEAD:
                     settle_one()
                 timings["write_wait"] += time.perf_counter() - t
-                store = storing.submit(_store, writer, summary, timings, *item)
+                store = storing.submit(_store, plan, writer, summary, timings, *item)
                 feed = summing.submit(_summarise, summary, timings, *item)
                 pending.append((store, feed))
             t = time.perf_counter()

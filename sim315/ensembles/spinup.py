@@ -122,7 +122,7 @@ class HistoryStart:
         draws = self.sample is not None and getattr(sampler, "posterior", None) is not None
         if draws:
             rows = sampler.posterior_rows(a, a + P.shape[0])
-            if not self.model.draws_random:  # one history per posterior row (module doc)
+            if self.by_draw(sampler):  # one history per posterior row (module doc)
                 ends = self.ends.of(rows, self.sample.shape[0], self._row_ends, threads)
                 put_columns(out, self.state_columns, ends)
                 return out
@@ -132,6 +132,11 @@ class HistoryStart:
             H[:, self.transfer_columns] = P[:, self.transfer_columns]
         out[:, self.state_columns] = self._end_states(H, a, sampler.entropy, threads)
         return out
+
+    def by_draw(self, sampler) -> bool:
+        """Whether a run's start state is its posterior row's (one history per row)."""
+        posterior = getattr(sampler, "posterior", None)
+        return self.sample is not None and posterior is not None and not self.model.draws_random
 
     def _history_rows(self, rows: np.ndarray | None, n: int = 0) -> np.ndarray:
         """The history's parameter rows: posterior sample ``rows``, or ``n`` rows of the

@@ -272,3 +272,11 @@ def fsync_path(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def check_room(partial: Path, nbytes: int) -> None:
+    """Refuse a chunk of a compressed file (which grows as chunks arrive) that the disk
+    cannot take, before the HDF5 library is half-way through it."""
+    st = os.statvfs(partial.parent)
+    if st.f_bavail * st.f_frsize < nbytes + (1 << 20):
+        raise OSError(errno.ENOSPC, "No space left on device")

@@ -17,6 +17,15 @@ Layout (readable with ``xarray.open_dataset(path, engine="h5netcdf")``)::
                                               (:func:`parameter_matrix` puts the two together;
                                               layouts 0-2 stored the whole matrix as
                                               /parameter_values (run, parameter))
+    /draw              (draw)                 rows of the posterior sample (layout 4 on, where
+                                              runs draw calibrated parameters); scale
+    /drawn_parameter   (drawn_parameter)      the varied parameters a run's posterior row
+                                              decides (its calibrated draws, and the start
+                                              states of that row's history run); scale,
+                                              attribute ``columns``
+    /drawn_values      (draw, drawn_parameter) their values per posterior row (NaN: no run
+                                              drew it)
+    /run_draw          (run)                  the posterior row each run drew
     /run_status        (run)                  0 ok, 1 NaN/inf (stopped), -1 not run yet
     /levers/<name>     (point, 2)             a time-tabled lever's table (time, value); its
                                               shared value is NaN
@@ -44,7 +53,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import h5py
 import numpy as np
@@ -57,7 +66,9 @@ PERCENTILES = (5.0, 25.0, 50.0, 75.0, 95.0)
 # and ``error_bound`` (issue 15). A file without ``save`` keeps every run's outputs.
 # 3: the parameter matrix as /shared_values and /varied_values: the plan's 96 of 175
 # columns that no run changes took 0.77 GB of a 10^6-run file (issue 15).
-FORMAT_VERSION = 3
+# 4: the varied columns a run's posterior row decides stored once per row (/drawn_values,
+# /run_draw): 53 of the plan's 79, 1,180 -> 755 MB at 10^6 runs (issue 15).
+FORMAT_VERSION = 4
 RESERVED = (
     "time",
     "run",
@@ -66,6 +77,10 @@ RESERVED = (
     "shared_values",
     "varied_parameter",
     "varied_values",
+    "draw",
+    "drawn_parameter",
+    "drawn_values",
+    "run_draw",
     "run_status",
     "summary",
     "target_runs",
@@ -161,6 +176,10 @@ class Parameters:
     names: list[str]
     varied: list[int]
     shared: np.ndarray
+    drawn: list[int] = field(default_factory=list)
+    """Columns a run's row of the posterior sample decides (not among ``varied``)."""
+    draws: int = 0
+    """Rows of that sample."""
 
 
 def _parameters(h5, runs: int, p: Parameters, r, pn, chunk_rows: int, comp: dict) -> None:
@@ -179,6 +198,30 @@ def _parameters(h5, runs: int, p: Parameters, r, pn, chunk_rows: int, comp: dict
     vv.attrs["long_name"] = "each run's values of the varied parameters"
     vv.dims[0].attach_scale(r)
     vv.dims[1].attach_scale(vn)
+    if p.drawn:
+        _drawn(h5, runs, p, r, chunk_rows, comp)
+
+
+def _drawn(h5, runs: int, p: Parameters, r, chunk_rows: int, comp: dict) -> None:
+    """``/draw``, ``/drawn_parameter``, ``/drawn_values`` (NaN) and ``/run_draw`` (-1)."""
+    d = h5.create_dataset("draw", data=np.arange(p.draws, dtype=np.int64))
+    d.attrs["long_name"] = "row of the posterior sample"
+    d.make_scale("draw")
+    names = np.array([p.names[c] for c in p.drawn], dtype=h5py.string_dtype())
+    dn = h5.create_dataset("drawn_parameter", data=names, shape=(len(p.drawn),))
+    dn.attrs["columns"] = np.array(p.drawn, dtype=np.int64)
+    dn.attrs["long_name"] = "the parameters a run's posterior row decides"
+    dn.make_scale("drawn_parameter")
+    dv = h5.create_dataset(
+        "drawn_values", shape=(p.draws, len(p.drawn)), dtype=np.float64, fillvalue=np.nan
+    )
+    dv.attrs["long_name"] = "each posterior row's values of them (NaN: no run drew it)"
+    dv.dims[0].attach_scale(d)
+    dv.dims[1].attach_scale(dn)
+    layout = {"chunks": (chunk_rows,), **_storage(comp, filled=True)}
+    rd = h5.create_dataset("run_draw", shape=(runs,), dtype=np.int32, fillvalue=-1, **layout)
+    rd.attrs["long_name"] = "the posterior row each run drew"
+    rd.dims[0].attach_scale(r)
 
 
 def parameter_matrix(h5, rows=None) -> np.ndarray:
@@ -194,6 +237,10 @@ def parameter_matrix(h5, rows=None) -> np.ndarray:
     if cols:
         vv = h5["varied_values"]
         P[:, cols] = vv[:] if rows is None else vv[rows, :]
+    if "run_draw" in h5:  # layout 4: by the posterior row each run drew
+        draw = h5["run_draw"][:] if rows is None else h5["run_draw"][rows]
+        cols = [int(c) for c in h5["drawn_parameter"].attrs["columns"]]
+        P[:, cols] = h5["drawn_values"][:][draw]
     return P
 
 

@@ -10,7 +10,6 @@ file.
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import secrets
@@ -23,12 +22,14 @@ import numpy as np
 from ..core.errors import Sim315Error
 from ..kernels.columns import first_mismatch
 from . import rows
+from .drawn import DrawnTable
 from .files import (
     H5_IO_ERRORS,
     BackgroundSync,
     OutputLock,
     Reserve,
     check_output,
+    check_room,
     disk_error,
     file_kind,
     fsync_path,
@@ -76,7 +77,6 @@ class ResultWriter:
         self.lock = lock
         quiet_h5py_dealloc()
         self._open: dict | None = None
-        self._compressed: bool | None = None
         #: Seconds spent in :meth:`write` (in the writer thread, overlapping the kernel).
         self.write_seconds = 0.0
         #: When the file was last flushed (:data:`FLUSH_SECONDS`).
@@ -219,8 +219,9 @@ class ResultWriter:
     def output_names(self) -> list[str]:
         return json.loads(self.h5.attrs["outputs"])
 
-    def write(self, a: int, P: np.ndarray, values: np.ndarray, status: np.ndarray) -> None:
-        """Store runs ``[a, a + len(P))``: parameters, saved values, statuses."""
+    def write(self, a: int, P: np.ndarray, values: np.ndarray, status: np.ndarray, draws=None):
+        """Store runs ``[a, a + len(P))``: parameters, saved values, statuses; ``draws``:
+        the posterior row each run drew, where the file keeps their parameters by row."""
         b = a + P.shape[0]
         t0 = time.perf_counter()
         try:
@@ -228,10 +229,13 @@ class ResultWriter:
                 # freed (and flushed) per chunk, where a failure could only be reported late
                 self._open = self._stores()
             ds = self._open
-            P = self._parameter_rows(P, ds)
-            self._check_space(P.nbytes + status.nbytes + ds["bytes_per_run"] * P.shape[0])
+            full, P = P, self._parameter_rows(P, ds)
+            if ds["compressed"]:  # it grows as chunks arrive (else allocated whole)
+                check_room(self.partial, P.nbytes + status.nbytes + ds["bytes_per_run"] * len(P))
             whole = ds["whole"]
             rows.put(ds["parameters"], a, P, whole)
+            if ds["drawn"] is not None:
+                ds["drawn"].add(a, full, draws, whole)
             for d, m, cols in ds["runs"]:
                 x = values[:, :, m] if cols is None else values[:, cols, m]
                 rows.put(d, a, x, whole)
@@ -275,6 +279,8 @@ class ResultWriter:
         """Record runs ``[0, b)`` as written and flush the file: its metadata on the disk then
         says no more than its data holds (an attribute set between flushes could reach the
         disk before the rows it counts, if the HDF5 cache evicted it)."""
+        if self._open is not None and self._open["drawn"] is not None:
+            self._open["drawn"].save()  # the rows the runs counted drew
         self.h5.attrs["runs_done"] = b
         self.h5.flush()
 
@@ -291,13 +297,16 @@ class ResultWriter:
                 kept.append((d, m, [int(c) for c in d.attrs["columns"]]))
         per_run = sum(d.dtype.itemsize * d.shape[1] for d, _, _ in kept)
         stores = {"run_status": h5["run_status"], "runs": kept, "bytes_per_run": per_run}
+        stores["compressed"] = h5.attrs.get("compression", "none") != "none"
         stores["whole"] = {d.id: rows.direct_rows(d) for d in _datasets(h5, kept)}
         if "parameter_values" in h5:  # layout 2
-            return {**stores, "parameters": h5["parameter_values"], "varied": None}
+            return {**stores, "parameters": h5["parameter_values"], "varied": None, "drawn": None}
         varied = np.asarray(h5["varied_parameter"].attrs["columns"], dtype=np.int64)
         shared = h5["shared_values"][:]
+        stores["drawn"] = DrawnTable(h5) if "run_draw" in h5 else None  # layout 4
+        drawn = [] if stores["drawn"] is None else stores["drawn"].columns.tolist()
         # the columns to check: every one not varied but the levers' (NaN, not the rows')
-        skip = set(varied.tolist()) | set(self.unused_columns)
+        skip = set(varied.tolist()) | set(self.unused_columns) | set(drawn)
         check = np.array([c for c in range(shared.size) if c not in skip], dtype=np.int64)
         return {
             **stores,
@@ -306,18 +315,6 @@ class ResultWriter:
             "check": check,
             "shared": shared,
         }
-
-    def _check_space(self, nbytes: int) -> None:
-        """A compressed file grows as chunks arrive: refuse a chunk the disk cannot take,
-        before the HDF5 library is half-way through it (an uncompressed file was allocated
-        whole when it was created)."""
-        if self._compressed is None:
-            self._compressed = self.h5.attrs.get("compression", "none") != "none"
-        if not self._compressed:
-            return
-        st = os.statvfs(self.partial.parent)
-        if st.f_bavail * st.f_frsize < nbytes + (1 << 20):
-            raise OSError(errno.ENOSPC, "No space left on device")
 
     def finish(self, summary=None, summary_attrs: dict | None = None, arrays=None) -> Path:
         """Write the summary group (``summary.write(h5)``: the streamed
@@ -345,7 +342,7 @@ class ResultWriter:
                 add_array_views(self.h5, arrays)
             for k, v in (summary_attrs or {}).items():
                 self.h5.attrs[k] = v
-            self.h5.attrs["runs_done"] = self.runs_done
+            self._mark_done(self.runs_done)
             self.h5.attrs["complete"] = True
             self.h5.flush()
             self.h5.close()
@@ -395,5 +392,7 @@ NO_CHUNK_CACHE = {"rdcc_nbytes": 0}
 
 
 def _datasets(h5: h5py.File, kept: list) -> list[h5py.Dataset]:
-    names = ["run_status"] + [n for n in ("parameter_values", "varied_values") if n in h5]
+    names = ["run_status"] + [
+        n for n in ("parameter_values", "varied_values", "run_draw") if n in h5
+    ]
     return [h5[n] for n in names] + [d for d, _, _ in kept]
