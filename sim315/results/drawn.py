@@ -21,8 +21,9 @@ class DrawnTable:
     """The values of ``/drawn_values``, in memory while a run writes (those of a resumed
     partial file read back first), and saved to the file with each flush of it."""
 
-    def __init__(self, h5: h5py.File):
+    def __init__(self, h5: h5py.File, path):
         self.h5 = h5
+        self.path = path
         self.columns = np.asarray(h5["drawn_parameter"].attrs["columns"], dtype=np.int64)
         self.values = h5["drawn_values"][:]
         self.seen = ~np.isnan(self.values).all(axis=1) if self.columns.size else None
@@ -33,6 +34,8 @@ class DrawnTable:
         number stored, each new row's values kept; a row seen before must come with the same
         values (else the plan broke the rule this layout rests on: an error, not a silent
         loss)."""
+        if draws is None:
+            raise ValueError("this file keeps parameters by posterior row: pass each run's row")
         draws = np.asarray(draws, dtype=np.int64)
         mine = P[:, self.columns]
         new = ~self.seen[draws]
@@ -42,7 +45,7 @@ class DrawnTable:
             self.dirty = True
         if not np.array_equal(self.values[draws], mine, equal_nan=True):
             raise Sim315Error(  # not an I/O error: the file is not to blame
-                str(self.h5.filename),
+                str(self.path),
                 "parameters",
                 "two runs that drew the same posterior row have different calibrated values "
                 "or start states (a bug in sim315's sampler)",

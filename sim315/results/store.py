@@ -303,7 +303,7 @@ class ResultWriter:
             return {**stores, "parameters": h5["parameter_values"], "varied": None, "drawn": None}
         varied = np.asarray(h5["varied_parameter"].attrs["columns"], dtype=np.int64)
         shared = h5["shared_values"][:]
-        stores["drawn"] = DrawnTable(h5) if "run_draw" in h5 else None  # layout 4
+        stores["drawn"] = DrawnTable(h5, self.path) if "run_draw" in h5 else None  # layout 4
         drawn = [] if stores["drawn"] is None else stores["drawn"].columns.tolist()
         # the columns to check: every one not varied but the levers' (NaN, not the rows')
         skip = set(varied.tolist()) | set(self.unused_columns) | set(drawn)
