@@ -8,9 +8,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from test_history_start import interrupt_after_first_chunk
 
 from sim315.core.errors import Sim315Error
-from sim315.ensembles import runner
 from sim315.ensembles.runner import execute, plan_run
 from sim315.results.layout import FORMAT_VERSION, parameter_matrix
 from sim315.results.reader import texts
@@ -64,17 +64,7 @@ def test_a_resumed_run_keeps_the_rows_its_first_part_drew(tmp_path, monkeypatch)
     """Interrupted after its first chunk, the partial file has that chunk's rows saved with
     it; the resumed file equals an uninterrupted one in every parameter dataset."""
     out = tmp_path / "r.h5"
-    real_write = runner.ResultWriter.write
-
-    def interrupted(self, a, *args):
-        if a > 0:
-            raise KeyboardInterrupt
-        return real_write(self, a, *args)
-
-    monkeypatch.setattr(runner.ResultWriter, "write", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        execute(_plan(), out, progress=False)
-    monkeypatch.setattr(runner.ResultWriter, "write", real_write)
+    interrupt_after_first_chunk(monkeypatch, lambda: execute(_plan(), out, progress=False))
     with h5py.File(str(out) + ".partial") as h5:
         assert int(h5.attrs["runs_done"]) == 25
         assert (~np.isnan(h5["drawn_values"][:, 0])).sum() == len(set(h5["run_draw"][:25]))

@@ -243,15 +243,11 @@ def test_the_history_scenario_decides_the_numbers_so_resume_and_provenance_know_
         assert "push: 1.0" in h5.attrs["history_start"]
 
 
-def test_a_resumed_unseeded_run_starts_from_the_same_histories(fitted, tmp_path, monkeypatch):
-    """Resume plans again from the same inputs under the recorded seed entropy: calibrated
-    draws and the history runs that start from them are those of an uninterrupted run."""
+def interrupt_after_first_chunk(monkeypatch, run) -> None:
+    """``run()`` (an ``execute``) stopped by a KeyboardInterrupt as it stores its second
+    chunk, leaving its partial file as an interrupted command does; the writer restored."""
     from sim315.ensembles import runner
 
-    text = SCENARIO.format(method="euler").replace("runs: 300\nseed: 9\n", "runs: 60\n")
-    (fitted / "unseeded.yaml").write_text(text)
-    scenario = fitted / "unseeded.yaml"
-    out = tmp_path / "r.h5"
     real_write = runner.ResultWriter.write
 
     def interrupted(self, a, *args):
@@ -261,8 +257,20 @@ def test_a_resumed_unseeded_run_starts_from_the_same_histories(fitted, tmp_path,
 
     monkeypatch.setattr(runner.ResultWriter, "write", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        execute(plan_run(scenario, chunk=25), out, progress=False)
+        run()
     monkeypatch.setattr(runner.ResultWriter, "write", real_write)
+
+
+def test_a_resumed_unseeded_run_starts_from_the_same_histories(fitted, tmp_path, monkeypatch):
+    """Resume plans again from the same inputs under the recorded seed entropy: calibrated
+    draws and the history runs that start from them are those of an uninterrupted run."""
+    text = SCENARIO.format(method="euler").replace("runs: 300\nseed: 9\n", "runs: 60\n")
+    (fitted / "unseeded.yaml").write_text(text)
+    scenario = fitted / "unseeded.yaml"
+    out = tmp_path / "r.h5"
+    interrupt_after_first_chunk(
+        monkeypatch, lambda: execute(plan_run(scenario, chunk=25), out, progress=False)
+    )
     assert execute(plan_run(scenario, chunk=25), out, resume=True, progress=False).resumed_from
     whole = tmp_path / "whole.h5"
     with h5py.File(out) as h5:
