@@ -206,7 +206,7 @@ def _create(plan: RunPlan, out: Path, compression: str, save: str, float32: bool
     g = plan.grid
     varied, shared = plan.parameter_columns()
     drawn, draws = plan.drawn_columns()  # kept once per posterior row, not per run
-    varied = [c for c in varied if c not in set(drawn)]
+    varied = sorted(set(varied) - set(drawn))
     return ResultWriter.create(
         out,
         runs=plan.runs,

@@ -119,8 +119,7 @@ class HistoryStart:
         out = P
         if not len(P):
             return out
-        draws = self.sample is not None and getattr(sampler, "posterior", None) is not None
-        if draws:
+        if self._draws(sampler):
             rows = sampler.posterior_rows(a, a + P.shape[0])
             if self.by_draw(sampler):  # one history per posterior row (module doc)
                 ends = self.ends.of(rows, self.sample.shape[0], self._row_ends, threads)
@@ -133,10 +132,13 @@ class HistoryStart:
         out[:, self.state_columns] = self._end_states(H, a, sampler.entropy, threads)
         return out
 
+    def _draws(self, sampler) -> bool:
+        """Whether runs take calibrated draws from the posterior sample."""
+        return self.sample is not None and getattr(sampler, "posterior", None) is not None
+
     def by_draw(self, sampler) -> bool:
         """Whether a run's start state is its posterior row's (one history per row)."""
-        posterior = getattr(sampler, "posterior", None)
-        return self.sample is not None and posterior is not None and not self.model.draws_random
+        return self._draws(sampler) and not self.model.draws_random
 
     def _history_rows(self, rows: np.ndarray | None, n: int = 0) -> np.ndarray:
         """The history's parameter rows: posterior sample ``rows``, or ``n`` rows of the

@@ -26,7 +26,7 @@ class DrawnTable:
         self.path = path
         self.columns = np.asarray(h5["drawn_parameter"].attrs["columns"], dtype=np.int64)
         self.values = h5["drawn_values"][:]
-        self.seen = ~np.isnan(self.values).all(axis=1) if self.columns.size else None
+        self.seen = ~np.isnan(self.values).all(axis=1)  # a drawn row is never all NaN
         self.dirty = False
 
     def add(self, a: int, P: np.ndarray, draws: np.ndarray, whole: dict) -> None:

@@ -67,7 +67,7 @@ PERCENTILES = (5.0, 25.0, 50.0, 75.0, 95.0)
 # 3: the parameter matrix as /shared_values and /varied_values: the plan's 96 of 175
 # columns that no run changes took 0.77 GB of a 10^6-run file (issue 15).
 # 4: the varied columns a run's posterior row decides stored once per row (/drawn_values,
-# /run_draw): 53 of the plan's 79, 1,180 -> 755 MB at 10^6 runs (issue 15).
+# /run_draw): 53 of the plan's 79, 1,180 -> 765 MB at 10^6 runs (issue 15).
 FORMAT_VERSION = 4
 RESERVED = (
     "time",
