@@ -41,6 +41,7 @@ from sim315.kernels.allocation import allocate_by_priority as _allocate_by_prior
 from sim315.kernels.builtins import fill_nan as _fill_nan
 from sim315.kernels.extremes import largest as _max
 from sim315.kernels.extremes import smallest as _min
+from sim315.kernels.finite import all_finite as _finite
 from sim315.kernels.builtins import event_step as _event_step
 from sim315.kernels.builtins import integer as _integer
 from sim315.kernels.builtins import lever as _lever
@@ -253,9 +254,13 @@ def _step_start(w: Writer, ir: ModelIR, n_state: int, params: str, target: str) 
     # 0*x is NaN exactly when x is NaN or infinite: one test covers the whole state. NaN and
     # inf persist in a stock (s + dt*rate), so testing at saved times catches a blow-up
     # between them; the values saved before it are valid.
-    probe = " + ".join(f"0.0 * s_{i}" for i in range(n_state)) or "0.0"
+    if target == "cuda":
+        probe = " + ".join(f"0.0 * s_{i}" for i in range(n_state)) or "0.0"
+        w(f"bad = not math.isfinite({probe})")
+    else:  # the same sum, lowered in place (sim315.kernels.finite)
+        states = "".join(f"s_{i}, " for i in range(n_state)).rstrip()
+        w(f"bad = not _finite(({states}))")
     w(
-        f"bad = not math.isfinite({probe})",
         "for m in range(n_out):",
         "    v = rec[sel[m]]",
         "    out[j, m] = v",

@@ -1,0 +1,136 @@
+"""The compiler pipeline of the generated serial kernel: Numba's own, made cheaper to run.
+
+A model's first compile is mostly Numba's Python-side work on one long function
+(``ensemble_serial``, a few hundred generated lines): plan315's took 2.2 s of its 2.5 s from
+``load_model`` to the first result, about 1.4 ms a line. Three parts of that work buy
+nothing for code of the generator's shape, and :class:`LeanPipeline` leaves them out:
+
+* **SSA.** Numba renames every variable assigned more than once (each state in the time
+  loop, the counters) into single-assignment versions joined by phi nodes, types each
+  version, and then turns the phis back into copies before lowering. Generated code gives a
+  name one type wherever it is assigned, so the types Numba infers without the renaming are
+  the same; Numba's own switch for it, ``Flags.enable_ssa`` (off when it inlines IR), is
+  turned off. LLVM's mem2reg builds the SSA form again from the stack slots either way. (A
+  name given two kinds of value that do not unify would be a typing error, not a wrong
+  number: tested.)
+* **Typing each operator anew at each occurrence** (:class:`_LeanTyping`). Numba resolves
+  ``a * b`` by trying every template registered for ``operator.mul`` (NumPy's array
+  operators, which first match a whole ufunc loop table, included), for each of the
+  kernel's 465 operators, in each of its passes over the function; the answer for given
+  operand types is remembered within the function instead.
+* **Re-resolving each operator when it is lowered** (:class:`_Lower`): Numba's lowering asks
+  the typing context once more, for every operator, which implementation it has; asked
+  once per operator and signature within the function instead. An operator with a constant
+  operand that Numba specialises (``x ** 2``: Numba's ``DetectStaticBinops``) takes Numba's
+  own path unchanged.
+
+Every other pass runs as in Numba's nopython pipeline, and the machine code does the same
+arithmetic in the same order: results are bit for bit those of the default pipeline
+(``tests/test_pipeline.py``: the flagship and corpus models of every kind the generator
+writes, and every operator on every mix of operand types). Measured on plan315 (valgrind,
+the whole process from ``import sim315`` to the first result): 16.2 billion instructions
+-> 11.4 with this and :mod:`.finite`; ``python -m suite.bench_compile_size`` in
+``benchmarks/`` for the time.
+"""
+
+import operator
+
+from numba.core import ir, types
+from numba.core.compiler import CompilerBase, DefaultPassBuilder
+from numba.core.compiler_machinery import register_pass
+from numba.core.lowering import Lower
+from numba.core.typed_passes import NativeLowering, NopythonTypeInference
+
+#: The operators whose typing :class:`_LeanTyping` remembers: Python's binary operators and
+#: comparisons (what ``a * b`` or ``a < b`` in generated code calls).
+_OPERATORS = frozenset(
+    getattr(operator, name)
+    for name in [
+        *("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "and_", "or_", "xor"),
+        *("lt", "le", "gt", "ge", "eq", "ne"),
+        *("iadd", "isub", "imul", "itruediv", "ifloordiv", "imod", "ipow"),
+    ]
+)
+
+
+@register_pass(mutates_CFG=True, analysis_only=False)
+class _LeanTyping(NopythonTypeInference):
+    """Numba's type inference, each operator's signature for given operand types resolved
+    once per function. Numba resolves an operator call by trying every template registered
+    for it (NumPy's array operators, which match a whole ufunc loop table first, included),
+    at each of its occurrences and in each of its two or more passes over the function.
+
+    For the pass's duration the typing context's ``resolve_function_type`` is shadowed on
+    the instance (the global compiler lock is held: no other compile is typing meanwhile)
+    by one that remembers the answers for :data:`_OPERATORS`; anything else goes through
+    unchanged, and the instance attribute is removed after."""
+
+    _name = "sim315_lean_type_inference"
+
+    def run_pass(self, state):
+        typing = state.typingctx
+        resolve = typing.resolve_function_type
+        memo = {}
+
+        def resolve_once(fnty, args, kws):
+            if kws or not (isinstance(fnty, types.Function) and fnty.typing_key in _OPERATORS):
+                return resolve(fnty, args, kws)
+            key = (fnty, tuple(args))
+            if key not in memo:
+                memo[key] = resolve(fnty, args, kws)  # an error is raised, not remembered
+            return memo[key]
+
+        typing.resolve_function_type = resolve_once
+        try:
+            return super().run_pass(state)
+        finally:
+            del typing.resolve_function_type
+
+
+class _Lower(Lower):
+    """Numba's lowering, with each (operator, signature)'s implementation looked up once."""
+
+    def lower_binop(self, resty, expr, op):
+        if expr.static_lhs is not ir.UNDEFINED or expr.static_rhs is not ir.UNDEFINED:
+            return super().lower_binop(resty, expr, op)  # a specialised constant operand
+        signature = self.fndesc.calltypes[expr]
+        memo = self.__dict__.setdefault("_binop_impls", {})
+        impl = memo.get((op, signature))
+        if impl is None:
+            typing = self.context.typing_context
+            fnty = typing.resolve_value_type(op)
+            impl = self.context.get_function(fnty, fnty.get_call_type(typing, signature.args, {}))
+            memo[(op, signature)] = impl
+        # as Numba's lower_binop: operands cast to the signature, the result to the target
+        lhs = self.context.cast(
+            self.builder, self.loadvar(expr.lhs.name), self.typeof(expr.lhs.name), signature.args[0]
+        )
+        rhs = self.context.cast(
+            self.builder, self.loadvar(expr.rhs.name), self.typeof(expr.rhs.name), signature.args[1]
+        )
+        res = impl(self.builder, (lhs, rhs))
+        return self.context.cast(self.builder, res, signature.return_type, resty)
+
+
+@register_pass(mutates_CFG=True, analysis_only=False)
+class _LeanLowering(NativeLowering):
+    """Numba's native lowering pass with :class:`_Lower`."""
+
+    _name = "sim315_lean_lowering"
+
+    @property
+    def lowering_class(self):
+        return _Lower
+
+
+class LeanPipeline(CompilerBase):
+    """Numba's nopython pipeline without SSA, lowering with :class:`_Lower`
+    (``njit(pipeline_class=LeanPipeline)``)."""
+
+    def define_pipelines(self):
+        self.state.flags.enable_ssa = False  # this compile's own flags
+        pm = DefaultPassBuilder.define_nopython_pipeline(self.state)
+        lean = {NativeLowering: _LeanLowering, NopythonTypeInference: _LeanTyping}
+        pm.passes[:] = [(lean.get(cls, cls), what) for cls, what in pm.passes]
+        pm.finalize()
+        return [pm]
