@@ -1,4 +1,4 @@
-"""The compiler pipeline of the generated serial kernel: Numba's own, made cheaper to run.
+"""The compiler pipeline of the generated kernels: Numba's own, made cheaper to run.
 
 A model's first compile is mostly Numba's Python-side work on one long function
 (``ensemble_serial``, a few hundred generated lines): plan315's took 2.2 s of its 2.5 s from
@@ -24,7 +24,10 @@ nothing for code of the generator's shape, and :class:`LeanPipeline` leaves them
   operand that Numba specialises (``x ** 2``: Numba's ``DetectStaticBinops``) takes Numba's
   own path unchanged.
 
-Every other pass runs as in Numba's nopython pipeline, and the machine code does the same
+The generated scalar kernel (``ensemble_serial``, :mod:`sim315.compilation.serial`) and the
+block-of-runs kernel's ``_run_lanes`` (:mod:`sim315.compilation.lanes`) compile with it; the
+entry points that run in parallel (Numba's parfors need its SSA passes) and the builtins
+do not. Every other pass runs as in Numba's nopython pipeline, and the machine code does the same
 arithmetic in the same order: results are bit for bit those of the default pipeline
 (``tests/test_pipeline.py``: the flagship and corpus models of every kind the generator
 writes, and every operator on every mix of operand types). Measured on plan315 (valgrind,

@@ -1,8 +1,12 @@
-"""The lean compiler pipeline of the generated serial kernel (``kernels/pipeline.py``): the
-same numbers, bit for bit, as Numba's default pipeline, on the flagship, on corpus models of
-every kind the generator writes (subscripts, DELAY FIXED buffers, allocation, lookups,
-random draws), and on every arithmetic operator for every mix of operand types."""
+"""The lean compiler pipeline of the generated kernels (``kernels/pipeline.py``): the same
+numbers, bit for bit, as Numba's default pipeline, from the scalar kernel and the
+block-of-runs kernel, on the flagship, on corpus models of every kind the generator writes
+(subscripts, DELAY FIXED buffers, lookups, STEP/RAMP/PULSE, IF THEN ELSE), and on every
+arithmetic operator for every mix of operand types. (Random draws and runs that blow up:
+``tests/test_serial_entry.py`` holds the written loop, now lean, to the IR-inlined one,
+which compiles with Numba's pipeline.)"""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -21,23 +25,24 @@ from sim315.compilation.cache import load_kernel_module
 LEAN = ", pipeline_class=_LeanPipeline)"
 
 
-def _outputs(model, module, P, method):
-    call = model.kernel_call(method=method, seed=11)
+def _outputs(model, module, P, method, lanes):
+    call = dataclasses.replace(model.kernel_call(method=method, seed=11), lanes=lanes)
     out, status = call.buffers(P.shape[0])
-    module.ensemble_serial(*call.args(P, out, status, 7))
+    getattr(module, call.entry_points[1])(*call.args(P, out, status, 7))  # the serial one
     return out, status
 
 
-def _lean_and_default(model, method, runs=9):
-    """(lean, default) outputs and statuses of the same runs, the default from the same
-    generated source with Numba's own pipeline."""
+def _lean_and_default(model, method, lanes=False, runs=9):
+    """(lean, default) outputs and statuses of the same runs through the scalar kernel
+    (or the block-of-runs kernel), the default from the same generated source with Numba's
+    own pipeline."""
     source = model.source_code(method)
-    assert source.count(LEAN) == 1  # the written loop, and only it, compiles lean
+    lanes_kernel = "def _run_lanes(" in source  # (models with arrays or delays have none)
+    assert source.count(LEAN) == 1 + lanes_kernel  # the scalar loop, the lanes' run: only they
     default, _, _ = load_kernel_module(source.replace(LEAN, ")"))
     P = _spread(model, runs)
-    return _outputs(model, model.kernel_module(method), P, method), _outputs(
-        model, default, P, method
-    )
+    lean = model.kernel_module(method)
+    return _outputs(model, lean, P, method, lanes), _outputs(model, default, P, method, lanes)
 
 
 def _same(lean, default):
@@ -46,15 +51,14 @@ def _same(lean, default):
     np.testing.assert_array_equal(sa, sb)
 
 
-@pytest.mark.parametrize("method", ["euler", "rk4"])
-def test_the_flagship_is_bit_for_bit_numbas_own(method):
-    _same(*_lean_and_default(sim315.load_model("plan315"), method))
+@pytest.mark.parametrize(("method", "lanes"), [("rk4", False), ("euler", True)])
+def test_the_flagship_is_bit_for_bit_numbas_own(method, lanes):
+    _same(*_lean_and_default(sim315.load_model("plan315"), method, lanes, runs=37))
 
 
 CASES = [
     "samples/arrays/a2a/a2a.stmx",  # subscripted stocks and flows (XMILE)
     "tests/delay_fixed/test_delay_fixed.mdl",  # per-run buffers (np.full), integer counters
-    "tests/allocate_by_priority/test_allocate_by_priority.mdl",
     "tests/subscripted_lookups/test_subscripted_lookups.mdl",
     "tests/subscript_3d_arrays/test_subscript_3d_arrays.mdl",
     "tests/if_stmt/if_stmt.mdl",
@@ -71,7 +75,10 @@ def test_corpus_models_are_bit_for_bit_numbas_own(case):
     if not path.is_file():  # the corpus is the team's: name the moved case, do not skip it
         found = sorted(CORPUS.rglob(path.name))
         pytest.fail(f"{case} is not in the corpus; files of that name: {found}")
-    _same(*_lean_and_default(sim315.load_model(path), "euler"))
+    model = sim315.load_model(path)
+    _same(*_lean_and_default(model, "euler"))
+    if "def _run_lanes(" in model.source_code("euler"):
+        _same(*_lean_and_default(model, "euler", lanes=True, runs=19))
 
 
 # -- every operator, every mix of operand types ----------------------------------------------

@@ -55,6 +55,7 @@ from sim315.kernels.fastmath import pow as _fpow
 from sim315.kernels.lanes_driver import lookup_between as _lookup_between
 from sim315.kernels.lanes_driver import by_column as _by_column
 from sim315.kernels.lanes_driver import end_lanes as _end_lanes
+from sim315.kernels.pipeline import LeanPipeline as _LeanPipeline
 from sim315.kernels.pointers import select as _sel
 from sim315.kernels.pointers import load_lane as _ldl
 from sim315.kernels.pointers import store_lane as _stl
@@ -260,7 +261,7 @@ def _run_lanes(ir: ModelIR, tab: Tableau, rows: LaneRows) -> str:
         # not cached on its own: its code is compiled into the entry points, which are (and
         # not inlined into them: LANES would become a known count of the lane loops, which
         # LLVM then unrolls into scalar code instead of vectorising)
-        '@njit(error_model="numpy")',
+        '@njit(error_model="numpy", pipeline_class=_LeanPipeline)',
         "def _run_lanes(P, lx, ly, lo, t0, dt, n_steps, stride, sel, out, status, key, run0,"
         " r0, nb, nl):",
         '    """Integrate runs ``r0 .. r0 + nb - 1`` of ``P`` (run numbers from ``run0 + r0``)'
