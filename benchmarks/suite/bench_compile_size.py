@@ -101,6 +101,45 @@ print(time.perf_counter() - t)
 """
 
 
+#: The scalar kernel of plan315 compiled in a fresh process, with the lean pipeline as
+#: generated or with Numba's own (the generated text without ``pipeline_class``): the
+#: seconds of that compile alone (the model loaded and Numba's first-compile set-up done
+#: before, by a trivial function's compile).
+_PIPELINE = """
+import sys, time
+import sim315
+from numba import njit
+from sim315.compilation.cache import compile_entry, load_kernel_module
+njit(lambda x: x + 1.0)(1.0)
+m = sim315.load_model({path!r})
+source = m.source_code("euler")
+assert ", pipeline_class=_LeanPipeline)" in source  # else the two would be one
+if {pipeline!r} == "numba":
+    source = source.replace(", pipeline_class=_LeanPipeline)", ")")
+mod, _, _ = load_kernel_module(source)
+call = m.kernel_call(method="euler", seed=1)
+P = m.parameters(1)
+out, status = call.buffers(1)
+t = time.perf_counter()
+compile_entry(mod.ensemble_serial, call.args(P, out, status, 0))
+print(time.perf_counter() - t)
+"""
+
+
+def pipeline_seconds(path: Path, pipeline: str) -> float:
+    """Compile time of the model's scalar kernel with ``pipeline`` ('lean' or 'numba'), in a
+    fresh process with an empty kernel cache."""
+    with tempfile.TemporaryDirectory() as cache:
+        done = subprocess.run(
+            [sys.executable, "-c", _PIPELINE.format(path=str(path), pipeline=pipeline)],
+            env=dict(os.environ, SIM315_CACHE_DIR=cache),
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    return float(done.stdout)
+
+
 def access_seconds(n: int, form: str) -> float:
     """Compile time of one function of ``n`` loads and ``n`` stores (``form``: 'indexing' or
     'pointers'), in a fresh process."""
@@ -176,6 +215,18 @@ class CompilePlan315:
 
     track_lanes_load_to_result_seconds.unit = "s"
 
+    def track_ratio_lean_to_numba_pipeline(self):
+        """The scalar kernel's compile with sim315's lean pipeline (``kernels/pipeline.py``)
+        over the same source's with Numba's own, each in a fresh process, three of each
+        alternated, the least of each."""
+        lean, numba = [], []
+        for _ in range(3):
+            lean.append(pipeline_seconds(PLAN315, "lean"))
+            numba.append(pipeline_seconds(PLAN315, "numba"))
+        return min(lean) / min(numba)
+
+    track_ratio_lean_to_numba_pipeline.unit = "ratio"
+
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["--access"]:
@@ -186,6 +237,11 @@ if __name__ == "__main__":
     for _ in range(3):
         whole, inside = _cold(PLAN315)
         print(f"plan315 cold: process {whole:5.2f} s, load_model to result {inside:5.2f} s")
+    for _ in range(3):
+        lean, numba = pipeline_seconds(PLAN315, "lean"), pipeline_seconds(PLAN315, "numba")
+        print(
+            f"plan315 scalar kernel's compile: lean {lean:5.2f} s, Numba's pipeline {numba:5.2f} s"
+        )
     from sim315.compilation.lanes import LANES_FROM
 
     inside = _cold(PLAN315, LANES_FROM)[1]
