@@ -66,7 +66,8 @@ class _LeanTyping(NopythonTypeInference):
     For the pass's duration the typing context's ``resolve_function_type`` is shadowed on
     the instance (the global compiler lock is held: no other compile is typing meanwhile)
     by one that remembers the answers for :data:`_OPERATORS`; anything else goes through
-    unchanged, and the instance attribute is removed after."""
+    unchanged. After the pass the context is as it was (a lean compile started while another
+    function is typed, a callee's, leaves the caller's memo in place)."""
 
     _name = "sim315_lean_type_inference"
 
@@ -83,11 +84,15 @@ class _LeanTyping(NopythonTypeInference):
                 memo[key] = resolve(fnty, args, kws)  # an error is raised, not remembered
             return memo[key]
 
+        shadowed = typing.__dict__.get("resolve_function_type")  # a lean compile's inside
         typing.resolve_function_type = resolve_once
         try:
             return super().run_pass(state)
         finally:
-            del typing.resolve_function_type
+            if shadowed is None:
+                del typing.resolve_function_type
+            else:  # this compile was nested in another's typing: give it its own back
+                typing.resolve_function_type = shadowed
 
 
 class _Lower(Lower):

@@ -154,3 +154,21 @@ def test_a_name_keeps_one_type_or_the_compile_says_so():
     assert njit(two_kinds)(1.0) == 1.0
     with pytest.raises(TypingError):
         njit(pipeline_class=LeanPipeline)(two_kinds)(1.0)
+
+
+def test_a_lean_function_calling_another_compiles_each_in_turn():
+    """A lean callee compiled while a lean caller is being typed: each gets its own memo
+    and the typing context is left as it was (the caller's restored, then removed)."""
+
+    @njit(pipeline_class=LeanPipeline)
+    def inner(x, i):
+        return x * 2.0 + i * 3
+
+    @njit(pipeline_class=LeanPipeline)
+    def outer(x, i):
+        return inner(x, i) * x + inner(i, x)
+
+    assert outer(1.5, 2) == (1.5 * 2.0 + 2 * 3) * 1.5 + (2 * 2.0 + 1.5 * 3)
+    from numba.core.registry import cpu_target
+
+    assert "resolve_function_type" not in cpu_target.typing_context.__dict__
