@@ -2,7 +2,7 @@
 
 A model's first compile is mostly Numba's Python-side work on one long function
 (``ensemble_serial``, a few hundred generated lines): plan315's took 2.2 s of its 2.5 s from
-``load_model`` to the first result, about 1.4 ms a line. Three parts of that work buy
+``load_model`` to the first result, about 1.4 ms a line. Four parts of that work buy
 nothing for code of the generator's shape, and :class:`LeanPipeline` leaves them out:
 
 * **SSA.** Numba renames every variable assigned more than once (each state in the time
@@ -23,6 +23,10 @@ nothing for code of the generator's shape, and :class:`LeanPipeline` leaves them
   once per operator and signature within the function instead. An operator with a constant
   operand that Numba specialises (``x ** 2``: Numba's ``DetectStaticBinops``) takes Numba's
   own path unchanged.
+* **Passes that find nothing in generated code**, each a full analysis of the function's
+  variables' lifetimes: closure inlining (:class:`_InlineClosuresIfAny`) and the rewrites
+  after type inference (:class:`_RewritesIfAny`) run only where they can match, and the
+  phis' stripping not at all (there are none without SSA).
 
 The generated scalar kernel (``ensemble_serial``, :mod:`sim315.compilation.serial`) and the
 block-of-runs kernel's ``_run_lanes`` (:mod:`sim315.compilation.lanes`) compile with it; the
@@ -32,28 +36,26 @@ arithmetic in the same order: results are bit for bit those of the default pipel
 (``tests/test_pipeline.py``: the flagship and corpus models of every kind the generator
 writes, and every operator on every mix of operand types). Measured on plan315 (valgrind,
 the whole process from ``import sim315`` to the first result): 16.2 billion instructions
--> 11.4 with this and :mod:`.finite`; ``python -m suite.bench_compile_size`` in
+-> 10.6 with this and :mod:`.finite`; ``python -m suite.bench_compile_size`` in
 ``benchmarks/`` for the time.
 """
-
-import operator
 
 from numba.core import ir, types
 from numba.core.compiler import CompilerBase, DefaultPassBuilder
 from numba.core.compiler_machinery import register_pass
 from numba.core.lowering import Lower
-from numba.core.typed_passes import NativeLowering, NopythonTypeInference
-
-#: The operators whose typing :class:`_LeanTyping` remembers: Python's binary operators and
-#: comparisons (what ``a * b`` or ``a < b`` in generated code calls).
-_OPERATORS = frozenset(
-    getattr(operator, name)
-    for name in [
-        *("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "and_", "or_", "xor"),
-        *("lt", "le", "gt", "ge", "eq", "ne"),
-        *("iadd", "isub", "imul", "itruediv", "ifloordiv", "imod", "ipow"),
-    ]
+from numba.core.typed_passes import (
+    NativeLowering,
+    NopythonRewrites,
+    NopythonTypeInference,
+    PreLowerStripPhis,
 )
+from numba.core.untyped_passes import InlineClosureLikes
+from numba.core.utils import OPERATORS_TO_BUILTINS
+
+#: The operators whose typing :class:`_LeanTyping` remembers: Python's operators, as Numba
+#: lists them (``operator.add`` ... ``operator.not_``: what ``a * b`` or ``a < b`` calls).
+_OPERATORS = frozenset(OPERATORS_TO_BUILTINS)
 
 
 @register_pass(mutates_CFG=True, analysis_only=False)
@@ -131,6 +133,51 @@ class _LeanLowering(NativeLowering):
         return _Lower
 
 
+def _exprs(func_ir):
+    for block in func_ir.blocks.values():
+        for inst in block.body:
+            if isinstance(inst, ir.Assign) and isinstance(inst.value, ir.Expr):
+                yield inst.value
+
+
+@register_pass(mutates_CFG=True, analysis_only=False)
+class _InlineClosuresIfAny(InlineClosureLikes):
+    """Numba's closure inlining, run only where it can find something: a closure (``lambda``,
+    a nested function, a comprehension before Python 3.12) or a list display (a comprehension
+    it may turn into an array). Generated kernels have neither, and the pass's analysis of
+    the whole function (the variables' lifetimes, before and after) found nothing in
+    them."""
+
+    _name = "sim315_inline_closures_if_any"
+
+    def run_pass(self, state):
+        if not any(e.op in ("make_function", "build_list") for e in _exprs(state.func_ir)):
+            return False
+        return super().run_pass(state)
+
+
+@register_pass(mutates_CFG=True, analysis_only=False)
+class _RewritesIfAny(NopythonRewrites):
+    """Numba's rewrites after type inference, run only where one can match: an operator on
+    an array (array expressions fused into one loop) or a list display (arrays of
+    constants). The rest of them make a getitem static when its index has a literal type;
+    generated code indexes with constants, which Numba's rewrites before type inference
+    already made static. Generated kernels' operators are on scalars, and the pass's
+    analysis of the whole function found nothing in them."""
+
+    _name = "sim315_rewrites_if_any"
+
+    def run_pass(self, state):
+        typeof = state.typemap.get
+        for e in _exprs(state.func_ir):
+            if e.op == "build_list" or (
+                e.op in ("binop", "inplace_binop", "unary")
+                and any(isinstance(typeof(v.name), types.Array) for v in e.list_vars())
+            ):
+                return super().run_pass(state)
+        return False
+
+
 class LeanPipeline(CompilerBase):
     """Numba's nopython pipeline without SSA, lowering with :class:`_Lower`
     (``njit(pipeline_class=LeanPipeline)``)."""
@@ -138,7 +185,16 @@ class LeanPipeline(CompilerBase):
     def define_pipelines(self):
         self.state.flags.enable_ssa = False  # this compile's own flags
         pm = DefaultPassBuilder.define_nopython_pipeline(self.state)
-        lean = {NativeLowering: _LeanLowering, NopythonTypeInference: _LeanTyping}
-        pm.passes[:] = [(lean.get(cls, cls), what) for cls, what in pm.passes]
+        lean = {
+            InlineClosureLikes: _InlineClosuresIfAny,
+            NopythonTypeInference: _LeanTyping,
+            NopythonRewrites: _RewritesIfAny,
+            NativeLowering: _LeanLowering,
+        }
+        pm.passes[:] = [
+            (lean.get(cls, cls), what)
+            for cls, what in pm.passes
+            if cls is not PreLowerStripPhis  # without SSA there are no phis to strip
+        ]
         pm.finalize()
         return [pm]

@@ -172,3 +172,57 @@ def test_a_lean_function_calling_another_compiles_each_in_turn():
     from numba.core.registry import cpu_target
 
     assert "resolve_function_type" not in cpu_target.typing_context.__dict__
+
+
+def test_what_the_generator_never_writes_still_compiles_lean():
+    """The passes the lean pipeline runs only where they can match: closures and a
+    comprehension (closure inlining), array expressions and a tuple indexed by a literal
+    (the rewrites after type inference). The same results as Numba's pipeline."""
+
+    def closures(x):
+        g = lambda y: y * 2.0  # noqa: E731
+        return g(x) + sum([x * i for i in range(4)])
+
+    def arrays(a, b):
+        return (a * b + 1.0 - a / b).sum()
+
+    def literal_index(x):
+        t = (3, x * 0.5)
+        i = 1
+        return t[i] + t[0]
+
+    a, b = np.linspace(0.1, 2.0, 7), np.linspace(3.0, 0.5, 7)
+    for f, args in ((closures, (1.25,)), (arrays, (a, b)), (literal_index, (5.0,))):
+        lean = njit(pipeline_class=LeanPipeline)(f)(*args)
+        assert np.float64(lean).tobytes() == np.float64(njit(f)(*args)).tobytes(), f.__name__
+
+
+def test_the_rewrites_run_where_one_can_match(monkeypatch):
+    """Numba's rewrites after type inference are optimisations here (fused array loops):
+    the lean pipeline runs them for a function with an operator on arrays or a list, and
+    skips them for scalar code, where none matches."""
+    from numba.core.typed_passes import NopythonRewrites
+
+    ran = []
+    run_pass = NopythonRewrites.run_pass
+
+    def spy(self, state):
+        ran.append(state.func_id.func_name)
+        return run_pass(self, state)
+
+    monkeypatch.setattr(NopythonRewrites, "run_pass", spy)
+
+    def scalar(x, y):
+        return x * y + 1.0
+
+    def arrays(a):
+        return (a * 2.0).sum()
+
+    def a_list(x):
+        return np.array([x, 2.0 * x, 3.0]).sum()
+
+    for f, args in ((scalar, (1.0, 2.0)), (arrays, (np.ones(3),)), (a_list, (2.0,))):
+        njit(pipeline_class=LeanPipeline)(f)(*args)
+    assert "scalar" not in ran and "arrays" in ran and "a_list" in ran
+    njit(scalar)(1.0, 2.0)  # Numba's pipeline runs them everywhere
+    assert "scalar" in ran
