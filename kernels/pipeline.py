@@ -36,7 +36,7 @@ arithmetic in the same order: results are bit for bit those of the default pipel
 (``tests/test_pipeline.py``: the flagship and corpus models of every kind the generator
 writes, and every operator on every mix of operand types). Measured on plan315 (valgrind,
 the whole process from ``import sim315`` to the first result): 16.2 billion instructions
--> 10.6 with this and :mod:`.finite`; ``python -m suite.bench_compile_size`` in
+-> 10.7 with this and :mod:`.finite`; ``python -m suite.bench_compile_size`` in
 ``benchmarks/`` for the time.
 """
 
