@@ -28,8 +28,9 @@ nothing for code of the generator's shape, and :class:`LeanPipeline` leaves them
   after type inference (:class:`_RewritesIfAny`) run only where they can match, and the
   phis' stripping not at all (there are none without SSA).
 
-The generated scalar kernel (``ensemble_serial``, :mod:`sim315.compilation.serial`) and the
-block-of-runs kernel's ``_run_lanes`` (:mod:`sim315.compilation.lanes`) compile with it; the
+The generated scalar kernel (``ensemble_serial``, :mod:`sim315.compilation.serial`), the
+block-of-runs kernel's ``_run_lanes`` (:mod:`sim315.compilation.lanes`) and a large model's
+block functions and ``_run`` (:mod:`sim315.compilation.blocked`) compile with it; the
 entry points that run in parallel (Numba's parfors need its SSA passes) and the builtins
 do not. Every other pass runs as in Numba's nopython pipeline, and the machine code does the same
 arithmetic in the same order: results are bit for bit those of the default pipeline
@@ -179,8 +180,9 @@ class _RewritesIfAny(NopythonRewrites):
 
 
 class LeanPipeline(CompilerBase):
-    """Numba's nopython pipeline without SSA, lowering with :class:`_Lower`
-    (``njit(pipeline_class=LeanPipeline)``)."""
+    """Numba's nopython pipeline without SSA, typing and lowering each operator once per
+    signature (:class:`_LeanTyping`, :class:`_Lower`), closure inlining and the rewrites
+    after typing only where they can match (``njit(pipeline_class=LeanPipeline)``)."""
 
     def define_pipelines(self):
         self.state.flags.enable_ssa = False  # this compile's own flags

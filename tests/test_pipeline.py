@@ -37,9 +37,12 @@ def _lean_and_default(model, method, lanes=False, runs=9):
     (or the block-of-runs kernel), the default from the same generated source with Numba's
     own pipeline."""
     source = model.source_code(method)
-    lanes_kernel = "def _run_lanes(" in source  # (models with arrays or delays have none)
-    assert source.count(LEAN) == 1 + lanes_kernel  # the scalar loop, the lanes' run: only they
-    default, _, _ = load_kernel_module(source.replace(LEAN, ")"))
+    # the scalar loop, the lanes' run (models with arrays or delays have none), a large
+    # model's block functions and its _run: each of them, and only they, compile lean
+    assert '@njit(cache=True, nogil=True, error_model="numpy"' + LEAN in source
+    default_source = source.replace(LEAN, ")")
+    assert "pipeline_class" not in default_source
+    default, _, _ = load_kernel_module(default_source)
     P = _spread(model, runs)
     lean = model.kernel_module(method)
     return _outputs(model, lean, P, method, lanes), _outputs(model, default, P, method, lanes)
@@ -48,12 +51,34 @@ def _lean_and_default(model, method, lanes=False, runs=9):
 def _same(lean, default):
     (a, sa), (b, sb) = lean, default
     np.testing.assert_array_equal(a, b)  # NaN where NaN
+    assert np.ascontiguousarray(a).tobytes() == np.ascontiguousarray(b).tobytes()  # -0.0 too
     np.testing.assert_array_equal(sa, sb)
 
 
 @pytest.mark.parametrize(("method", "lanes"), [("rk4", False), ("euler", True)])
 def test_the_flagship_is_bit_for_bit_numbas_own(method, lanes):
     _same(*_lean_and_default(sim315.load_model("plan315"), method, lanes, runs=37))
+
+
+def test_a_blocked_model_is_bit_for_bit_numbas_own():
+    """A model past the block threshold: its block functions compile lean too."""
+    from conftest import compile_spec
+
+    from sim315.compilation.blocked import BLOCK_THRESHOLD
+
+    n = BLOCK_THRESHOLD + 40
+    aux = {f"a{i}": {"equation": f"a{i - 1} * 1.0001", "units": "1"} for i in range(1, n)}
+    spec = {
+        "name": "chain",
+        "time": {"start": 0, "stop": 3, "dt": 0.25, "units": "year"},
+        "parameters": {"g": {"value": 0.1, "units": "1/year"}},
+        "stocks": {"s": {"initial": 1.0, "units": "1", "inflows": ["f"]}},
+        "flows": {"f": {"equation": f"g * s * a{n - 1}", "units": "1/year"}},
+        "auxiliaries": {"a0": {"equation": "s", "units": "1"}, **aux},
+    }
+    model = compile_spec(spec)
+    assert model.source_code("euler").count(LEAN) > 3  # blocks, _run, the loop
+    _same(*_lean_and_default(model, "euler"))
 
 
 CASES = [

@@ -156,7 +156,7 @@ def test_the_written_loop_runs_a_hand_written_run():
     inside = "        if s > 2.0:\n            return 1\n        out[step_i] = s\n"
     src = serial_source(RUN.format(before="", inside=inside))
     assert src is not None
-    namespace = {"njit": lambda **k: lambda f: f}
+    namespace = {"njit": lambda **k: lambda f: f, "_LeanPipeline": None}
     exec(textwrap.dedent(src), namespace)
     P = np.array([[0.0], [1.5], [5.0]])
     out = np.full((3, 5), np.nan)

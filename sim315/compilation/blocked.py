@@ -54,8 +54,9 @@ _LOCAL = re.compile(r"\b(p|s|d|lo)_(\d+)\b|\bv_(\w+)")
 def _decorator(target: str) -> str:
     if target == "cuda":
         return "@cuda.jit(device=True)"
-    # not cached on their own: their code is compiled into the entry points, which are
-    return '@njit(error_model="numpy")'
+    # not cached on their own: their code is compiled into the entry points, which are;
+    # compiled through the lean pipeline (sim315.kernels.pipeline), as the entry point is
+    return '@njit(error_model="numpy", pipeline_class=_LeanPipeline)'
 
 
 def split_lines(lines: list[tuple[str, str, str]]) -> list[list[tuple[str, str, str]]]:

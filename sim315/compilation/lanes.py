@@ -55,7 +55,6 @@ from sim315.kernels.fastmath import pow as _fpow
 from sim315.kernels.lanes_driver import lookup_between as _lookup_between
 from sim315.kernels.lanes_driver import by_column as _by_column
 from sim315.kernels.lanes_driver import end_lanes as _end_lanes
-from sim315.kernels.pipeline import LeanPipeline as _LeanPipeline
 from sim315.kernels.pointers import select as _sel
 from sim315.kernels.pointers import load_lane as _ldl
 from sim315.kernels.pointers import store_lane as _stl

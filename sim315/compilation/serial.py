@@ -27,9 +27,6 @@ import re
 _LOOP_NAMES = ("P_", "out_", "status_", "run0_", "r_", "st_")
 
 _HEAD = '''\
-from sim315.kernels.pipeline import LeanPipeline as _LeanPipeline
-
-
 @njit(cache=True, nogil=True, error_model="numpy", pipeline_class=_LeanPipeline)
 def ensemble_serial(P_, lx, ly, lo, t0, dt, n_steps, stride, sel, out_, status_, key, run0_):
     """Runs P[r] (run number run0 + r) on the calling thread; out[r], status[r] (``_run``'s
