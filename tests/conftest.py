@@ -47,6 +47,23 @@ def compile_spec(spec: dict) -> "sim315.CompiledModel":
     return _compiled[text]
 
 
+def blocked_chain() -> dict:
+    """A model the generator writes in blocks: a chain of auxiliaries past the block
+    threshold (the last feeding a stock's inflow)."""
+    from sim315.compilation.blocked import BLOCK_THRESHOLD
+
+    n = BLOCK_THRESHOLD + 20
+    aux = {f"a{i}": {"equation": f"a{i - 1} * 1.0001", "units": "1"} for i in range(1, n)}
+    return {
+        "name": "chain",
+        "time": {"start": 0, "stop": 3, "dt": 0.5, "units": "year"},
+        "parameters": {"g": {"value": 0.1, "units": "1/year"}},
+        "stocks": {"s": {"initial": 1.0, "units": "1", "inflows": ["f"]}},
+        "flows": {"f": {"equation": f"g * s * a{n - 1}", "units": "1/year"}},
+        "auxiliaries": {"a0": {"equation": "s", "units": "1"}, **aux},
+    }
+
+
 def datasets(path: Path) -> dict:
     """Every per-run dataset of a result file (outputs, parameters, statuses), as arrays."""
     import json

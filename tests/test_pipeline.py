@@ -62,20 +62,9 @@ def test_the_flagship_is_bit_for_bit_numbas_own(method, lanes):
 
 def test_a_blocked_model_is_bit_for_bit_numbas_own():
     """A model past the block threshold: its block functions compile lean too."""
-    from conftest import compile_spec
+    from conftest import blocked_chain, compile_spec
 
-    from sim315.compilation.blocked import BLOCK_THRESHOLD
-
-    n = BLOCK_THRESHOLD + 40
-    aux = {f"a{i}": {"equation": f"a{i - 1} * 1.0001", "units": "1"} for i in range(1, n)}
-    spec = {
-        "name": "chain",
-        "time": {"start": 0, "stop": 3, "dt": 0.25, "units": "year"},
-        "parameters": {"g": {"value": 0.1, "units": "1/year"}},
-        "stocks": {"s": {"initial": 1.0, "units": "1", "inflows": ["f"]}},
-        "flows": {"f": {"equation": f"g * s * a{n - 1}", "units": "1/year"}},
-        "auxiliaries": {"a0": {"equation": "s", "units": "1"}, **aux},
-    }
+    spec = blocked_chain()
     model = compile_spec(spec)
     assert model.source_code("euler").count(LEAN) > 3  # blocks, _run, the loop
     _same(*_lean_and_default(model, "euler"))

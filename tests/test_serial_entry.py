@@ -9,12 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import MODELS, compile_spec, write_model
+from conftest import MODELS, blocked_chain, compile_spec, write_model
 from test_lanes import CURVES, _spread
 
 import sim315
 from sim315.compilation import codegen
-from sim315.compilation.blocked import BLOCK_THRESHOLD
 from sim315.compilation.serial import serial_source, shape_ok
 
 
@@ -77,16 +76,7 @@ def test_written_loop_equals_the_parallel_entry_point():
 
 def test_a_blocked_model_writes_its_loop_too(monkeypatch):
     """Models written in blocks (block functions before ``_run``)."""
-    n = BLOCK_THRESHOLD + 20
-    aux = {f"a{i}": {"equation": f"a{i - 1} * 1.0001", "units": "1"} for i in range(1, n)}
-    spec = {
-        "name": "chain",
-        "time": {"start": 0, "stop": 3, "dt": 0.5, "units": "year"},
-        "parameters": {"g": {"value": 0.1, "units": "1/year"}},
-        "stocks": {"s": {"initial": 1.0, "units": "1", "inflows": ["f"]}},
-        "flows": {"f": {"equation": f"g * s * a{n - 1}", "units": "1/year"}},
-        "auxiliaries": {"a0": {"equation": "s", "units": "1"}, **aux},
-    }
+    spec = blocked_chain()
     new = compile_spec(spec)
     assert "st_ = 1" in new.source_code("euler")
     run = codegen._run_function(new.ir, codegen.METHODS["rk4"])
