@@ -100,8 +100,8 @@ def test_corpus_models_are_bit_for_bit_numbas_own(case):
 _OPS = ("+", "-", "*", "/", "//", "%", "**", "<", "<=", "==", "!=", ">")
 
 #: One statement per operator on each pair of operand kinds: float and float, float and int,
-#: int and float, int and int, bools, and constants (``x ** 2`` takes Numba's constant path);
-#: each name assigned more than once, as the states of a time loop are.
+#: int and float, int and int, and constants (``x ** 2`` takes Numba's constant path); the
+#: results summed across kinds; each name assigned more than once, as a time loop's states.
 _BODY = """
 def f(x, y, i, j):
     acc = 0.0
@@ -190,8 +190,9 @@ def test_a_lean_function_calling_another_compiles_each_in_turn():
 
 def test_what_the_generator_never_writes_still_compiles_lean():
     """The passes the lean pipeline runs only where they can match: closures and a
-    comprehension (closure inlining), array expressions and a tuple indexed by a literal
-    (the rewrites after type inference). The same results as Numba's pipeline."""
+    comprehension (closure inlining), array expressions (the rewrites after type
+    inference); and a tuple indexed by a constant name, made static before type inference.
+    The same results as Numba's pipeline."""
 
     def closures(x):
         g = lambda y: y * 2.0  # noqa: E731
