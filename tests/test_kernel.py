@@ -116,11 +116,14 @@ def test_parameter_values_do_not_change_the_kernel(tmp_path):
     }
     b = compile_spec(changed)
     assert a.hash == b.hash
+    assert a.hash_of("rk2") == b.hash_of("rk2")
     structural = {
         **GROWTH,
         "flows": {**GROWTH["flows"], "g": {"equation": "k * x * d", "units": "u/year"}},
     }
     assert compile_spec(structural).hash != a.hash
+    for method in ("euler", "rk4"):
+        assert compile_spec(structural).hash_of(method) != a.hash_of(method)
 
 
 def test_import_has_no_side_effects():

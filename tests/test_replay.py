@@ -112,3 +112,29 @@ def test_bad_run_numbers_get_one_line(tmp_path):
         res = CliRunner().invoke(main, ["replay", str(result), "--runs", runs])
         assert res.exit_code == 2
         assert words in res.output and "Traceback" not in res.output
+
+
+def test_the_file_records_the_hash_of_its_methods_kernels(tmp_path):
+    """``model_hash`` is the hash of the run's own method's kernels (generated to be loaded
+    anyway): the run writes no other method's source, and replay checks that hash, or the
+    hash of every method that earlier files recorded; any other kernel is refused."""
+    from sim315.ensembles.runner import plan_run
+
+    result = _noisy(tmp_path)  # an rk4 run
+    with h5py.File(result) as h5:
+        attrs = dict(h5.attrs)
+    plan = plan_run(str(attrs["scenario_file"]))
+    plan.fingerprint()
+    plan.model.draws_random  # noqa: B018 (read from the run's own source)
+    assert set(plan.model._sources) == {"rk4"}  # no other method generated for the file
+    assert attrs["model_hash"] == plan.model.hash_of("rk4") != plan.model.hash_of("euler")
+    assert replay(result, [3]).identical
+    with h5py.File(result, "a") as h5:
+        h5.attrs["model_hash"] = plan.model.hash  # as files before hash_of recorded it
+    assert replay(result, [3]).identical
+    with h5py.File(result, "a") as h5:
+        h5.attrs["model_hash"] = "0" * 20
+    res = CliRunner().invoke(main, ["replay", str(result), "--runs", "3"])
+    assert res.exit_code != 0
+    assert "generates another kernel than the one that wrote the file (000" in res.output
+    assert "Traceback" not in res.output

@@ -142,7 +142,7 @@ class RunPlan:
         parts.update(
             {
                 "scenario (resolved)": _digest(self.loaded.resolved_yaml()),
-                "kernel": self.model.hash,
+                "kernel": self.model.hash_of(self.method),
                 "kernel variant": "lanes" if self.kernel_call().lanes else "scalar",
                 "seed": repr(self.seed_setting),
                 "sampler": sampled["sampler"],

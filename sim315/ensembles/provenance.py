@@ -25,7 +25,7 @@ def result_attrs(plan: RunPlan) -> dict:
         "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "model_name": plan.model.name,
         "model_file": str(plan.loaded.model_path),
-        "model_hash": plan.model.hash,
+        "model_hash": plan.model.hash_of(plan.method),
         "kernel_variant": "lanes" if plan.kernel_call().lanes else "scalar",
         "model_text": plan.loaded.model_path.read_text(encoding="utf-8"),
         "scenario_file": str(plan.loaded.path),
