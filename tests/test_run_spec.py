@@ -106,3 +106,23 @@ def test_the_kernel_variant_is_part_of_the_fingerprint(monkeypatch, tmp_path):
     scalar = plan_run(example, runs=10_000, seed=1)
     assert scalar.fingerprint_parts()["kernel variant"] == "scalar"
     assert scalar.fingerprint() != first
+
+
+def test_the_resolved_scenario_is_made_once_and_never_stale(ladder, monkeypatch):
+    """The resolved YAML (a result file's attributes and fingerprint read it three times)
+    is made once per scenario; a copy with another scenario (subscripted names expanded)
+    gives its own."""
+    import yaml
+
+    from sim315.ensembles.scenario import load_scenario
+
+    loaded = load_scenario(ladder)
+    calls = []
+    real = yaml.safe_dump
+    monkeypatch.setattr(yaml, "safe_dump", lambda *a, **k: calls.append(1) or real(*a, **k))
+    text = loaded.resolved_yaml()
+    assert loaded.resolved_yaml() is text and len(calls) == 1
+    changed = loaded.scenario.model_copy(update={"runs": 77})
+    copy = loaded.model_copy(update={"scenario": changed})
+    assert yaml.safe_load(copy.resolved_yaml())["runs"] == 77
+    assert yaml.safe_load(loaded.resolved_yaml())["runs"] == 12

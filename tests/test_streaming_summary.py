@@ -268,3 +268,22 @@ def test_a_sketch_of_no_columns_streams():
     for a in range(0, 20_000, 1000):
         s.feed(a, np.empty((1000, 0)), np.ones(1000, dtype=bool))
     assert s.streaming and s.result()[0].shape == (0, Q.size)
+
+
+@pytest.mark.parametrize("n", [20_011, 33_337])
+def test_the_values_between_a_floor_and_a_cap_give_every_rank_exactly(n):
+    """A floor most runs reach and a cap a few do, with distinct values between: each
+    percentile needs two neighbouring ranks of the kept values (numpy's interpolation
+    between them), both exact."""
+    rng = np.random.default_rng(n)
+    x = rng.normal(size=n)
+    x = np.where(x < -1.0, -1.0, np.where(x > 1.6, 1.6, x))  # a floor for 16 %, a cap for 5 %
+    X = np.column_stack([x, -x])
+    q = np.array([0.05, 0.21, 0.5, 0.77, 0.95])
+    s = ColumnSketch(n, 2, q, prefix=4000)
+    for a in range(0, n, 3001):
+        s.feed(a, X[a : a + 3001], np.ones(min(3001, n - a), dtype=bool))
+    assert s.pending().size == 0
+    v, e = s.result()
+    np.testing.assert_array_equal(v, np.percentile(X, 100 * q, axis=0).T)
+    assert not e.any()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
 from ..core.textfile import read_text
 from ..core.yamlio import LineDict, parse_yaml, read_yaml
@@ -31,15 +31,23 @@ class LoadedScenario(BaseModel):
     model_path: Path
     texts: dict[str, str]
     """Each file that made the scenario (itself and what it extends) -> its text."""
+    _yaml: tuple | None = PrivateAttr(default=None)
 
     def resolved_yaml(self) -> str:
-        """The scenario after ``extends``, as YAML (recorded in outputs)."""
+        """The scenario after ``extends``, as YAML (recorded in outputs; a result file's
+        attributes and fingerprint ask for it three times, 17 ms each for the plan): made
+        once for this scenario object and model path (a copy with another keeps its own)."""
         import yaml
 
+        made = self._yaml
+        if made is not None and made[0] is self.scenario and made[1] == self.model_path:
+            return made[2]
         data = self.scenario.model_dump(mode="json", exclude_none=True)
         data["model"] = str(self.model_path)
         data.pop("extends", None)
-        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+        text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+        self._yaml = (self.scenario, self.model_path, text)
+        return text
 
 
 def _locate_model(value: str, base: Path, source: str, raw) -> Path:

@@ -349,9 +349,13 @@ class _Interior:
                 continue
             below = int(at_mn) if lo > -np.inf else 0
             above = int(at_mx) if hi < np.inf else 0
-            mid = np.sort(np.concatenate(self.parts[i]))
+            mid = np.concatenate(self.parts[i])  # a new array: ordered in place
             if below + mid.size + above != int(n):
                 continue
+            ranks = [int(np.floor((int(n) - 1) * qj)) for qj in q]
+            ranks += [min(f + 1, int(n) - 1) for f in ranks]
+            # only the ranks read put in place (a partition, not a sort of every value)
+            mid.partition(sorted({r - below for r in ranks if 0 <= r - below < mid.size}) or 0)
             for j, qj in enumerate(q):
                 idx = (int(n) - 1) * qj
                 f = int(np.floor(idx))
