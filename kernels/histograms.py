@@ -36,28 +36,34 @@ def _gather_block(flat, cols, keep, k0, k1, c0, c1, block):
 
 
 @njit(cache=True, nogil=True)
-def _extremes(col, key):
-    """The least and greatest of ``col`` (not empty, no NaN), each the first of the values
-    equal to it, as a fold in order gives. Reduced over integer keys that order as the floats
-    do (the bits, with a negative's other bits flipped), as an integer reduction vectorises
-    and a float one does not; the keys put -0.0 below 0.0, so a zero is then taken from
-    ``col``."""
+def _bins(col, lo, scale, top, mn, mx, ib, key):
+    """Each value of ``col`` (not empty, no NaN): its bin into ``ib``; the least and greatest
+    values into ``key`` (as int64 keys that order as the floats do: the bits, with a
+    negative's other bits flipped); how many equal ``mn`` and how many ``mx``. One loop
+    without branches: an integer reduction vectorises where a float one does not, and one
+    pass over the column costs half of two (the extremes, then the bins)."""
     b = col.view(np.int64)
-    lo = b[0] ^ ((b[0] >> 63) & _MAGNITUDE)
-    hi = lo
-    for k in range(b.shape[0]):
+    lo_key = b[0] ^ ((b[0] >> 63) & _MAGNITUDE)
+    hi_key = lo_key
+    eq_mn = 0
+    eq_mx = 0
+    for k in range(col.shape[0]):
+        v = col[k]
         x = b[k] ^ ((b[k] >> 63) & _MAGNITUDE)
-        lo = min(lo, x)
-        hi = max(hi, x)
-    key[0] = lo ^ ((lo >> 63) & _MAGNITUDE)
-    key[1] = hi ^ ((hi >> 63) & _MAGNITUDE)
-    v = key.view(np.float64)
-    return _first_equal(col, v[0]), _first_equal(col, v[1])
+        lo_key = min(lo_key, x)
+        hi_key = max(hi_key, x)
+        eq_mn += v == mn
+        eq_mx += v == mx
+        ib[k] = np.int32(min(max((v - lo) * scale + 1.0, 0.0), top))
+    key[0] = lo_key ^ ((lo_key >> 63) & _MAGNITUDE)
+    key[1] = hi_key ^ ((hi_key >> 63) & _MAGNITUDE)
+    return eq_mn, eq_mx
 
 
 @njit(cache=True, nogil=True)
 def _first_equal(col, x):
-    """The first value of ``col`` equal to ``x`` (the sign of a zero), else ``x``."""
+    """The first value of ``col`` equal to ``x`` (the sign of a zero: the keys put -0.0 below
+    0.0, a fold in order takes the first of the two), else ``x``."""
     if x != 0.0:
         return x
     for v in col:
@@ -67,22 +73,21 @@ def _first_equal(col, x):
 
 
 @njit(cache=True, nogil=True)
-def _bins(col, lo, scale, top, mn, mx, ib, whole):
-    """Each value's bin into ``ib``, how many equal ``mn`` and ``mx``, and (``whole``: all
-    values so far were whole numbers, else 0) how many are not whole numbers: loops without
-    branches (vectorised)."""
-    eq_mn = 0
-    eq_mx = 0
+def _equal(col, x):
+    """How many values of ``col`` equal ``x``."""
+    n = 0
+    for v in col:
+        n += v == x
+    return n
+
+
+@njit(cache=True, nogil=True)
+def _fraction(col):
+    """How many values of ``col`` are not whole numbers."""
     frac = 0
-    for k in range(col.shape[0]):
-        v = col[k]
-        eq_mn += v == mn
-        eq_mx += v == mx
-        ib[k] = np.int32(min(max((v - lo) * scale + 1.0, 0.0), top))
-    if whole:
-        for v in col:
-            frac += v != np.floor(v)
-    return eq_mn, eq_mx, frac
+    for v in col:
+        frac += v != np.floor(v)
+    return frac
 
 
 @njit(cache=True, nogil=True)
@@ -111,23 +116,22 @@ def _hist_column(col, m, lo, scale, counts, stats, finite, ib, key):
     if m == 0:
         return 0
     col = col[:m]
-    tmn, tmx = _extremes(col, key)
     n, mn, mx, at_mn, at_mx = stats[0], stats[1], stats[2], stats[3], stats[4]
-    if tmn < mn:
-        mn, at_mn = tmn, 0.0
-    if tmx > mx:
-        mx, at_mx = tmx, 0.0
     top = counts.shape[0] - 1.0
-    if tmn == tmx:  # one value (a constant column): nothing per value
-        v = col[0]
-        eq_mn = m if v == mn else 0
-        eq_mx = m if v == mx else 0
-        frac = v != np.floor(v)
-        counts[np.int32(min(max((v - lo) * scale + 1.0, 0.0), top))] += m
+    # bins, extremes and the values equal to the extremes so far, in one pass
+    eq_mn, eq_mx = _bins(col, lo, scale, top, mn, mx, ib, key)
+    v = key.view(np.float64)
+    tmn, tmx = _first_equal(col, v[0]), _first_equal(col, v[1])
+    if tmn < mn:  # a new least value (rare once the first runs are in): its count
+        mn, at_mn, eq_mn = tmn, 0.0, _equal(col, tmn)
+    if tmx > mx:
+        mx, at_mx, eq_mx = tmx, 0.0, _equal(col, tmx)
+    if tmn == tmx:  # one value (a constant column): one bin
+        counts[ib[0]] += m
     else:
-        eq_mn, eq_mx, frac = _bins(col, lo, scale, top, mn, mx, ib, stats[5] == 1.0)
         for k in range(m):
             counts[ib[k]] += 1
+    frac = _fraction(col) if stats[5] == 1.0 else 0
     if frac:
         stats[5] = 0.0
     stats[0], stats[1], stats[2], stats[3], stats[4] = n + m, mn, mx, at_mn + eq_mn, at_mx + eq_mx
