@@ -241,3 +241,49 @@ def test_the_rewrites_run_where_one_can_match(monkeypatch):
     assert "scalar" not in ran and "arrays" in ran and "a_list" in ran
     njit(scalar)(1.0, 2.0)  # Numba's pipeline runs them everywhere
     assert "scalar" in ran
+
+
+def test_reference_counts_balance_and_only_counted_values_are_counted():
+    """The lean lowering counts references of values that hold one (arrays, a tuple with an
+    array) and skips the rest (a tuple of floats: Numba's walk of it only wrote dead
+    instructions): every array a lean function allocates, views, packs in a tuple and
+    drops is freed, as Numba's own pipeline frees it."""
+    from numba import types
+    from numba.core.registry import cpu_target
+    from numba.core.runtime import _nrt_python, rtsys
+
+    def churn(n):
+        s = 0.0
+        for k in range(n):
+            a = np.empty(k + 3)
+            a[:] = 1.5
+            v = a[1:]
+            pair = (v, k * 0.5)
+            floats = (1.0, 2.0, s)
+            s += pair[0].sum() + pair[1] + floats[2] * 0.0
+        return s
+
+    lean, default = njit(pipeline_class=LeanPipeline)(churn), njit(churn)
+    assert lean(5) == default(5)  # compiled before counting
+    was_on = _nrt_python.memsys_stats_enabled()
+    _nrt_python.memsys_enable_stats()
+    try:
+        before = rtsys.get_allocation_stats()
+        assert lean(200) == default(200)
+        after = rtsys.get_allocation_stats()
+    finally:
+        if not was_on:
+            _nrt_python.memsys_disable_stats()
+    assert after.alloc - before.alloc == after.free - before.free > 0
+    assert after.mi_alloc - before.mi_alloc == after.mi_free - before.mi_free > 0
+
+    counted = {
+        ty: cpu_target.target_context.data_model_manager[ty].contains_nrt_meminfo()
+        for ty in (
+            types.UniTuple(types.float64, 128),
+            types.Tuple((types.float64, types.int64)),
+            types.Tuple((types.float64[::1], types.float64)),
+            types.float64[:, ::1],
+        )
+    }
+    assert list(counted.values()) == [False, False, True, True]
