@@ -25,3 +25,15 @@ def test_block_kernel_experiment_is_bit_identical(ladder):
     np.testing.assert_array_equal(
         handwritten.simulate_block(ladder, P), handwritten.simulate(ladder, P, serial=True)
     )
+
+
+def test_the_per_thread_breakdown_names_the_runs_threads():
+    """``python -m suite.bench_run ... --per-thread``: one run's CPU by kind of thread, the
+    figure benchmarks/README.md quotes for where the end to end's time goes."""
+    from suite.bench_run import SCENARIO, per_thread
+
+    wall, kinds = per_thread(200_000, SCENARIO)
+    assert wall > 0
+    assert {"MainThread", "sim315-writer", "sim315-feed"} <= set(kinds)
+    assert "poller" not in kinds and all(c >= 0 for c in kinds.values())
+    assert sum(kinds.values()) > 0.5 * wall  # the kernel alone keeps a core busy

@@ -202,6 +202,58 @@ class RunStart:
     track_ratio_to_one_after_the_other.unit = "ratio"
 
 
+def per_thread(runs: int, scenario=PLAN) -> tuple[float, dict]:
+    """One ``execute`` (the design made before, as in :func:`breakdown`): its wall seconds
+    and the CPU seconds of each kind of thread (``sim315-writer``, ``sim315-feed``...;
+    ``MainThread`` runs a share of the kernel), read from ``/proc`` every 50 ms while it
+    runs (Linux only)."""
+    import os
+    import threading
+
+    plan = plan_run(scenario, runs=runs)
+    plan.model.warm_up()
+    if plan.start is not None:
+        plan.start.model.warm_up()
+    plan.sampler.rows(0, 1)
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def cpu(tid) -> float | None:
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended
+            return None
+        return (int(fields[11]) + int(fields[12])) / tick
+
+    base = {int(t): cpu(t) or 0.0 for t in os.listdir("/proc/self/task")}
+    seen: dict[int, float] = {}
+    names: dict[int, str] = {}
+    done = threading.Event()
+
+    def poll():
+        while not done.wait(0.05):
+            names.update({t.native_id: t.name for t in threading.enumerate()})
+            for tid in os.listdir("/proc/self/task"):
+                c = cpu(tid)
+                if c is not None:
+                    seen[int(tid)] = c
+
+    poller = threading.Thread(target=poll, name="poller")
+    poller.start()
+    with tempfile.TemporaryDirectory() as d:
+        t0 = time.perf_counter()
+        execute(cold(plan), Path(d) / "out.h5", progress=False)
+        wall = time.perf_counter() - t0
+    done.set()
+    poller.join()
+    kinds: dict[str, float] = {}
+    for tid, c in seen.items():
+        name = names.get(tid, "other").rsplit("_", 1)[0]
+        kinds[name] = kinds.get(name, 0.0) + c - base.get(tid, 0.0)
+    kinds.pop("poller", None)
+    return wall, kinds
+
+
 if __name__ == "__main__":  # pragma: no cover
     import argparse
 
@@ -211,7 +263,14 @@ if __name__ == "__main__":  # pragma: no cover
     ap.add_argument("--save", default="auto")
     ap.add_argument("--float32", action="store_true")
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--per-thread", action="store_true", help="CPU seconds by thread instead")
     a = ap.parse_args()
     which = PLAN if a.scenario == "plan" else SCENARIO
+    if a.per_thread:
+        wall, kinds = per_thread(a.runs, which)
+        print(f"wall {wall:.2f} s, CPU {sum(kinds.values()):.2f} s:")
+        for name, c in sorted(kinds.items(), key=lambda kv: -kv[1]):
+            print(f"  {name:24s} {c:6.2f}")
+        raise SystemExit
     res = breakdown(a.runs, which, a.repeat, save=a.save, float32=a.float32)
     print({k: round(v, 3) for k, v in res.items()}, np.__version__)
