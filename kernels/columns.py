@@ -39,3 +39,27 @@ def take_columns(P, cols, out):
         o = out[i]
         for k in range(cols.shape[0]):
             o[k] = p[cols[k]]
+
+
+@njit(cache=True, nogil=True)
+def keep_by_row(P, cols, draws, table, seen):
+    """For each run ``i`` of the rows ``P`` (C-ordered), which drew row ``draws[i]``: that
+    row's values ``P[i, cols]`` kept in ``table[draws[i]]`` the first time it is drawn
+    (``seen`` marks it), else compared with the kept ones (equal as numbers; NaN equals
+    NaN). Returns (the first run whose values differ from its row's, else -1; whether any
+    row was new), without gathering the chunk's columns or the table's rows first."""
+    new = False
+    for i in range(P.shape[0]):
+        p = P[i]
+        t = table[draws[i]]
+        if not seen[draws[i]]:
+            for k in range(cols.shape[0]):
+                t[k] = p[cols[k]]
+            seen[draws[i]] = True
+            new = True
+            continue
+        for k in range(cols.shape[0]):
+            x, y = p[cols[k]], t[k]
+            if x != y and not (np.isnan(x) and np.isnan(y)):
+                return i, new
+    return -1, new

@@ -33,3 +33,29 @@ def test_first_mismatch_compares_bits():
     assert first_mismatch(P, cols, shared) == 2  # -0.0 is not 0.0
     P[2, 1] = 2.0  # an earlier row
     assert first_mismatch(P, cols, shared) == 1
+
+
+def test_rows_are_kept_once_and_each_later_run_compared_with_them():
+    """``keep_by_row`` (the result file's values by posterior row): a row's values kept
+    from the first run that draws it, later runs compared as numbers (NaN equals NaN, -0.0
+    equals 0.0, as ``np.array_equal(..., equal_nan=True)`` compared them), the first that
+    differs named, within one chunk too."""
+    from sim315.kernels.columns import keep_by_row
+
+    cols = np.array([3, 0], dtype=np.int64)
+    table, seen = np.full((4, 2), np.nan), np.zeros(4, dtype=np.bool_)
+    P = np.array([[1.0, 9, 9, np.nan], [2.0, 8, 8, 5.0], [1.0, 7, 7, np.nan], [-0.0, 1, 1, 5.0]])
+    P[3, 0] = 2.0
+    draws = np.array([1, 2, 1, 2], dtype=np.int64)
+    assert keep_by_row(P, cols, draws, table, seen) == (-1, True)
+    assert table[1].tolist()[1] == 1.0 and np.isnan(table[1, 0]) and table[2].tolist() == [5.0, 2.0]
+    assert seen.tolist() == [False, True, True, False]
+    zeros = np.array([[0.0, 0, 0, -0.0]])
+    assert keep_by_row(zeros, cols, np.array([3]), table, seen) == (-1, True)
+    assert keep_by_row(-zeros, cols, np.array([3]), table, seen) == (-1, False)
+    other = P.copy()
+    other[2, 3] = 4.0  # run 2 drew row 1 with another value
+    assert keep_by_row(other, cols, draws, table, seen) == (2, False)
+    again = P[[0]].copy()
+    again[0, 0] = np.nan  # NaN where the row kept 1.0
+    assert keep_by_row(again, cols, draws[:1], table, seen) == (0, False)

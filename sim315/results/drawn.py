@@ -14,6 +14,7 @@ import h5py
 import numpy as np
 
 from ..core.errors import Sim315Error
+from ..kernels.columns import keep_by_row
 from . import rows as row_io
 
 
@@ -37,13 +38,11 @@ class DrawnTable:
         if draws is None:
             raise ValueError("this file keeps parameters by posterior row: pass each run's row")
         draws = np.asarray(draws, dtype=np.int64)
-        mine = P[:, self.columns]
-        new = ~self.seen[draws]
-        if new.any():
-            self.values[draws[new]] = mine[new]
-            self.seen[draws[new]] = True
-            self.dirty = True
-        if not np.array_equal(self.values[draws], mine, equal_nan=True):
+        differs, new = keep_by_row(
+            np.ascontiguousarray(P), self.columns, draws, self.values, self.seen
+        )
+        self.dirty |= new
+        if differs >= 0:
             raise Sim315Error(  # not an I/O error: the file is not to blame
                 str(self.path),
                 "parameters",
