@@ -7,6 +7,7 @@ under ``docs/schemas/``) and tests/test_schemas.py fails when one drifts from it
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import itertools
 import json
@@ -47,9 +48,10 @@ def field_docstrings(cls: type) -> dict[str, str]:
     return out
 
 
+@functools.cache
 def _describe_fields() -> None:
     """Each schema field's docstring as its description, the models rebuilt (each after the
-    models it holds, in the order they were made): once, before the first schema."""
+    models it holds): once, before the first schema."""
     todo, made = [Strict], []
     while todo:
         cls = todo.pop()
