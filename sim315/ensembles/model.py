@@ -63,18 +63,14 @@ class CompiledModel:
         return self._sources[method]
 
     def hash_of(self, method: str = "euler") -> str:
-        """Content hash of the kernels ``method`` runs on (its scalar and block-of-runs
-        sources): equal for models that differ only in numbers. A run's own kernels are
-        generated to be loaded anyway, so its hash costs nothing more; the hash of every
-        method (:attr:`hash`) writes the other methods' sources too (0.4 s for plan315)."""
-        text = self._method_source(method)
-        return hashlib.sha256(text.encode()).hexdigest()[:20]
+        """Content hash of ``method``'s kernels (scalar and block-of-runs sources), equal for
+        models that differ only in numbers: a run's own, generated to be loaded anyway."""
+        return hashlib.sha256(self._method_source(method).encode()).hexdigest()[:20]
 
     @functools.cached_property
     def hash(self) -> str:
-        """Content hash of the model's structure (its generated sources, every method):
-        equal for models that differ only in numbers. Result files written before
-        :meth:`hash_of` recorded this one."""
+        """:meth:`hash_of` every method's sources at once (writing them all: 0.1 s for
+        plan315), as result files recorded it before :meth:`hash_of`."""
         text = "".join(self._method_source(m) for m in METHODS)
         return hashlib.sha256(text.encode()).hexdigest()[:20]
 
@@ -82,8 +78,7 @@ class CompiledModel:
     def draws_random(self) -> bool:
         """Whether the equations draw random numbers: without draws a run's numbers depend
         on its parameters alone (not its run number or the seed), and no seed is needed (a
-        fresh one costs 7 us of a 10 us single run). Every method's kernel evaluates the
-        same equations, so any generated one tells (else Euler's)."""
+        fresh one costs 7 us of a 10 us single run). Any method's kernel tells (Euler's)."""
         src = next(iter(self._sources.values()), None) or self._method_source("euler")
         return "_runif(" in src or "_rnorm(" in src
 
