@@ -287,3 +287,22 @@ def test_the_values_between_a_floor_and_a_cap_give_every_rank_exactly(n):
     v, e = s.result()
     np.testing.assert_array_equal(v, np.percentile(X, 100 * q, axis=0).T)
     assert not e.any()
+
+
+@pytest.mark.parametrize("block", [7, 64])
+def test_an_exact_summary_of_many_columns_is_numpys_bit_for_bit(monkeypatch, block):
+    """The kept runs' percentiles are made a block of columns at a time (never the whole
+    matrix by column): numpy's, bit for bit, across blocks, failed runs and non-finite
+    values."""
+    monkeypatch.setattr(sketch, "KEPT_COLUMNS", block)
+    rng = np.random.default_rng(block)
+    X = rng.lognormal(0.0, 2.0, size=(900, 150))
+    X[rng.random(X.shape) < 0.01] = np.nan  # non-finite values are left out, per column
+    ok = rng.random(900) < 0.95
+    s = ColumnSketch(900, 150, Q, prefix=5000)
+    for a in range(0, 900, 250):
+        s.feed(a, X[a : a + 250], ok[a : a + 250])
+    v, e = s.result()
+    want = np.array([np.percentile(c[np.isfinite(c)], 100 * Q) for c in X[ok].T])
+    np.testing.assert_array_equal(v, want)
+    assert not e.any()
