@@ -199,7 +199,7 @@ def test_a_lever_is_kernel_data_recorded_as_the_parameter():
     # the model text's lever variant: every lever scenario shares it, whatever its tables
     assert levered.kernel_module() is other.kernel_module()
     assert levered.kernel_module() is not model.kernel_module()
-    assert levered.hash == model.hash
+    assert levered.hash_of() == model.hash_of() and levered.hash == model.hash
     res = levered.simulate(outputs=["rate"], save_every=0.25)
     # a value listed off the grid (1.1) applies from the nearest step (1.0)
     expected = np.select([res.time < 1.0, res.time < 2.0], [5.0, 6.0], 7.0)
@@ -225,7 +225,7 @@ def test_a_warm_start_is_the_same_kernel():
 
     model = compile_spec(_spec(0.25))
     warm = CompiledModel(model.ir.warm_started())
-    assert warm.hash == model.hash
+    assert warm.hash_of("rk4") == model.hash_of("rk4") and warm.hash == model.hash
     assert warm.parameter_names[: len(model.parameter_names)] == model.parameter_names
     P = warm.parameters()
     cold = warm.simulate(P, outputs=["s1", "d3"])

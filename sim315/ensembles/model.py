@@ -78,7 +78,7 @@ class CompiledModel:
     def draws_random(self) -> bool:
         """Whether the equations draw random numbers: without draws a run's numbers depend
         on its parameters alone (not its run number or the seed), and no seed is needed (a
-        fresh one costs 7 us of a 10 us single run). Any method's kernel tells (Euler's)."""
+        fresh one costs 7 us of a 10 us single run). Any generated kernel tells, else Euler's."""
         src = next(iter(self._sources.values()), None) or self._method_source("euler")
         return "_runif(" in src or "_rnorm(" in src
 
