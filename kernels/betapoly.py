@@ -95,13 +95,16 @@ def poly_fit(U, X, a, degree=DEGREE):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def poly_quantile(u, ra, rb, coefs, tops):
-    """The ``Beta(a, b)`` quantile of ``u`` (``ra, rb = 1 / a, 1 / b``) from both halves'
-    polynomials (``coefs[0]``, ``tops[0]``: the lower half's; ``[1]``: the mirrored
-    distribution's); NaN outside [0, 1]. The half is picked by conditional expressions on
-    values, not by two paths of code (a draw is above or below 1/2 at random)."""
+def _w(u, ra, rb):
+    """A draw's ``w``: ``u^(1/a)`` in the lower half, ``(1 - u)^(1/b)`` in the upper."""
     up = u > 0.5
-    w = (1.0 - u if up else u) ** (rb if up else ra)
+    return (1.0 - u if up else u) ** (rb if up else ra)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _from_w(u, w, coefs, tops):
+    """The quantile of ``u`` from its ``w`` (:func:`_w`): the piece, Horner's rule, the half."""
+    up = u > 0.5
     half = int(up)
     pieces, m = coefs.shape[1], coefs.shape[2]
     top = tops[half]
@@ -118,9 +121,27 @@ def poly_quantile(u, ra, rb, coefs, tops):
     return x if 0.0 <= u <= 1.0 else np.nan
 
 
+@njit(cache=True, nogil=True, inline="always")
+def poly_quantile(u, ra, rb, coefs, tops):
+    """The ``Beta(a, b)`` quantile of ``u`` (``ra, rb = 1 / a, 1 / b``) from both halves'
+    polynomials (``coefs[0]``, ``tops[0]``: the lower half's; ``[1]``: the mirrored
+    distribution's); NaN outside [0, 1]. The half is picked by conditional expressions on
+    values, not by two paths of code (a draw is above or below 1/2 at random). The
+    reference :func:`beta_poly_quantiles` is tested against, value by value."""
+    return _from_w(u, _w(u, ra, rb), coefs, tops)
+
+
 @njit(cache=True, nogil=True)
-def beta_poly_quantiles(u, a, b, coefs, tops, out):
-    """``out[i]``: the ``Beta(a, b)`` quantile of ``u[i]`` (:func:`poly_quantile`)."""
+def beta_poly_quantiles(u, a, b, coefs, tops, out, low=0.0, width=1.0, place=False):
+    """``out[i]``: the ``Beta(a, b)`` quantile of ``u[i]`` (:func:`poly_quantile`, the same
+    bits); with ``place``, ``low + width`` times it (a PERT's value, as numpy places it).
+    ``u`` and ``out`` may be strided (a column of a design and of a parameter matrix) and
+    must not overlap. Two passes: every ``w`` (a call of the C library's ``pow`` each), then
+    the polynomials, whose loop holds no call, so the processor overlaps their Horner
+    chains: 34 -> 27 ns a value here."""
     ra, rb = 1.0 / a, 1.0 / b
     for i in range(u.shape[0]):
-        out[i] = poly_quantile(u[i], ra, rb, coefs, tops)
+        out[i] = _w(u[i], ra, rb)
+    for i in range(u.shape[0]):
+        x = _from_w(u[i], out[i], coefs, tops)
+        out[i] = low + width * x if place else x

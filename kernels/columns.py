@@ -1,5 +1,5 @@
-"""Column checks and copies on parameter matrices (rows of runs): for the start states
-put into a chunk's rows and for the result file's writer."""
+"""Column checks and copies on parameter matrices (rows of runs): for the posterior draws
+and start states put into a chunk's rows and for the result file's writer."""
 
 import numpy as np
 from numba import njit
@@ -18,17 +18,6 @@ def first_mismatch(P, cols, row):
             if bits[i, c] != ref[c]:
                 return k
     return -1
-
-
-@njit(cache=True, nogil=True)
-def put_columns(P, cols, X):
-    """``P[:, cols] = X`` (``X``: rows, ``len(cols)``) without numpy's fancy-index iterator,
-    which takes twice as long on a chunk's parameter rows."""
-    for i in range(P.shape[0]):
-        p = P[i]
-        x = X[i]
-        for k in range(cols.shape[0]):
-            p[cols[k]] = x[k]
 
 
 @njit(cache=True, nogil=True)
@@ -63,3 +52,14 @@ def keep_by_row(P, cols, draws, table, seen):
             if x != y and not (np.isnan(x) and np.isnan(y)):
                 return i, new
     return -1, new
+
+
+@njit(cache=True, nogil=True)
+def put_rows(P, cols, table, rows):
+    """``P[:, cols] = table[rows]``: each run's row of a table (a posterior sample, the end
+    states of its rows' histories) into its parameter row, without gathering the rows first."""
+    for i in range(P.shape[0]):
+        p = P[i]
+        t = table[rows[i]]
+        for k in range(cols.shape[0]):
+            p[cols[k]] = t[k]

@@ -4,20 +4,24 @@ and the writer's check that the other columns hold the shared values."""
 
 import numpy as np
 import pytest
-from sim315.kernels.columns import first_mismatch, put_columns, take_columns
+from sim315.kernels.columns import first_mismatch, put_rows, take_columns
 
 
 @pytest.mark.parametrize(("rows", "width", "k"), [(0, 5, 2), (1, 1, 1), (2492, 175, 47), (7, 9, 9)])
-def test_put_and_take_columns_are_numpys_fancy_indexing(rows, width, k):
+def test_put_rows_and_take_columns_are_numpys_fancy_indexing(rows, width, k):
+    """``put_rows``: each run's row of a table (a posterior sample: rows drawn again and
+    again, in any order) into its columns, as ``P[:, cols] = table[rows]``."""
     rng = np.random.default_rng(rows + width)
     P = rng.normal(size=(rows, width))
     P[rng.random(P.shape) < 0.05] = np.nan
-    cols = np.sort(rng.choice(width, k, replace=False)).astype(np.int64)
-    X = rng.normal(size=(rows, k))
-    X[:, 0] = -0.0
+    cols = rng.choice(width, k, replace=False).astype(np.int64)  # in any order
+    table = rng.normal(size=(13, k))
+    table[:, 0] = -0.0
+    table[3, -1] = np.nan
+    drawn = rng.integers(0, 13, rows)
     want = P.copy()
-    want[:, cols] = X
-    put_columns(P, cols, X)
+    want[:, cols] = table[drawn]
+    put_rows(P, cols, table, drawn)
     np.testing.assert_array_equal(P.view(np.int64), want.view(np.int64))
     out = np.full((rows, k), 7.0)
     take_columns(P, cols, out)

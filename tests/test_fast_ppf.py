@@ -96,3 +96,49 @@ def test_the_two_term_log_sum_exp_is_scipys_bit_for_bit():
         with np.errstate(all="ignore"):
             ref = logsumexp([np.full_like(t, c), t], axis=0)
         np.testing.assert_array_equal(_log_add_exp(c, t).view(np.int64), ref.view(np.int64))
+
+
+@pytest.mark.parametrize("dist", [d for d in DISTS if d.dist != "truncnormal"])
+def test_placed_into_a_strided_column_bit_for_bit(dist):
+    """``fast_place``: a design's column of draws written straight into a parameter
+    matrix's column (both strided), scipy's numbers bit for bit; the other columns as
+    they were."""
+    rng = np.random.default_rng(23)
+    u = np.concatenate([rng.random(5000), EDGES])
+    design = rng.random((u.size, 4))
+    design[:, 2] = u
+    P = rng.random((u.size, 7))
+    before = P.copy()
+    dist.fast_place()(design[:, 2], P[:, 5])
+    np.testing.assert_array_equal(P[:, 5].view(np.int64), dist.frozen().ppf(u).view(np.int64))
+    np.testing.assert_array_equal(np.delete(P, 5, axis=1), np.delete(before, 5, axis=1))
+
+
+def test_a_samplers_rows_are_each_distributions_values():
+    """The sampler's rows: each uncertain column the values of its distribution's ``ppf``
+    at that column of the design (written in place where the distribution has a
+    ``fast_place``; assigned otherwise: a truncated normal, a choice, a shared draw put in
+    two columns); the other columns the base row's."""
+    from sim315.ensembles.sampling import ParameterSampler
+    from sim315.schemas.distributions import Choice, Pert
+
+    dists = [
+        DISTS[0],
+        Pert(dist="pert", low=1.0, mode=1.5, high=4.0),
+        DISTS[3],
+        DISTS[7],
+        Choice(dist="choice", values=[1.0, 2.0, 5.0]),
+        Uniform(dist="uniform", low=2.0, high=3.0),
+    ]
+    columns = [1, 3, 4, 6, 7, [0, 8]]
+    base = np.arange(10.0)
+    for kind in ("random", "lhs"):
+        s = ParameterSampler(base, columns, dists, kind, runs=3000, seed=4)
+        P = s.rows(1000, 2500)
+        u = s.unit(1000, 2500)
+        for j, (d, col) in enumerate(zip(dists, columns, strict=True)):
+            want = np.asarray(d.ppf(u[:, j]), dtype=np.float64)
+            for c in np.atleast_1d(col):
+                np.testing.assert_array_equal(P[:, c].view(np.int64), want.view(np.int64))
+        for c in (2, 5, 9):
+            assert (P[:, c] == base[c]).all()

@@ -26,6 +26,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from ..core.seeds import seed_key
+from ..kernels.columns import put_rows
 from ..kernels.rng import PARAMETER_SITE, uniform_matrix
 from ..schemas.distributions import quantile_methods
 from .hypercube import LatinHypercube
@@ -168,18 +169,17 @@ class ParameterSampler:
             u = self.unit(a, b)
             if self.correlated:
                 u = gaussian_copula(u, self.correlated)
-            for j, (col, ppf) in enumerate(zip(self.columns, self._ppfs(), strict=True)):
-                x = ppf(u[:, j])
-                P[:, col] = x if np.ndim(col) == 0 else np.asarray(x)[:, None]  # shared
+            for j, (col, put) in enumerate(zip(self.columns, self._puts(), strict=True)):
+                put(u[:, j], P, col)
         return P
 
-    def _ppfs(self) -> list:
-        """Each distribution's ``ppf``, made once (not per chunk): its frozen scipy object
-        (freezing costs about 0.5 ms a distribution), or a PERT's quantile table (about 1 ms);
-        the same numbers."""
+    def _puts(self) -> list:
+        """Each distribution's :func:`_put`, made once (not per chunk): its frozen scipy
+        object (freezing costs about 0.5 ms a distribution), or a PERT's polynomials (about
+        1 ms); the same numbers."""
         with self._lock:
             if self._maps is None:
-                self._maps = [d.fast_ppf() if hasattr(d, "fast_ppf") else d.ppf for d in self.dists]
+                self._maps = [_put(d, col) for d, col in zip(self.dists, self.columns, strict=True)]
         return self._maps
 
     def provenance(self) -> dict[str, str]:
@@ -197,6 +197,24 @@ class ParameterSampler:
                 f"(e.g. {1 << (self.runs.bit_length() - 1)} or {1 << self.runs.bit_length()})"
             )
         return None
+
+
+def _put(dist, col):
+    """``put(u, P, col)``: draws ``u`` (a column of the unit design) made values of ``P``'s
+    column ``col`` (or, for a list of columns, each of them: one shared draw). Written in
+    place in one pass by the distribution's own quantile function where it has one
+    (``fast_place``: uniform, triangular, PERT, 0.03-0.13 ms a 2,492-run chunk), else its
+    ``ppf``'s values assigned; the same numbers either way."""
+    place = dist.fast_place() if hasattr(dist, "fast_place") else None
+    if place is not None and np.ndim(col) == 0:
+        return lambda u, P, col: place(u, P[:, col])
+    ppf = dist.fast_ppf() if hasattr(dist, "fast_ppf") else dist.ppf
+
+    def put(u, P, col):
+        x = ppf(u)
+        P[:, col] = x if np.ndim(col) == 0 else np.asarray(x)[:, None]  # shared
+
+    return put
 
 
 def gaussian_copula(u: np.ndarray, groups) -> np.ndarray:
@@ -241,6 +259,7 @@ class PosteriorDraws:
     def __init__(self, inner: Sampler, columns: Sequence[int], sample: np.ndarray):
         self.inner = inner
         self.posterior = (list(columns), np.ascontiguousarray(sample, dtype=np.float64))
+        self._columns = np.array(columns, dtype=np.int64)
         self.key, self.entropy = seed_key(inner.entropy)
         self.runs = inner.runs
         self.base = inner.base
@@ -253,8 +272,7 @@ class PosteriorDraws:
 
     def rows(self, a: int, b: int) -> np.ndarray:
         P = self.inner.rows(a, b)
-        cols, sample = self.posterior
-        P[:, cols] = sample[self.posterior_rows(a, b)]
+        put_rows(P, self._columns, self.posterior[1], self.posterior_rows(a, b))
         return P
 
     def posterior_rows(self, a: int, b: int) -> np.ndarray:

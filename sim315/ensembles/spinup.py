@@ -42,7 +42,7 @@ import numpy as np
 
 from ..compilation.ir import start_parameter
 from ..core.errors import suggest
-from ..kernels.columns import put_columns
+from ..kernels.columns import put_rows
 from ..language.expressions import names_in
 from ..schemas.scenario import ScenarioError, TimeTable
 from .model import CompiledModel
@@ -59,9 +59,10 @@ class DrawEnds:
         self.simulated = 0
         """How many histories were simulated (each row's once)."""
 
-    def of(self, rows: np.ndarray, size: int, simulate, threads: int | None) -> np.ndarray:
-        """The end states of ``rows`` (rows of a sample of ``size``, one per run):
-        ``simulate(new_rows, threads)`` gives those of rows not seen before (sorted, once)."""
+    def put(self, out, columns, rows: np.ndarray, size: int, simulate, threads: int | None):
+        """``out[:, columns]``: the end states of ``rows`` (rows of a sample of ``size``,
+        one per run of ``out``); ``simulate(new_rows, threads)`` gives those of rows not seen
+        before (sorted, once)."""
         with self._lock:
             if self._done is None:
                 self._done = np.zeros(size, dtype=np.bool_)
@@ -73,7 +74,7 @@ class DrawEnds:
                 self._ends[new] = ends
                 self._done[new] = True
                 self.simulated += new.size
-            return self._ends[rows]
+            put_rows(out, columns, self._ends, rows)
 
     def forget(self) -> None:
         """Drop every end state (a benchmark's cold start)."""
@@ -122,8 +123,8 @@ class HistoryStart:
         if self._draws(sampler):
             rows = sampler.posterior_rows(a, a + P.shape[0])
             if self.by_draw(sampler):  # one history per posterior row (module doc)
-                ends = self.ends.of(rows, self.sample.shape[0], self._row_ends, threads)
-                put_columns(out, self.state_columns, ends)
+                size = self.sample.shape[0]
+                self.ends.put(out, self.state_columns, rows, size, self._row_ends, threads)
                 return out
             H = self._history_rows(rows)
         else:  # the run's own values (estimates, an override, a sweep's design point)

@@ -31,6 +31,21 @@ def _placed(q: np.ndarray, x: np.ndarray, scale: float, loc: float) -> np.ndarra
     return out[()] if out.ndim == 0 else out
 
 
+def _columnwise(place):
+    """A ``ppf(u)`` from ``place(q, out)`` (a one-pass quantile function of
+    :mod:`sim315.kernels`): scalars (a 0-d result, as scipy's), lists, arrays of any shape."""
+
+    def ppf(u):
+        q = np.asarray(u, dtype=np.float64)
+        flat = q.reshape(-1)
+        out = np.empty(flat.shape)
+        place(flat, out)
+        out = out.reshape(q.shape)
+        return out[()] if out.ndim == 0 else out
+
+    return ppf
+
+
 class _Dist(Strict):
     def frozen(self):  # pragma: no cover - every subclass overrides
         raise NotImplementedError
@@ -42,6 +57,12 @@ class _Dist(Strict):
     def fast_ppf(self):
         """:meth:`ppf` as a function to call many times (the frozen object made once)."""
         return self.frozen().ppf
+
+    def fast_place(self):
+        """``place(q, out)``: the values of draws ``q`` written into ``out`` (1-d, either may
+        be strided: a sampler's column of its parameter matrix), the same numbers as
+        :meth:`ppf`; None where the distribution has no such function."""
+        return None
 
     def support(self) -> tuple[float, float]:
         return tuple(float(v) for v in self.frozen().support())
@@ -73,13 +94,13 @@ class Uniform(_Dist):
     def fast_ppf(self):
         """scipy's ``uniform.ppf`` without its per-call machinery, bit for bit:
         ``u * scale + loc``."""
+        return _columnwise(self.fast_place())
+
+    def fast_place(self):
+        from ..kernels.quantiles import uniform_values
+
         loc, scale = self.low, self.high - self.low
-
-        def ppf(u):
-            q = np.asarray(u, dtype=np.float64)
-            return _placed(q, q, scale, loc)
-
-        return ppf
+        return lambda q, out: uniform_values(q, scale, loc, out)
 
 
 class Normal(_Dist):
@@ -234,16 +255,14 @@ class Triangular(_Dist):
     def fast_ppf(self):
         """scipy's ``triang.ppf`` without its per-call machinery, bit for bit: its
         ``_ppf`` formula, placed by ``scale`` and ``loc``."""
+        return _columnwise(self.fast_place())
+
+    def fast_place(self):
+        from ..kernels.quantiles import triangular_values
+
         width = self.high - self.low
         c, loc = (self.mode - self.low) / width, self.low
-
-        def ppf(u):
-            q = np.asarray(u, dtype=np.float64)
-            with np.errstate(invalid="ignore"):
-                x = np.where(q < c, np.sqrt(c * q), 1 - np.sqrt((1 - c) * (1 - q)))
-            return _placed(q, x, width, loc)
-
-        return ppf
+        return lambda q, out: triangular_values(q, c, width, loc, out)
 
 
 class Pert(Triangular):
@@ -278,21 +297,18 @@ class Pert(Triangular):
 
     def fast_ppf(self):
         """:meth:`ppf` with the beta quantile's polynomials made once."""
+        return _columnwise(self.fast_place())
+
+    def fast_place(self):
+        """The beta quantiles placed, ``low + width * x``, in one call (the polynomials
+        made once)."""
         from ..kernels.betapoly import beta_poly_quantiles
         from .betaseries import beta_series
 
         a, b = self.shape()
         coefs, tops = beta_series(a, b)
         low, width = self.low, self.high - self.low
-
-        def ppf(u):
-            u = np.asarray(u, dtype=np.float64)
-            flat = np.ascontiguousarray(u).reshape(-1)
-            x = np.empty_like(flat)
-            beta_poly_quantiles(flat, a, b, coefs, tops, x)
-            return (low + width * x).reshape(u.shape)
-
-        return ppf
+        return lambda q, out: beta_poly_quantiles(q, a, b, coefs, tops, out, low, width, True)
 
 
 class Choice(_Dist):
