@@ -63,3 +63,13 @@ def put_rows(P, cols, table, rows):
         t = table[rows[i]]
         for k in range(cols.shape[0]):
             p[cols[k]] = t[k]
+
+
+@njit(cache=True, nogil=True)
+def take_outputs(values, cols, m, out):
+    """``out[:] = values[:, cols, m]`` (``values``: runs, times, outputs, in either layout
+    of a chunk), into a buffer the caller keeps: a kept output's times of each run."""
+    for k in range(cols.shape[0]):
+        c = cols[k]
+        for i in range(out.shape[0]):
+            out[i, k] = values[i, c, m]

@@ -63,3 +63,30 @@ def test_rows_are_kept_once_and_each_later_run_compared_with_them():
     again = P[[0]].copy()
     again[0, 0] = np.nan  # NaN where the row kept 1.0
     assert keep_by_row(again, cols, draws[:1], table, seen) == (0, False)
+
+
+@pytest.mark.parametrize("layout", ["rows", "columns"])
+def test_output_rows_are_numpys_indexing_and_reuse_their_buffer(layout):
+    """The writer's gather of a kept output's times (``rows.output_rows``): a chunk's
+    ``values[:, cols, m]`` in either layout the kernels write (runs first, or by column:
+    times, outputs, runs), bit for bit, into one buffer per output, reused by the next
+    chunk (a shorter last chunk takes its first rows)."""
+    from sim315.results.rows import output_rows
+
+    rng = np.random.default_rng(41)
+    shape = (50, 9, 4)
+    V = rng.normal(size=shape)
+    V[rng.random(shape) < 0.05] = np.nan
+    V[0, 3, 2] = -0.0
+    if layout == "columns":
+        V = np.ascontiguousarray(V.transpose(1, 2, 0)).transpose(2, 0, 1)
+    keep: dict = {}
+    cols = np.array([8, 0, 3], dtype=np.int64)
+    x = output_rows(V, 2, cols, keep)
+    np.testing.assert_array_equal(x.view(np.int64), V[:, cols, 2].view(np.int64))
+    assert x.flags.c_contiguous
+    y = output_rows(V[:20], 2, cols, keep)  # the last chunk: shorter
+    assert np.shares_memory(x, y)
+    np.testing.assert_array_equal(y.view(np.int64), V[:20, cols, 2].view(np.int64))
+    z = output_rows(V, 1, np.arange(9), keep)  # every time ("--save all")
+    np.testing.assert_array_equal(z.view(np.int64), V[:, :, 1].view(np.int64))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import h5py
 import numpy as np
 
-from ..kernels.columns import take_columns
+from ..kernels.columns import take_columns, take_outputs
 
 
 def direct_rows(ds: h5py.Dataset) -> int:
@@ -43,4 +43,16 @@ def taken(P: np.ndarray, cols: np.ndarray, keep: dict) -> np.ndarray:
         keep["buffer"] = np.empty((n, cols.size))
     out = keep["buffer"][:n]
     take_columns(P, cols, out)
+    return out
+
+
+def output_rows(values: np.ndarray, m: int, cols: np.ndarray, keep: dict) -> np.ndarray:
+    """``values[:, cols, m]`` (a chunk's ``(runs, times, outputs)``), gathered in one pass
+    into ``keep[m]``, made or grown here and reused (numpy's fancy index made a new array,
+    and the write a contiguous copy of it, for each of a chunk's 34 kept outputs)."""
+    n = values.shape[0]
+    if keep.get(m) is None or keep[m].shape[0] < n:
+        keep[m] = np.empty((n, cols.size))
+    out = keep[m][:n]
+    take_outputs(values, cols, m, out)
     return out

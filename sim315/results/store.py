@@ -237,8 +237,7 @@ class ResultWriter:
             if ds["drawn"] is not None:
                 ds["drawn"].add(a, full, draws, whole)
             for d, m, cols in ds["runs"]:
-                x = values[:, :, m] if cols is None else values[:, cols, m]
-                rows.put(d, a, x, whole)
+                rows.put(d, a, rows.output_rows(values, m, cols, ds["gathered"]), whole)
             rows.put(ds["run_status"], a, status, whole)
             now = time.monotonic()
             if now - self._flushed >= FLUSH_SECONDS:
@@ -291,12 +290,13 @@ class ResultWriter:
         kept = []
         for m, name in enumerate(self.output_names):
             if name in h5:
-                kept.append((h5[name], m, None))
+                kept.append((h5[name], m, np.arange(h5[name].shape[1])))
             elif TARGET_RUNS in h5 and name in h5[TARGET_RUNS]:
                 d = h5[TARGET_RUNS][name]
-                kept.append((d, m, [int(c) for c in d.attrs["columns"]]))
+                kept.append((d, m, np.asarray(d.attrs["columns"], dtype=np.int64)))
         per_run = sum(d.dtype.itemsize * d.shape[1] for d, _, _ in kept)
         stores = {"run_status": h5["run_status"], "runs": kept, "bytes_per_run": per_run}
+        stores["gathered"] = {}  # each kept output's buffer (rows.output_rows)
         stores["compressed"] = h5.attrs.get("compression", "none") != "none"
         stores["whole"] = {d.id: rows.direct_rows(d) for d in _datasets(h5, kept)}
         if "parameter_values" in h5:  # layout 2
