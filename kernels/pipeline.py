@@ -2,7 +2,7 @@
 
 A model's first compile is mostly Numba's Python-side work on one long function
 (``ensemble_serial``, a few hundred generated lines): plan315's took 2.2 s of its 2.5 s from
-``load_model`` to the first result, about 1.4 ms a line. Four parts of that work buy
+``load_model`` to the first result, about 1.4 ms a line. Five parts of that work buy
 nothing for code of the generator's shape, and :class:`LeanPipeline` leaves them out:
 
 * **SSA.** Numba renames every variable assigned more than once (each state in the time
@@ -27,6 +27,10 @@ nothing for code of the generator's shape, and :class:`LeanPipeline` leaves them
   variables' lifetimes: closure inlining (:class:`_InlineClosuresIfAny`) and the rewrites
   after type inference (:class:`_RewritesIfAny`) run only where they can match, and the
   phis' stripping not at all (there are none without SSA).
+* **LLVM's optimisation twice over** (:func:`_module_passes_only`): Numba runs LLVM's
+  function passes on each function as its module is added, then the module passes, which
+  simplify every function again, when the library is finalised; a lean library keeps the
+  module passes only.
 
 The generated scalar kernel (``ensemble_serial``, :mod:`sim315.compilation.serial`), the
 block-of-runs kernel's ``_run_lanes`` (:mod:`sim315.compilation.lanes`) and a large model's
@@ -144,15 +148,42 @@ class _Lower(Lower):
         return held
 
 
+def _module_passes_only(library) -> None:
+    """Leave out LLVM's function passes of ``library``'s functions, run on each module as it
+    is added: the same optimisation pipeline then runs on the whole module when the library
+    is finalised (Numba's "cheap" module passes, then its full ``-O3`` ones, both of which
+    simplify each function again), so a generated kernel was optimised twice over. For
+    plan315's kernel the function passes took 0.44-0.58 s of the 1.2 s of LLVM; without
+    them the module passes take 0.05-0.13 s more and the machine code runs as fast. LLVM
+    keeps IEEE arithmetic whatever passes run (no fast-math flags, no contraction): the
+    numbers are the same bit for bit (``tests/test_pipeline.py``). Nothing is done where
+    Numba's library has no such step."""
+    if not hasattr(library, "_optimize_functions") or not hasattr(library, "_codegen"):
+        return
+
+    def set_layout_only(ll_module):
+        ll_module.data_layout = library._codegen._data_layout  # as the step did first
+
+    library._optimize_functions = set_layout_only
+
+
 @register_pass(mutates_CFG=True, analysis_only=False)
 class _LeanLowering(NativeLowering):
-    """Numba's native lowering pass with :class:`_Lower`."""
+    """Numba's native lowering pass with :class:`_Lower`, into a library optimised by its
+    module passes only (:func:`_module_passes_only`)."""
 
     _name = "sim315_lean_lowering"
 
     @property
     def lowering_class(self):
         return _Lower
+
+    def run_pass(self, state):
+        if state.library is None:  # as Numba's pass makes it, then without function passes
+            state.library = state.targetctx.codegen().create_library(state.func_id.func_qualname)
+            state.library.enable_object_caching()
+            _module_passes_only(state.library)
+        return super().run_pass(state)
 
 
 def _exprs(func_ir):

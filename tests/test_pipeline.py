@@ -243,6 +243,40 @@ def test_the_rewrites_run_where_one_can_match(monkeypatch):
     assert "scalar" in ran
 
 
+def test_llvm_optimises_a_lean_function_by_module_passes_only(monkeypatch):
+    """A lean function's module is optimised once, by the module passes that finalise its
+    library (which simplify each function again), not first by LLVM's function passes as
+    each module is added, as Numba's own pipeline does; the numbers are the same (the
+    comparisons above), and so is the machine code's speed (benchmarks/README)."""
+    from numba.core.codegen import CPUCodegen
+
+    optimised = []
+    make = CPUCodegen._function_pass_manager
+
+    def spy(self, **kwargs):
+        fpm, pb = make(self, **kwargs)
+
+        class Recorded:
+            def run(self, func, pb):
+                optimised.append(func.name)
+                return fpm.run(func, pb)
+
+        return Recorded(), pb
+
+    monkeypatch.setattr(CPUCodegen, "_function_pass_manager", spy)
+
+    def lean_one(x, y):
+        return math.exp(x) * y + 1.0
+
+    def default_one(x, y):
+        return math.exp(x) * y + 1.0
+
+    lean, default = njit(pipeline_class=LeanPipeline)(lean_one), njit(default_one)
+    assert lean(0.5, 2.0) == default(0.5, 2.0)
+    assert not any("lean_one" in name for name in optimised)
+    assert any("default_one" in name for name in optimised)
+
+
 def test_reference_counts_balance_and_only_counted_values_are_counted():
     """The lean lowering counts references of values that hold one (arrays, a tuple with an
     array) and skips the rest (a tuple of floats: Numba's walk of it only wrote dead
