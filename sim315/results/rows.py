@@ -35,24 +35,25 @@ def put(ds: h5py.Dataset, a: int, x: np.ndarray, whole: dict | None = None) -> N
     ds.id.write(h5py.h5s.create_simple(x.shape), space, x)
 
 
+def _reused(keep: dict, key, n: int, width: int) -> np.ndarray:
+    """``n`` rows of ``keep[key]``, a ``width``-wide buffer made or grown here and reused: a
+    writer puts each chunk's rows before it takes the next."""
+    if keep.get(key) is None or keep[key].shape[0] < n:
+        keep[key] = np.empty((n, width))
+    return keep[key][:n]
+
+
 def taken(P: np.ndarray, cols: np.ndarray, keep: dict) -> np.ndarray:
-    """``P[:, cols]`` (``P``: C-ordered float64 rows), gathered into ``keep["buffer"]``, made
-    or grown here and reused: a writer puts each chunk's rows before it takes the next."""
-    n = P.shape[0]
-    if keep.get("buffer") is None or keep["buffer"].shape[0] < n:
-        keep["buffer"] = np.empty((n, cols.size))
-    out = keep["buffer"][:n]
+    """``P[:, cols]`` (``P``: C-ordered float64 rows), gathered into ``keep["buffer"]``."""
+    out = _reused(keep, "buffer", P.shape[0], cols.size)
     take_columns(P, cols, out)
     return out
 
 
 def output_rows(values: np.ndarray, m: int, cols: np.ndarray, keep: dict) -> np.ndarray:
     """``values[:, cols, m]`` (a chunk's ``(runs, times, outputs)``), gathered in one pass
-    into ``keep[m]``, made or grown here and reused (numpy's fancy index made a new array,
-    and the write a contiguous copy of it, for each of a chunk's 34 kept outputs)."""
-    n = values.shape[0]
-    if keep.get(m) is None or keep[m].shape[0] < n:
-        keep[m] = np.empty((n, cols.size))
-    out = keep[m][:n]
+    into ``keep[m]`` (numpy's fancy index made a new array, and the write a contiguous copy
+    of it, for each of a chunk's 34 kept outputs)."""
+    out = _reused(keep, m, values.shape[0], cols.size)
     take_outputs(values, cols, m, out)
     return out
