@@ -91,21 +91,21 @@ def _fraction(col):
 
 
 @njit(cache=True, nogil=True)
-def _touch(counts, c0, c1):
-    """A read of each cache line of ``counts[c0:c1]``, in order (which the hardware prefetches
-    far better than the scattered first touches of counting); the sum, to keep the reads."""
-    s = 0
-    for c in range(c0, c1):
-        row = counts[c]
-        for b in range(0, row.shape[0], max(1, 64 // row.itemsize)):
-            s += row[b]
-    return s
+def _merge(counts, tally):
+    """``counts += tally``, ``tally`` zeroed: one pass in order over both (vectorised),
+    where counting into ``counts`` itself would touch its lines at random."""
+    for b in range(counts.shape[0]):
+        counts[b] += tally[b]
+        tally[b] = 0
 
 
 @njit(cache=True, nogil=True)
-def _hist_column(col, m, lo, scale, counts, stats, finite, ib, key):
+def _hist_column(col, m, lo, scale, counts, stats, finite, ib, key, tally):
     """One column's ``m`` values (``col``, overwritten) into its bins and stats (see
-    :func:`hist_add`); how many were finite (now first in ``col``, in order)."""
+    :func:`hist_add`); how many were finite (now first in ``col``, in order). The values are
+    counted into ``tally`` (32-bit, zero, as long as ``counts``: it stays in L1, where a
+    32-bit count is twice as fast as a 16-bit one on Zen 3, whose 16-bit increments of
+    memory wait on one another), then added to ``counts`` in one pass."""
     if not finite:  # the finite values first, to the front
         j = 0
         for k in range(m):
@@ -130,7 +130,8 @@ def _hist_column(col, m, lo, scale, counts, stats, finite, ib, key):
         counts[ib[0]] += m
     else:
         for k in range(m):
-            counts[ib[k]] += 1
+            tally[ib[k]] += 1
+        _merge(counts, tally)
     frac = _fraction(col) if stats[5] == 1.0 else 0
     if frac:
         stats[5] = 0.0
@@ -168,7 +169,8 @@ def hist_add(X, ok, lo, scale, counts, stats, finite, take=None, first=0, last=-
 
     A block of rows and columns is gathered column by column (8 columns, one cache line of
     each row, at a time), then each column is reduced for its extremes, binned (both
-    vectorised) and counted into its bins, which stay in L1."""
+    vectorised), counted into a 32-bit scratch histogram in L1 and added to its bins in
+    one pass."""
     cols = X.shape[1]
     last = cols if last < 0 else min(last, cols)
     if counts.shape[1] > 1 << 16:
@@ -183,17 +185,16 @@ def hist_add(X, ok, lo, scale, counts, stats, finite, take=None, first=0, last=-
     block = np.empty((BLOCK_COLUMNS, (tile // 512 + 1) * 512 + 8))
     ib = np.empty(tile, np.uint16)
     key = np.empty(2, np.int64)
-    sink = np.zeros(1, np.int64)  # keeps the reads of _touch
+    tally = np.zeros(counts.shape[1], np.uint32)
     for k0 in range(0, m, tile):
         k1 = min(m, k0 + tile)
         for c0 in range(first, last, BLOCK_COLUMNS):
             c1 = min(last, c0 + BLOCK_COLUMNS)
             _gather_block(flat, cols, keep, k0, k1, c0, c1, block)
-            sink[0] += _touch(counts, c0, c1)
             for c in range(c0, c1):
                 col = block[c - c0]
                 n = _hist_column(
-                    col, k1 - k0, lo[c], scale[c], counts[c], stats[c], finite, ib, key
+                    col, k1 - k0, lo[c], scale[c], counts[c], stats[c], finite, ib, key, tally
                 )
                 if take is not None and take[0][c] >= 0:
                     t = take[0][c]
@@ -220,10 +221,9 @@ def hist_add_columns(Z, r0, ok, lo, scale, counts, stats, finite, take=None, fir
     scratch = np.empty(0 if whole else m)
     ib = np.empty(m, np.uint16)
     key = np.empty(2, np.int64)
-    sink = np.zeros(1, np.int64)  # keeps the reads of _touch
+    tally = np.zeros(counts.shape[1], np.uint32)
     for c0 in range(first, last, BLOCK_COLUMNS):
         c1 = min(last, c0 + BLOCK_COLUMNS)
-        sink[0] += _touch(counts, c0, c1)
         for c in range(c0, c1):
             if whole:
                 col = Z[c, r0 : r0 + m]
@@ -232,7 +232,7 @@ def hist_add_columns(Z, r0, ok, lo, scale, counts, stats, finite, take=None, fir
                 z = Z[c, r0 : r0 + n]
                 for k in range(m):
                     col[k] = z[keep[k]]
-            k = _hist_column(col, m, lo[c], scale[c], counts[c], stats[c], finite, ib, key)
+            k = _hist_column(col, m, lo[c], scale[c], counts[c], stats[c], finite, ib, key, tally)
             if take is not None and take[0][c] >= 0:
                 t = take[0][c]
                 _take(col[:k], take[1][t], take[2][t], take[3][t], take[4][t : t + 1])
