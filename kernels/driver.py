@@ -22,6 +22,9 @@ as the model). The GPU's entry points are in :mod:`sim315.kernels.cuda_driver`.
 
 from numba import njit, prange
 
+from .claims import claim as _claim
+from .claims import share as _share
+
 #: Run status codes written to ``status[run]``.
 STATUS_OK = 0
 #: A stock or a recorded variable became NaN or infinite; the run stopped, the rest of its
@@ -64,9 +67,18 @@ def ensemble(P, lx, ly, lo, t0, dt, n_steps, stride, sel, out, status, key, run0
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def ensemble_serial(P, lx, ly, lo, t0, dt, n_steps, stride, sel, out, status, key, run0):
-    """As ``ensemble``, on the calling thread (``_run`` inlined: compiled once, here)."""
-    for r in range(P.shape[0]):
-        run = run0 + r
-        status[r] = _run_inline(P[r], lx, ly, lo, t0, dt, n_steps, stride, sel, out[r], key, run)
+def ensemble_serial(P, lx, ly, lo, t0, dt, n_steps, stride, sel, out, status, key, run0, claims):
+    """As ``ensemble``, on the calling thread (``_run`` inlined: compiled once, here): the
+    runs it claims from ``claims`` (:mod:`sim315.kernels.claims`), beside the other threads
+    that call it with the same."""
+    n = P.shape[0]
+    step = _share(n, claims[1])
+    while True:
+        a = _claim(claims, step)
+        if a >= n:
+            break
+        for r in range(a, min(a + step, n)):
+            run = run0 + r
+            p, o = P[r], out[r]
+            status[r] = _run_inline(p, lx, ly, lo, t0, dt, n_steps, stride, sel, o, key, run)
     return 0

@@ -26,6 +26,8 @@ writes what :func:`sim315.kernels.driver._run`'s placeholder writes, so
 import numpy as np
 from numba import njit, prange
 
+from .claims import claim as _claim
+from .claims import share as _share
 from .driver import STATUS_NONFINITE, STATUS_OK
 
 #: The functions the code generator copies after every model's ``_run_lanes``.
@@ -79,15 +81,23 @@ def ensemble_lanes(P, lx, ly, lo, t0, dt, n_steps, stride, sel, out, status, key
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def ensemble_lanes_serial(P, lx, ly, lo, t0, dt, n_steps, stride, sel, out, status, key, run0):
-    """As ``ensemble_lanes``, on the calling thread."""
+def ensemble_lanes_serial(
+    P, lx, ly, lo, t0, dt, n_steps, stride, sel, out, status, key, run0, claims
+):
+    """As ``ensemble_lanes``, on the calling thread: the blocks it claims from ``claims``
+    (:mod:`sim315.kernels.claims`), beside the other threads that call it with the same."""
     n = P.shape[0]
     n_blocks = 0 if n == 0 else (run0 + n - 1) // LANES - run0 // LANES + 1
-    for b in range(n_blocks):
-        r0, nb = _block(n, run0, b)
-        _run_lanes(
-            P, lx, ly, lo, t0, dt, n_steps, stride, sel, out, status, key, run0, r0, nb, LANES
-        )
+    step = _share(n_blocks, claims[1])
+    while True:
+        b0 = _claim(claims, step)
+        if b0 >= n_blocks:
+            break
+        for b in range(b0, min(b0 + step, n_blocks)):
+            r0, nb = _block(n, run0, b)
+            _run_lanes(
+                P, lx, ly, lo, t0, dt, n_steps, stride, sel, out, status, key, run0, r0, nb, LANES
+            )
     return 0
 
 

@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 from sim315.kernels import driver
 
+from sim315.ensembles.threads import entry_args
+
 ROOT = Path(__file__).resolve().parents[1]
 KERNELS = ROOT / "kernels"
 
@@ -46,7 +48,8 @@ def test_cpu_entry_points_run_with_the_placeholder(name, jitted):
     status = np.full(P.shape[0], -1, dtype=np.int32)
     fn = getattr(driver, name)
     fn = fn if jitted else fn.py_func
-    fn(P, lx, ly, lo, t0, dt, n_steps, stride, sel, out, status, key, run0)
+    args = (P, lx, ly, lo, t0, dt, n_steps, stride, sel, out, status, key, run0)
+    fn(*(entry_args(args, 3) if name.endswith("_serial") else args))  # 3 claims, one caller
     want_out, want_status = _expected(P, lx, ly, lo, t0, dt, n_steps, stride, sel, key, run0)
     np.testing.assert_array_equal(out, want_out)
     np.testing.assert_array_equal(status, want_status)

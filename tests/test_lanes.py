@@ -17,6 +17,7 @@ from test_driver import _expected, _function_source, _inputs
 import sim315
 from sim315.compilation.lanes import LANES_FROM, lane_source
 from sim315.ensembles.kernelcall import values
+from sim315.ensembles.threads import entry_args
 
 KERNELS = MODELS.parents[1] / "kernels"
 
@@ -66,7 +67,7 @@ def _both(model, P, method="euler", seed=5, run0=0, call=None):
     for lanes in (False, True):  # each kernel with its layout of out
         c = dataclasses.replace(call, lanes=lanes)
         out, status = c.buffers(P.shape[0])
-        getattr(mod, c.entry_points[1])(*c.args(P, out, status, run0))
+        getattr(mod, c.entry_points[1])(*entry_args(c.args(P, out, status, run0)))
         got.append((values(out), status))
     return got
 
@@ -88,7 +89,8 @@ def test_entry_points_run_blocks_with_the_placeholder(name, jitted, by_column):
     fn = fn if jitted else fn.py_func
     for a, b in ((0, 3), (3, 4), (4, 11)):  # chunks that cut blocks
         o = out[:, :, a:b] if by_column else out[a:b]
-        fn(P[a:b], lx, ly, lo, t0, dt, n_steps, stride, sel, o, status[a:b], key, run0 + a)
+        args = (P[a:b], lx, ly, lo, t0, dt, n_steps, stride, sel, o, status[a:b], key, run0 + a)
+        fn(*(entry_args(args, 2) if name.endswith("_serial") else args))  # 2 claims, one caller
     want_out, want_status = _expected(P, lx, ly, lo, t0, dt, n_steps, stride, sel, key, run0)
     np.testing.assert_array_equal(values(out), want_out)
     np.testing.assert_array_equal(status, want_status)

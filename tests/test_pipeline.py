@@ -21,6 +21,7 @@ from test_lanes import _spread
 
 import sim315
 from sim315.compilation.cache import load_kernel_module
+from sim315.ensembles.threads import entry_args
 
 LEAN = ", pipeline_class=_LeanPipeline)"
 
@@ -28,7 +29,8 @@ LEAN = ", pipeline_class=_LeanPipeline)"
 def _outputs(model, module, P, method, lanes):
     call = dataclasses.replace(model.kernel_call(method=method, seed=11), lanes=lanes)
     out, status = call.buffers(P.shape[0])
-    getattr(module, call.entry_points[1])(*call.args(P, out, status, 7))  # the serial one
+    serial = getattr(module, call.entry_points[1])
+    serial(*entry_args(call.args(P, out, status, 7)))
     return out, status
 
 

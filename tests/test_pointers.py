@@ -33,6 +33,7 @@ from sim315.compilation.pointers import (
     record_stores,
     through_pointers,
 )
+from sim315.ensembles.threads import entry_args
 
 
 @njit
@@ -239,7 +240,7 @@ def test_a_non_contiguous_parameter_row_gives_the_same_numbers():
     got = []
     for rows in (P, wide):
         out, status = call.buffers(3)
-        model.kernel_module().ensemble_serial(*call.args(rows, out, status, 0))
+        model.kernel_module().ensemble_serial(*entry_args(call.args(rows, out, status, 0)))
         got.append(out)
     np.testing.assert_array_equal(got[0], got[1])
 

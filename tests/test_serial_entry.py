@@ -10,18 +10,28 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import MODELS, blocked_chain, compile_spec, write_model
+from sim315.kernels import claims
 from test_lanes import CURVES, _spread
 
 import sim315
 from sim315.compilation import codegen
 from sim315.compilation.serial import serial_source, shape_ok
+from sim315.ensembles.threads import entry_args
 
 
 def _outputs(model, P, method, entry="ensemble_serial", seed=5, run0=3):
     call = model.kernel_call(method=method, seed=seed)
     out, status = call.buffers(P.shape[0])
-    getattr(model.kernel_module(method), entry)(*call.args(P, out, status, run0))
+    args = call.args(P, out, status, run0)
+    getattr(model.kernel_module(method), entry)(*(entry_args(args) if "serial" in entry else args))
     return out, status
+
+
+def _claim_in_python(counter, step):
+    """:func:`sim315.kernels.claims.claim` in Python (one caller: no atomics needed)."""
+    first = int(counter[0])
+    counter[0] += step
+    return first
 
 
 def _ir_inlined(spec_or_path, monkeypatch):
@@ -147,11 +157,13 @@ def test_the_written_loop_runs_a_hand_written_run():
     src = serial_source(RUN.format(before="", inside=inside))
     assert src is not None
     namespace = {"njit": lambda **k: lambda f: f, "_LeanPipeline": None}
+    namespace |= {"_share": claims.share.py_func, "_claim": _claim_in_python}
     exec(textwrap.dedent(src), namespace)
     P = np.array([[0.0], [1.5], [5.0]])
     out = np.full((3, 5), np.nan)
     status = np.full(3, -1)
-    namespace["ensemble_serial"](P, None, None, None, 0.0, 0.5, 3, 1, None, out, status, 0, 0)
+    args = (P, None, None, None, 0.0, 0.5, 3, 1, None, out, status, 0, 0)
+    namespace["ensemble_serial"](*entry_args(args))
     assert status.tolist() == [0, 1, 1]
     np.testing.assert_array_equal(out[0], [0.5, 1.0, 1.5, 2.0, np.nan])
     np.testing.assert_array_equal(out[1], [2.0, np.nan, np.nan, np.nan, np.nan])  # stopped

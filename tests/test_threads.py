@@ -1,6 +1,8 @@
-"""Runs spread over threads (sim315/ensembles/threads.py): the serial kernel on slices gives
-the numbers of one call, whatever the slices, and nothing parallel is compiled."""
+"""Runs spread over threads (sim315/ensembles/threads.py): the serial kernel called by
+threads that claim runs as they go gives the numbers of one call, whatever the threads; a
+late thread leaves its runs to the others; nothing parallel is compiled."""
 
+import threading
 from pathlib import Path
 
 import numba
@@ -38,9 +40,35 @@ def test_threads_give_the_serial_numbers_and_compile_nothing_parallel():
     assert m.kernel_module("euler").ensemble.signatures == []  # prange never compiled
 
 
-def test_an_error_in_a_slice_reaches_the_caller():
+def test_a_late_thread_leaves_its_runs_to_the_others():
+    """Claims, not fixed slices: when the calling thread's call returns, every run is done
+    (with slices, only its half), though the other thread has not started; the numbers are
+    one thread's."""
+    m = sim315.load_model(LADDER)
+    P = m.parameters(300) * np.random.default_rng(2).uniform(0.9, 1.1, (300, len(m.defaults)))
+    one = m.simulate(P, seed=4, threads=1)
+    out, status = np.full_like(one.values, np.nan), np.full_like(one.status, -1)
+    serial = m.kernel_module("euler").ensemble_serial
+    go, done_first = threading.Event(), []
+
+    def late(*args):
+        if threading.current_thread() is threading.main_thread():
+            serial(*args)
+            done_first.append(bool(np.isfinite(out).all() and (status >= 0).all()))
+            go.set()
+        else:  # starts once the caller's call has returned
+            go.wait(30)
+            serial(*args)
+
+    run_threads(late, m.kernel_call(seed=4).args(np.ascontiguousarray(P), out, status, 0), 300, 2)
+    assert done_first == [True]
+    np.testing.assert_array_equal(out, one.values)
+    np.testing.assert_array_equal(status, one.status)
+
+
+def test_an_error_in_another_thread_reaches_the_caller():
     def serial(P, *rest):
-        if P[0, 0] > 5:
+        if threading.current_thread() is not threading.main_thread():
             raise ValueError("slice failed")
 
     P = np.arange(20.0).reshape(10, 2)

@@ -110,6 +110,7 @@ import sys, time
 import sim315
 from numba import njit
 from sim315.compilation.cache import compile_entry, load_kernel_module
+from sim315.ensembles.threads import entry_args
 njit(lambda x: x + 1.0)(1.0)
 m = sim315.load_model({path!r})
 source = m.source_code("euler")
@@ -121,7 +122,7 @@ call = m.kernel_call(method="euler", seed=1)
 P = m.parameters(1)
 out, status = call.buffers(1)
 t = time.perf_counter()
-compile_entry(mod.ensemble_serial, call.args(P, out, status, 0))
+compile_entry(mod.ensemble_serial, entry_args(call.args(P, out, status, 0)))
 print(time.perf_counter() - t)
 """
 

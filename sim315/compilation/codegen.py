@@ -57,6 +57,8 @@ from sim315.kernels.builtins import ramp as _ramp
 from sim315.kernels.builtins import step as _step
 from sim315.kernels.builtins import xidz as _xidz
 from sim315.kernels.builtins import zidz as _zidz
+from sim315.kernels.claims import claim as _claim
+from sim315.kernels.claims import share as _share
 from sim315.kernels.pipeline import LeanPipeline as _LeanPipeline
 from sim315.kernels.pointers import data_pointer as _ptr
 from sim315.kernels.pointers import load as _ld

@@ -24,21 +24,32 @@ import ast
 import re
 
 #: The names the written loop adds; a ``_run`` that uses one keeps the IR-inlined form.
-_LOOP_NAMES = ("P_", "out_", "status_", "run0_", "r_", "st_")
+_LOOP_NAMES = ("P_", "out_", "status_", "run0_", "claims_", "n_", "step_", "a_", "r_", "st_")
+#: What the loop adds to the indent of ``_run``'s lines.
+_PAD = " " * 8
 
 _HEAD = '''\
 @njit(cache=True, nogil=True, error_model="numpy", pipeline_class=_LeanPipeline)
-def ensemble_serial(P_, lx, ly, lo, t0, dt, n_steps, stride, sel, out_, status_, key, run0_):
-    """Runs P[r] (run number run0 + r) on the calling thread; out[r], status[r] (``_run``'s
-    statements written into the loop: sim315.compilation.serial)."""
-    for r_ in range(P_.shape[0]):
-        p = P_[r_]
-        out = out_[r_]
-        run = run0_ + r_
-        st_ = 0
+def ensemble_serial(
+    P_, lx, ly, lo, t0, dt, n_steps, stride, sel, out_, status_, key, run0_, claims_
+):
+    """Runs P[r] (run number run0 + r) on the calling thread, those it claims from claims
+    (sim315.kernels.claims); out[r], status[r] (``_run``'s statements written into the
+    loop: sim315.compilation.serial)."""
+    n_ = P_.shape[0]
+    step_ = _share(n_, claims_[1])
+    while True:
+        a_ = _claim(claims_, step_)
+        if a_ >= n_:
+            break
+        for r_ in range(a_, min(a_ + step_, n_)):
+            p = P_[r_]
+            out = out_[r_]
+            run = run0_ + r_
+            st_ = 0
 '''
 _TAIL = """\
-        status_[r_] = st_
+            status_[r_] = st_
     return 0
 """
 _ARGS = ["p", "lx", "ly", "lo", "t0", "dt", "n_steps", "stride", "sel", "out", "key", "run"]
@@ -77,7 +88,7 @@ def serial_source(run_source: str) -> str | None:
     for k, line in enumerate(body[:-1]):
         text = line.strip()
         if text.startswith("#"):
-            out.append(f"    {line}\n")
+            out.append(f"{_PAD}{line}\n")
             continue
         if _SUSPECT.search(line) or _LOOP_NAME.search(line):
             return None
@@ -85,9 +96,9 @@ def serial_source(run_source: str) -> str | None:
             if text != "return 1" or not _in_one_loop(body, k):
                 return None
             pad = line[: len(line) - len(line.lstrip())]
-            out.append(f"    {pad}st_ = 1\n    {pad}break\n")
+            out.append(f"{_PAD}{pad}st_ = 1\n{_PAD}{pad}break\n")
         else:
-            out.append(f"    {line}\n" if text else "\n")
+            out.append(f"{_PAD}{line}\n" if text else "\n")
     out.append(_TAIL)
     return "".join(out)
 

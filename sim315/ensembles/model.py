@@ -26,7 +26,7 @@ from ..kernels.tableaus import METHODS
 from . import tables
 from .device import require_cuda
 from .kernelcall import KernelCall, SimulationResult, values
-from .threads import run_threads
+from .threads import entry_args, run_threads
 
 #: Batches smaller than this run on the calling thread: waking the thread pool costs more.
 SERIAL_BELOW = 8
@@ -313,12 +313,10 @@ class CompiledModel:
             )
         mod = self.kernel_module(call.method)
         serial = getattr(mod, call.entry_points[1])
-        compile_entry(serial, args)  # once, before any thread calls it
+        compile_entry(serial, entry_args(args))  # once, before any thread calls it
         n_threads = numba.config.NUMBA_NUM_THREADS if threads is None else threads
-        if n_threads == 1 or runs < SERIAL_BELOW:
-            serial(*args)
-        else:  # the serial kernel on slices, in threads: no parallel region to compile
-            run_threads(serial, args, runs, n_threads)
+        # the serial kernel in threads (one: this one), no parallel region to compile
+        run_threads(serial, args, runs, 1 if runs < SERIAL_BELOW else n_threads)
 
     def prepare(self, call: KernelCall) -> None:
         """Compile (or load from the cache) the CPU kernel that :meth:`run_call` calls with
@@ -326,7 +324,7 @@ class CompiledModel:
         P = np.ascontiguousarray(self.ir.defaults[None, :], dtype=np.float64)
         out, status = call.buffers(1)
         serial = getattr(self.kernel_module(call.method), call.entry_points[1])
-        compile_entry(serial, call.args(P, out, status, 0))  # the types of every chunk's
+        compile_entry(serial, entry_args(call.args(P, out, status, 0)))  # every chunk's types
 
     def warm_up(self, method: str = "euler") -> float:
         """Compile (or load from the cache) the kernels of ``method``; returns the seconds."""
