@@ -18,6 +18,8 @@ import threading
 from pathlib import Path
 from types import ModuleType
 
+from ..core.interrupts import interrupts_held
+
 ENV_VAR = "SIM315_CACHE_DIR"
 
 
@@ -100,7 +102,9 @@ def compile_entry(dispatcher, args: tuple) -> None:
     compiler makes millions of short-lived objects, and the collections they set off
     traverse every object of the process (numba's and numpy's included) again and again,
     about 6 % of plan315's first compile (0.12 s). Their garbage is collected once the
-    collector runs again. Nothing is done for a dispatcher already compiled."""
+    collector runs again. Ctrl-C is held off until the compile ends
+    (:func:`sim315.core.interrupts.interrupts_held`). Nothing is done for a dispatcher
+    already compiled."""
     if dispatcher.overloads:  # (``signatures`` would build a list: 3 us a call)
         return
     from numba import typeof
@@ -109,7 +113,8 @@ def compile_entry(dispatcher, args: tuple) -> None:
     paused = gc.isenabled()
     gc.disable()
     try:
-        dispatcher.compile(tuple(typeof(a) for a in args))
+        with interrupts_held():
+            dispatcher.compile(tuple(typeof(a) for a in args))
     finally:
         if paused:
             gc.enable()
