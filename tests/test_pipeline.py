@@ -152,7 +152,12 @@ def test_every_operator_gives_numbas_own_bits(op, x, y, i, j):
         return
     got = lean(x, y, i, j)
     assert [type(v) for v in got] == [type(v) for v in want]
-    assert np.array(got[:2]).tobytes() == np.array(want[:2]).tobytes()  # bits: -0.0, NaN
+    g, w = np.array(got[:2]), np.array(want[:2])
+    # NaN where NaN; every other value to the bit (-0.0 too). Not a NaN's sign or payload:
+    # LLVM keeps neither (which operand's NaN ``nan + nan`` returns is its choice, as the
+    # two pipelines order the operands), and IEEE 754 leaves them unspecified
+    assert (np.isnan(g) == np.isnan(w)).all()
+    assert g[~np.isnan(w)].tobytes() == w[~np.isnan(w)].tobytes()
     assert got[2] == want[2]
 
 
