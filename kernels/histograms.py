@@ -239,52 +239,71 @@ def hist_add_columns(Z, r0, ok, lo, scale, counts, stats, finite, take=None, fir
 
 
 @njit(cache=True)
-def _order_stat(r, n, counts, st, lo, scale):
-    """The estimate of the order statistic of rank ``r`` of one column (``st``: its values,
-    least, greatest, how many equal each, 1 if all are whole numbers) and its error bound
-    (``inf`` when it lies outside the bins)."""
-    mn, mx = st[1], st[2]
+def _in_bin(r, acc, b, c, st, lo, scale, last):
+    """The estimate of the order statistic of rank ``r`` in bin ``b`` (``c`` values, ``acc``
+    below it) of one column (``st``: its values, least, greatest, how many equal each, 1 if
+    all are whole numbers) and its error bound (``inf`` when it lies outside the bins)."""
     h = 1.0 / scale
-    if r < st[3]:
-        return mn, 0.0
-    if r >= n - st[4]:
-        return mx, 0.0
+    if b == 0 or b == last:
+        return np.nan, np.inf
+    if st[5] == 1.0 and h <= 0.5:  # whole numbers, bins narrower: one in this bin
+        k = np.ceil(lo + h * (b - 2))
+        for _ in range(4):  # the whole number that hist_add put in bin b
+            at = int(min(max((k - lo) * scale + 1.0, 0.0), last))
+            if at == b:
+                return k, 0.0
+            k += 1.0
+    # rank-interpolated within the bin: the true value lies in the bin too
+    v = lo + h * (b - 1 + (r - acc + 0.5) / c)
+    return min(max(v, st[1]), st[2]), h
+
+
+@njit(cache=True)
+def _order_stats(ranks, order, n, counts, st, lo, scale, val, err):
+    """:func:`_in_bin` of each of ``ranks`` (``order``: their order, ascending) into ``val``
+    and ``err``: one pass over the bins for them all (the least and greatest values where
+    the ranks fall on them, exactly)."""
     last = counts.shape[0] - 1
+    b = 0
     acc = 0
-    for b in range(counts.shape[0]):
-        c = counts[b]
-        if r < acc + c:
-            if b == 0 or b == last:
-                return np.nan, np.inf
-            if st[5] == 1.0 and h <= 0.5:  # whole numbers, bins narrower: one in this bin
-                k = np.ceil(lo + h * (b - 2))
-                for _ in range(4):  # the whole number that hist_add put in bin b
-                    at = int(min(max((k - lo) * scale + 1.0, 0.0), last))
-                    if at == b:
-                        return k, 0.0
-                    k += 1.0
-            # rank-interpolated within the bin: the true value lies in the bin too
-            v = lo + h * (b - 1 + (r - acc + 0.5) / c)
-            return min(max(v, mn), mx), h
-        acc += c
-    return np.nan, np.inf
+    for i in order:
+        r = ranks[i]
+        if r < st[3]:
+            val[i], err[i] = st[1], 0.0
+            continue
+        if r >= n - st[4]:
+            val[i], err[i] = st[2], 0.0
+            continue
+        while b <= last and r >= acc + counts[b]:  # the bin that holds rank r
+            acc += counts[b]
+            b += 1
+        if b > last:
+            val[i], err[i] = np.nan, np.inf
+        else:
+            val[i], err[i] = _in_bin(r, acc, b, counts[b], st, lo, scale, last)
 
 
 @njit(cache=True, nogil=True)
 def hist_percentiles(q, counts, stats, lo, scale, out, bound):
     """Per column: the ``q`` quantiles (numpy's linear method) estimated from its histogram
     into ``out[c, j]``, and a bound on each one's absolute error into ``bound[c, j]``
-    (0 where exact, ``inf`` where a needed value fell outside the bins)."""
+    (0 where exact, ``inf`` where a needed value fell outside the bins). Each column's
+    bins are read once for all its quantiles (they were once per order statistic: 60 ms of
+    the end of a 10^6-run plan, on one thread while the others waited)."""
+    nq = q.shape[0]
+    ranks = np.empty(2 * nq, np.int64)  # each quantile's two order statistics
+    val, err = np.empty(2 * nq), np.empty(2 * nq)
     for c in range(counts.shape[0]):
         m = int(stats[c, 0])
         if m == 0:
             out[c, :] = np.nan
             bound[c, :] = 0.0
             continue
-        for j in range(q.shape[0]):
+        for j in range(nq):
+            f = int(np.floor((m - 1) * q[j]))
+            ranks[2 * j], ranks[2 * j + 1] = f, min(f + 1, m - 1)
+        _order_stats(ranks, np.argsort(ranks), m, counts[c], stats[c], lo[c], scale[c], val, err)
+        for j in range(nq):
             idx = (m - 1) * q[j]
-            f = int(np.floor(idx))
-            a, ea = _order_stat(f, m, counts[c], stats[c], lo[c], scale[c])
-            z, ez = _order_stat(min(f + 1, m - 1), m, counts[c], stats[c], lo[c], scale[c])
-            out[c, j] = _lerp(a, z, idx - f)
-            bound[c, j] = max(ea, ez)
+            out[c, j] = _lerp(val[2 * j], val[2 * j + 1], idx - int(np.floor(idx)))
+            bound[c, j] = max(err[2 * j], err[2 * j + 1])

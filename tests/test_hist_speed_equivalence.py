@@ -7,7 +7,7 @@ signed zeros, floors, caps and constant columns, fed whole or in chunks; and a s
 
 import numpy as np
 import pytest
-from sim315.kernels.histograms import hist_add
+from sim315.kernels.histograms import hist_add, hist_percentiles
 
 from sim315.results import sketch
 from sim315.results.sketch import ColumnSketch
@@ -184,3 +184,67 @@ def test_a_sketch_is_the_same_for_any_flush_interval(monkeypatch, delta_rows):
     np.testing.assert_array_equal(got.hist["counts"], ref.hist["counts"])
     assert got.hist["counts"].sum(axis=1).tolist() == [int(ok.sum())] * cols
     assert not got.hist["delta"].any()
+
+
+def _ref_order_stat(r, n, counts, st, lo, scale):
+    """An order statistic's estimate and bound read from the bins as documented (by
+    ``hist_percentiles``): a scan from the first bin for this rank alone."""
+    h, last, acc = 1.0 / scale, counts.size - 1, 0
+    if r < st[3]:
+        return st[1], 0.0
+    if r >= n - st[4]:
+        return st[2], 0.0
+    for b, c in enumerate(counts.tolist()):
+        if r < acc + c:
+            if b in (0, last):
+                return np.nan, np.inf
+            if st[5] == 1.0 and h <= 0.5:  # whole numbers: the one hist_add put in bin b
+                k = np.ceil(lo + h * (b - 2))
+                for _ in range(4):
+                    if int(min(max((k - lo) * scale + 1.0, 0.0), last)) == b:
+                        return k, 0.0
+                    k += 1.0
+            v = lo + h * (b - 1 + (r - acc + 0.5) / c)
+            return min(max(v, st[1]), st[2]), h
+        acc += c
+    return np.nan, np.inf
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_percentiles_read_every_rank_as_a_scan_of_its_own_would(seed):
+    """One pass over a column's bins for all its quantiles: each order statistic and bound
+    bit for bit those of a scan from the first bin (ranks below and above the bins, on the
+    least and greatest values, in empty bins' gaps, whole numbers, quantiles 0 and 1)."""
+    rng = np.random.default_rng(seed)
+    for trial in range(150):
+        cols, bins = 4, int(rng.integers(3, 40))
+        counts = rng.integers(0, 4, (cols, bins)) * rng.integers(0, 2, (cols, bins))
+        if trial % 3:
+            counts[:, [0, -1]] = 0
+        n = counts.sum(axis=1)
+        stats = np.zeros((cols, 6))
+        stats[:, 0], stats[:, 1], stats[:, 2] = n, -rng.random(cols), 50 + rng.random(cols)
+        stats[:, 3] = np.minimum(n, rng.integers(0, 3, cols))
+        stats[:, 4] = np.minimum(n - stats[:, 3], rng.integers(0, 3, cols))
+        stats[:, 5] = rng.integers(0, 2, cols)
+        lo, scale = rng.normal(0, 3, cols), rng.choice([0.3, 1.0, 2.5, 7.0], cols)
+        q = np.array([0.0, 0.05, 0.5, 0.95, 1.0]) if trial % 4 == 0 else np.sort(rng.random(5))
+        out, bound = np.empty((cols, q.size)), np.empty((cols, q.size))
+        hist_percentiles(q, counts, stats, lo, scale, out, bound)
+        for c in range(cols):
+            m = int(n[c])
+            for j, qj in enumerate(q):
+                if m == 0:
+                    assert np.isnan(out[c, j]) and bound[c, j] == 0.0
+                    continue
+                idx = (m - 1) * qj
+                f = int(np.floor(idx))
+                args = (m, counts[c], stats[c], lo[c], scale[c])
+                a, ea = _ref_order_stat(f, *args)
+                z, ez = _ref_order_stat(min(f + 1, m - 1), *args)
+                t = idx - f
+                want = z - (z - a) * (1.0 - t) if t >= 0.5 else a + (z - a) * t  # numpy's
+                got, ref = np.array([out[c, j], bound[c, j]]), np.array([want, max(ea, ez)])
+                np.testing.assert_array_equal(got, ref)  # NaN where NaN (its sign: LLVM's)
+                fin = ~np.isnan(ref)
+                assert _bits(got[fin]).tolist() == _bits(ref[fin]).tolist()  # -0.0 too
