@@ -5,6 +5,8 @@ percentiles read back from the counts with a bound on each one's error."""
 import numpy as np
 from numba import njit
 
+from .claims import claim as _claim
+from .claims import share as _share
 from .stats import _lerp  # numpy's interpolation, as the exact percentiles use it
 
 _MAGNITUDE = 0x7FFFFFFFFFFFFFFF  # all bits of a float64 but its sign
@@ -151,7 +153,18 @@ def _take(col, low, high, out, size):
 
 
 @njit(cache=True, nogil=True)
-def hist_add(X, ok, lo, scale, counts, stats, finite, take=None, first=0, last=-1):
+def _claimed_blocks(claims, first, last):
+    """The first and the count of the next blocks of :data:`BLOCK_COLUMNS` columns of
+    ``first .. last - 1`` that this thread claims from ``claims`` (:mod:`.claims`; a
+    count of 0: none left)."""
+    nb = -(-(last - first) // BLOCK_COLUMNS)
+    step = _share(nb, claims[1])
+    b0 = _claim(claims, step)
+    return b0, max(0, min(step, nb - b0))
+
+
+@njit(cache=True, nogil=True)
+def hist_add(X, ok, lo, scale, counts, stats, finite, take=None, first=0, last=-1, claims=None):
     """Add the values of the ``ok`` rows of ``X`` (rows, cols) to per-column histograms:
     ``counts[c, 1 + b]`` counts bin ``b = floor((v - lo[c]) * scale[c])`` of
     ``counts.shape[1] - 2`` bins (any integer type that no bin overflows), ``counts[c, 0]``
@@ -165,7 +178,9 @@ def hist_add(X, ok, lo, scale, counts, stats, finite, take=None, first=0, last=-
     room for every ``ok`` row: each value is written there, then kept or not).
 
     ``first``, ``last``: only columns ``first .. last - 1`` (``last`` -1: to the end), so
-    that threads may count disjoint columns at once.
+    that threads may count disjoint columns at once. ``claims``: None, or a claims counter
+    (:mod:`sim315.kernels.claims`) shared by threads that call this with the same
+    arguments: each counts the blocks of columns it claims as it goes.
 
     A block of rows and columns is gathered column by column (8 columns, one cache line of
     each row, at a time), then each column is reduced for its extremes, binned (both
@@ -186,23 +201,31 @@ def hist_add(X, ok, lo, scale, counts, stats, finite, take=None, first=0, last=-
     ib = np.empty(tile, np.uint16)
     key = np.empty(2, np.int64)
     tally = np.zeros(counts.shape[1], np.uint32)
-    for k0 in range(0, m, tile):
-        k1 = min(m, k0 + tile)
-        for c0 in range(first, last, BLOCK_COLUMNS):
+    mine = np.array([0, 1], np.int64)  # one caller: every block in one claim
+    while True:
+        b0, nclaimed = _claimed_blocks(mine if claims is None else claims, first, last)
+        if nclaimed == 0:
+            break
+        for b in range(b0, b0 + nclaimed):
+            c0 = first + b * BLOCK_COLUMNS
             c1 = min(last, c0 + BLOCK_COLUMNS)
-            _gather_block(flat, cols, keep, k0, k1, c0, c1, block)
-            for c in range(c0, c1):
-                col = block[c - c0]
-                n = _hist_column(
-                    col, k1 - k0, lo[c], scale[c], counts[c], stats[c], finite, ib, key, tally
-                )
-                if take is not None and take[0][c] >= 0:
-                    t = take[0][c]
-                    _take(col[:n], take[1][t], take[2][t], take[3][t], take[4][t : t + 1])
+            for k0 in range(0, m, tile):  # a column's rows in order (what take keeps)
+                k1 = min(m, k0 + tile)
+                _gather_block(flat, cols, keep, k0, k1, c0, c1, block)
+                for c in range(c0, c1):
+                    col = block[c - c0]
+                    n = _hist_column(
+                        col, k1 - k0, lo[c], scale[c], counts[c], stats[c], finite, ib, key, tally
+                    )
+                    if take is not None and take[0][c] >= 0:
+                        t = take[0][c]
+                        _take(col[:n], take[1][t], take[2][t], take[3][t], take[4][t : t + 1])
 
 
 @njit(cache=True, nogil=True)
-def hist_add_columns(Z, r0, ok, lo, scale, counts, stats, finite, take=None, first=0, last=-1):
+def hist_add_columns(
+    Z, r0, ok, lo, scale, counts, stats, finite, take=None, first=0, last=-1, claims=None
+):
     """:func:`hist_add` of ``len(ok)`` rows of a chunk held by column: column ``c``'s values
     are ``Z[c, r0 : r0 + len(ok)]`` (``Z``: columns, room for the runs; C-ordered), as the
     block-of-runs kernel writes them. The same counts, stats and taken values as
@@ -222,9 +245,14 @@ def hist_add_columns(Z, r0, ok, lo, scale, counts, stats, finite, take=None, fir
     ib = np.empty(m, np.uint16)
     key = np.empty(2, np.int64)
     tally = np.zeros(counts.shape[1], np.uint32)
-    for c0 in range(first, last, BLOCK_COLUMNS):
-        c1 = min(last, c0 + BLOCK_COLUMNS)
-        for c in range(c0, c1):
+    mine = np.array([0, 1], np.int64)  # one caller: every block in one claim
+    while True:
+        b0, nclaimed = _claimed_blocks(mine if claims is None else claims, first, last)
+        if nclaimed == 0:
+            break
+        for c in range(
+            first + b0 * BLOCK_COLUMNS, min(last, first + (b0 + nclaimed) * BLOCK_COLUMNS)
+        ):
             if whole:
                 col = Z[c, r0 : r0 + m]
             else:

@@ -248,3 +248,59 @@ def test_percentiles_read_every_rank_as_a_scan_of_its_own_would(seed):
                 np.testing.assert_array_equal(got, ref)  # NaN where NaN (its sign: LLVM's)
                 fin = ~np.isnan(ref)
                 assert _bits(got[fin]).tolist() == _bits(ref[fin]).tolist()  # -0.0 too
+
+
+@pytest.mark.parametrize("columns", [True, False])
+def test_threads_claiming_blocks_count_as_one_caller(columns):
+    """Blocks of columns claimed from one counter: a thread that starts after the others
+    have taken every block counts nothing, and the counts, stats and kept values are one
+    caller's (the kept values of a column in row order)."""
+    import threading
+
+    from sim315.kernels.claims import claims_for
+    from sim315.kernels.histograms import hist_add_columns
+
+    rng = np.random.default_rng(9)
+    X = _columns(3000, 70, rng, non_finite=False)  # 5 blocks of 16 columns
+    ok = rng.random(3000) > 0.05
+    lo, scale = X.min(axis=0) - 1.0, np.full(70, 50.0)
+    at = np.full(70, -1)
+    at[[3, 10, 66]] = [0, 1, 2]  # floored and capped columns: their values kept
+    low, high = np.array([0.0, 0.0, -np.inf]), np.array([np.inf, np.inf, 2.5])
+
+    def fresh():
+        counts, stats = _fresh(70)
+        take = (at, low, high, np.empty((3, 3000)), np.zeros(3, np.int64))
+        return counts, stats, take
+
+    def count(counts, stats, take, claims):
+        if columns:
+            Z = np.ascontiguousarray(X.T)
+            hist_add_columns(Z, 0, ok, lo, scale, counts, stats, False, take, 0, -1, claims)
+        else:
+            hist_add(X, ok, lo, scale, counts, stats, False, take, 0, -1, claims)
+
+    want = fresh()
+    count(*want, None)
+    got = fresh()
+    claims = claims_for(16)
+    first = threading.Thread(target=count, args=(*got, claims))
+    first.start()
+    first.join()
+    count(*got, claims)  # late: nothing left
+    assert claims[0] >= 5
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(_bits(got[1]), _bits(want[1]))
+    for t in range(3):
+        n = want[2][4][t]
+        assert got[2][4][t] == n
+        np.testing.assert_array_equal(got[2][3][t, :n], want[2][3][t, :n])
+    both = fresh()  # two threads at once
+    claims = claims_for(16)
+    ts = [threading.Thread(target=count, args=(*both, claims)) for _ in range(2)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    np.testing.assert_array_equal(both[0], want[0])
+    np.testing.assert_array_equal(_bits(both[1]), _bits(want[1]))

@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.workers import in_parallel, slices
-from ..kernels.histograms import BLOCK_COLUMNS, hist_add, hist_add_columns, hist_percentiles
+from ..core.workers import in_parallel
+from ..kernels.claims import claims_for
+from ..kernels.histograms import hist_add, hist_add_columns, hist_percentiles
 from ..kernels.stats import row_percentiles_serial
 
 #: Bins per column's histogram.
@@ -47,14 +48,17 @@ EXACT_BYTES = 128 << 20
 INTERIOR_BYTES = 32 << 20
 #: Runs counted into 16-bit histograms before they are added to the totals.
 DELTA_ROWS = 0xFFFF
+#: Claims each counting thread's part of a chunk's columns is taken in: a block of 16
+#: columns (about 0.1 ms of counting) a claim, at the plan's 1,683 columns and 2 threads.
+CLAIMS_PER_THREAD = 64
 
 
-def _count(X, ok, args, first: int, last: int):
-    return lambda: hist_add(X, ok, *args, first, last)
+def _count(X, ok, args, claims):
+    return lambda: hist_add(X, ok, *args, 0, -1, claims)
 
 
-def _count_columns(Z, r0: int, ok, args, first: int, last: int):
-    return lambda: hist_add_columns(Z, r0, ok, *args, first, last)
+def _count_columns(Z, r0: int, ok, args, claims):
+    return lambda: hist_add_columns(Z, r0, ok, *args, 0, -1, claims)
 
 
 def prefix_runs(cols: int) -> int:
@@ -153,22 +157,18 @@ class ColumnSketch:
             if h["since"] + keep.shape[0] > DELTA_ROWS:
                 self._flush()
             args = (h["lo"], h["scale"], h["delta"], h["stats"], self.finite, take)
+            # the threads claim blocks of columns as they go (each column's counts are its
+            # own: the same for any split); a thread that starts late (waiting for the GIL
+            # to make its call, 2-4 ms) takes fewer, and none waits for it
+            claims = claims_for(self.threads * CLAIMS_PER_THREAD if self.threads > 1 else 1)
             if Z is None:
-                part = X[a : a + DELTA_ROWS]
-                tasks = [_count(part, keep, args, c0, c1) for c0, c1 in self._parts()]
+                task = _count(X[a : a + DELTA_ROWS], keep, args, claims)
             else:
-                at = r0 + a
-                tasks = [_count_columns(Z, at, keep, args, c0, c1) for c0, c1 in self._parts()]
-            in_parallel("summary", tasks)
+                task = _count_columns(Z, r0 + a, keep, args, claims)
+            in_parallel("summary", [task] * self.threads)
             h["since"] += keep.shape[0]
         if take is not None:
             self._interior.add(take)
-
-    def _parts(self) -> list[tuple[int, int]]:
-        """Column ranges counted at once by :data:`threads` threads (each column's counts
-        are its own: the same for any split), whole blocks of :data:`BLOCK_COLUMNS`."""
-        blocks = -(-self.cols // BLOCK_COLUMNS)
-        return [(a * BLOCK_COLUMNS, b * BLOCK_COLUMNS) for a, b in slices(blocks, self.threads)]
 
     def _flush(self) -> None:
         """The 16-bit counts into the totals (integers: exact, whenever it runs)."""

@@ -44,7 +44,9 @@ class StreamingSummary:
                 extra += 1 + (len(cols) - 1 if tgt.kind == "every_year" else 0)
         cols = self.times.size * len(self.outputs)
         self.values = ColumnSketch(runs, cols, QUANTILES, finite=True)  # finished runs
-        self.extra = ColumnSketch(runs, extra, QUANTILES)
+        # the targets' few columns on the calling thread (the writer's): split, half of them
+        # queued on the summary's pool behind the outputs' half, and the writer waited
+        self.extra = ColumnSketch(runs, extra, QUANTILES, threads=1)
         self.measures = TargetMeasures(self.targets, extra)
         self.n_met = np.zeros(len(self.targets), np.int64)
         self.n_failed = 0
