@@ -14,8 +14,8 @@ saved value it writes is a known function of its inputs.
 
 Two entry points share ``_run``, so a run's numbers are the same whichever is used:
 ``ensemble_serial`` loops on the calling thread and releases the GIL, and sim315 runs it on
-slices of the runs in threads of its own (:mod:`sim315.ensembles.threads`), which costs
-nothing to compile; ``ensemble`` spreads runs over Numba's threads with ``prange``, for
+threads of its own that claim the runs as they go (:mod:`sim315.ensembles.threads`): that
+costs nothing to compile; ``ensemble`` spreads runs over Numba's threads with ``prange``, for
 callers of a kernel module who want that (compiling its parallel region costs about as much
 as the model). The GPU's entry points are in :mod:`sim315.kernels.cuda_driver`.
 """

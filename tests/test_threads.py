@@ -10,17 +10,9 @@ import numpy as np
 import pytest
 
 import sim315
-from sim315.ensembles.threads import run_threads, slices
+from sim315.ensembles.threads import run_threads
 
 LADDER = Path(__file__).resolve().parents[1] / "tests" / "models" / "ladder" / "model.yaml"
-
-
-@pytest.mark.parametrize(("runs", "parts"), [(1, 4), (7, 2), (10, 3), (100, 7), (5, 5)])
-def test_slices_cover_the_runs_once(runs, parts):
-    cut = slices(runs, parts)
-    assert cut[0][0] == 0 and cut[-1][1] == runs
-    assert all(b > a for a, b in cut) and len(cut) == min(runs, parts)
-    assert all(cut[k][1] == cut[k + 1][0] for k in range(len(cut) - 1))
 
 
 def test_threads_give_the_serial_numbers_and_compile_nothing_parallel():

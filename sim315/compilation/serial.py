@@ -1,8 +1,8 @@
 """``ensemble_serial`` written with the model's ``_run`` in its loop, as text.
 
-sim315 runs every CPU ensemble through ``ensemble_serial`` (on slices of the runs in its own
-threads), so its compile is a model's first compile. Calling ``_run`` there compiles the
-run's code into the caller; Numba's IR inlining (``inline="always"``, the way
+sim315 runs every CPU ensemble through ``ensemble_serial`` (in threads of its own, which
+claim the runs as they go), so its compile is a model's first compile. Calling ``_run``
+there compiles the run's code into the caller; Numba's IR inlining (``inline="always"``, the way
 :mod:`sim315.kernels.driver` writes it) does that, but its pass costs about 0.4 s on the
 flagship model, a seventh of the whole compile. Here the generator writes the run's
 statements into the loop itself:

@@ -1,7 +1,7 @@
 """Process-wide pools of worker threads, and work split over them.
 
 Numba functions compiled with ``nogil=True`` run in parallel from plain Python threads, so
-a few long-lived pools serve the whole process: the kernel's slices of runs
+a few long-lived pools serve the whole process: the kernel's threads over runs
 (:mod:`sim315.ensembles.threads`) and the streaming summary's columns
 (:mod:`sim315.results.sketch`) each have their own, so that neither queues behind the
 other's work. Each pool is made on first use and grown when asked for more threads.
@@ -9,7 +9,6 @@ other's work. Each pool is made on first use and grown when asked for more threa
 
 from __future__ import annotations
 
-import itertools
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -28,13 +27,6 @@ def pool(name: str, n: int) -> ThreadPoolExecutor:
             _POOLS[name] = ThreadPoolExecutor(max_workers=n, thread_name_prefix=f"sim315-{name}")
             _SIZES[name] = n
         return _POOLS[name]
-
-
-def slices(n: int, parts: int) -> list[tuple[int, int]]:
-    """``parts`` contiguous, nearly equal slices of ``range(n)`` (none empty)."""
-    parts = max(1, min(parts, n))
-    edges = [n * k // parts for k in range(parts + 1)]
-    return [(a, b) for a, b in itertools.pairwise(edges) if b > a]
 
 
 def in_parallel(name: str, calls: Sequence[Callable[[], object]]) -> None:

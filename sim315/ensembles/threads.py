@@ -16,10 +16,10 @@ on its parameters, its run number and the seed, so they are the same whoever com
 
 from __future__ import annotations
 
-from ..core.workers import in_parallel, slices
+from ..core.workers import in_parallel
 from ..kernels.claims import claims_for
 
-__all__ = ["CLAIMS_PER_THREAD", "entry_args", "run_threads", "slices"]
+__all__ = ["CLAIMS_PER_THREAD", "entry_args", "run_threads"]
 
 #: Claims each thread's part of a call's runs is taken in.
 CLAIMS_PER_THREAD = 8

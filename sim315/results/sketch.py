@@ -93,7 +93,7 @@ class ColumnSketch:
     def __init__(
         self, runs: int, cols: int, q, prefix: int | None = None, finite=False, threads=None
     ):
-        # threads counting disjoint columns at once: the writer's work keeps up with a
+        # threads counting blocks of columns at once: the writer's work keeps up with a
         # kernel that has the whole machine (default: Numba's thread count)
         self.threads = threads or _default_threads()
         self.finite = bool(finite)  # every value fed is finite (outputs of finished runs)
