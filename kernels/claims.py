@@ -8,7 +8,9 @@ that call an entry point with the same ``claims`` at once split its items betwee
 go: a thread that started late, or shares its core with other work, takes fewer, and none
 waits for another at the end, as with fixed slices (:mod:`sim315.ensembles.threads`). A run's
 numbers depend only on its run number, so they are the same whoever computes it; each item is
-claimed exactly once. One caller alone: ``parts`` 1, one claim of everything.
+claimed exactly once. One caller alone: ``parts`` 1, one claim of everything. A ``claims``
+is spent by the call it was made for: called again with it, an entry point computes nothing
+(:func:`claims_for` makes a fresh one per call).
 """
 
 import numpy as np
