@@ -9,6 +9,15 @@ import pytest
 from sim315.core.interrupts import interrupts_held
 
 
+@pytest.fixture(autouse=True)
+def _pythons_own_handler():
+    """Python's own SIGINT handler for each test, whatever an earlier test in this process
+    left (a CLI test's Ctrl-C leaves SIGINT ignored), put back after it."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def test_a_ctrl_c_inside_the_block_is_taken_when_it_ends():
     done = []
     with pytest.raises(KeyboardInterrupt), interrupts_held():
@@ -29,6 +38,13 @@ def test_the_handler_in_place_takes_it_once():
         assert seen == [signal.SIGINT]
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def test_an_ignored_ctrl_c_stays_ignored():
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with interrupts_held():
+        signal.raise_signal(signal.SIGINT)
+    assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
 
 
 def test_no_ctrl_c_no_change_and_other_threads_run_the_block_as_it_is():
