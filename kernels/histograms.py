@@ -153,14 +153,13 @@ def _take(col, low, high, out, size):
 
 
 @njit(cache=True, nogil=True)
-def _claimed_blocks(claims, first, last):
-    """The first and the count of the next blocks of :data:`BLOCK_COLUMNS` columns of
-    ``first .. last - 1`` that this thread claims from ``claims`` (:mod:`.claims`; a
-    count of 0: none left)."""
-    nb = -(-(last - first) // BLOCK_COLUMNS)
-    step = _share(nb, claims[1])
-    b0 = _claim(claims, step)
-    return b0, max(0, min(step, nb - b0))
+def _claimed_columns(claims, first, last):
+    """The next columns ``c0 .. c1 - 1`` of ``first .. last - 1`` that this thread claims
+    from ``claims`` (:mod:`.claims`), whole blocks of :data:`BLOCK_COLUMNS`; none left when
+    ``c0 >= c1``."""
+    step = _share(-(-(last - first) // BLOCK_COLUMNS), claims[1])
+    c0 = first + _claim(claims, step) * BLOCK_COLUMNS
+    return c0, min(last, c0 + step * BLOCK_COLUMNS)
 
 
 @njit(cache=True, nogil=True)
@@ -202,13 +201,13 @@ def hist_add(X, ok, lo, scale, counts, stats, finite, take=None, first=0, last=-
     key = np.empty(2, np.int64)
     tally = np.zeros(counts.shape[1], np.uint32)
     mine = np.array([0, 1], np.int64)  # one caller: every block in one claim
+    own = mine if claims is None else claims
     while True:
-        b0, nclaimed = _claimed_blocks(mine if claims is None else claims, first, last)
-        if nclaimed == 0:
+        a, z = _claimed_columns(own, first, last)
+        if a >= z:
             break
-        for b in range(b0, b0 + nclaimed):
-            c0 = first + b * BLOCK_COLUMNS
-            c1 = min(last, c0 + BLOCK_COLUMNS)
+        for c0 in range(a, z, BLOCK_COLUMNS):
+            c1 = min(z, c0 + BLOCK_COLUMNS)
             for k0 in range(0, m, tile):  # a column's rows in order (what take keeps)
                 k1 = min(m, k0 + tile)
                 _gather_block(flat, cols, keep, k0, k1, c0, c1, block)
@@ -246,13 +245,12 @@ def hist_add_columns(
     key = np.empty(2, np.int64)
     tally = np.zeros(counts.shape[1], np.uint32)
     mine = np.array([0, 1], np.int64)  # one caller: every block in one claim
+    own = mine if claims is None else claims
     while True:
-        b0, nclaimed = _claimed_blocks(mine if claims is None else claims, first, last)
-        if nclaimed == 0:
+        a, z = _claimed_columns(own, first, last)
+        if a >= z:
             break
-        for c in range(
-            first + b0 * BLOCK_COLUMNS, min(last, first + (b0 + nclaimed) * BLOCK_COLUMNS)
-        ):
+        for c in range(a, z):
             if whole:
                 col = Z[c, r0 : r0 + m]
             else:
