@@ -3,11 +3,14 @@ default two: a chunk's rows depend on its runs only, also where runs start from 
 calibrated history (posterior rows whose histories several threads ask for at once)."""
 
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from conftest import datasets
 
+from sim315.core.errors import Sim315Error
 from sim315.ensembles import executors
 from sim315.ensembles.executors import LocalExecutor
 from sim315.ensembles.runner import execute, plan_run
@@ -56,3 +59,77 @@ def test_the_run_file_is_the_same_with_many_drawing_threads(monkeypatch, tmp_pat
     assert a.keys() == b.keys()
     for name, arr in a.items():
         np.testing.assert_array_equal(b[name], arr, err_msg=name)
+
+
+def _recording(monkeypatch):
+    """``executors._sample`` recording each draw: (chunk start, began, ended, rows)."""
+    drawn, sample = [], executors._sample
+
+    def recorded(plan, a):
+        t = time.perf_counter()
+        P = sample(plan, a)
+        drawn.append((a, t, time.perf_counter(), P))
+        return P
+
+    monkeypatch.setattr(executors, "_sample", recorded)
+    return drawn
+
+
+def test_a_runs_first_chunks_are_drawn_before_it_computes(monkeypatch):
+    drawn = _recording(monkeypatch)
+    plan = plan_run(PLAN, runs=64, chunk=16)
+    starts = list(range(0, 64, 16))
+    ex = LocalExecutor(1)
+    ex.begin(plan, starts)  # as execute does, before the file is made
+    deadline = time.monotonic() + 60
+    while len(drawn) < executors.DRAW_AHEAD and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert [d[0] for d in drawn] == starts[: executors.DRAW_AHEAD]  # no compute yet
+    early = {d[0]: d[3] for d in drawn}
+    got = [(a, P) for a, P, _, _ in ex.compute(plan, starts)]
+    assert [d[0] for d in drawn] == starts  # each chunk drawn once: the early ones taken
+    for a, P in got[: executors.DRAW_AHEAD]:
+        assert P is early[a]
+    fresh = chunks(plan_run(PLAN, runs=64, chunk=16), threads=1)
+    for (a, P), (_, P1, _, _) in zip(got, fresh, strict=True):
+        np.testing.assert_array_equal(P, P1, err_msg=f"rows of chunk {a}")
+
+
+def test_the_first_chunks_histories_are_drawn_in_chunk_order(monkeypatch):
+    # the histories of new posterior rows are simulated under one lock: the second chunk's
+    # draw must not take it before the first's, which the first kernel call waits for
+    drawn = _recording(monkeypatch)
+    plan = plan_run(PLAN, runs=400, chunk=200)
+    for _ in range(3):
+        plan.start.ends.forget()
+        drawn.clear()
+        list(LocalExecutor(1).compute(plan, [0, 200]))
+        (a0, _, end0, _), (a1, begin1, _, _) = sorted(drawn, key=lambda d: d[1])
+        assert (a0, a1) == (0, 200) and begin1 >= end0
+
+
+def test_draws_begun_for_other_chunks_are_dropped(monkeypatch):
+    plan = plan_run(PLAN, runs=64, chunk=16)
+    ex = LocalExecutor(1)
+    ex.begin(plan, [0, 16])
+    closed = []
+    close = executors.Draws.close
+    monkeypatch.setattr(executors.Draws, "close", lambda self: (closed.append(self), close(self)))
+    got = [(a, P.copy()) for a, P, _, _ in ex.compute(plan, [32, 48])]
+    assert [a for a, _ in got] == [32, 48] and len(closed) == 2  # the early ones, then its own
+    fresh = chunks(plan_run(PLAN, runs=64, chunk=16), threads=1)[2:]
+    for (a, P), (_, P1, _, _) in zip(got, fresh, strict=True):
+        np.testing.assert_array_equal(P, P1, err_msg=f"rows of chunk {a}")
+
+
+def test_a_run_that_cannot_start_stops_its_early_draws(monkeypatch, tmp_path):
+    closed = []
+    close = executors.Draws.close
+    monkeypatch.setattr(executors.Draws, "close", lambda self: (closed.append(self), close(self)))
+    ex = LocalExecutor(1)
+    with pytest.raises(Sim315Error):
+        execute(
+            plan_run(PLAN, runs=64, chunk=16), tmp_path / "no" / "o.h5", progress=False, executor=ex
+        )
+    assert len(closed) == 1 and ex._early is None
+    assert all(t.done() for t in closed[0].ahead)  # nothing left running

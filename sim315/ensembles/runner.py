@@ -145,16 +145,16 @@ def execute(
         )
     executor = executor or LocalExecutor(threads)
     executor.check(plan)  # every option is checked before anything is created
-    plan, writer = _open(plan, out, resume, compression, resolve_save(plan, save), float32)
-    _prepare(plan, executor, writer, progress)
+    storage = (compression, resolve_save(plan, save), float32)
+    plan, writer, summary = _begin(plan, executor, out, resume, storage, progress)
     start = writer.runs_done
-    summary = StreamingSummary(plan.runs, plan.grid.times(), output_infos(plan))
     bar = Progress(plan.runs, enabled=progress)
     bar.resume_from(start)
     try:
         timings = _stream(plan, executor, writer, summary, start, bar)
         timings["exact_passes"] = _settle(plan, executor, summary)
     except BaseException:
+        executor.end()
         bar.close()
         writer.close()
         raise
@@ -171,6 +171,21 @@ def execute(
     writer.finish(summary, {"n_failed": failed}, arrays_of(plan.model.ir))
     timings["summary"] = time.perf_counter() - t
     return RunOutcome(out, plan.runs, failed, time.perf_counter() - t0, start, timings)
+
+
+def _begin(plan: RunPlan, executor, out: Path, resume: bool, storage: tuple, progress: bool):
+    """The run's writer (its file made, or the partial file reopened, with ``storage``:
+    compression, save, float32), its kernels loaded, and its streaming summary; a new run's
+    first chunks drawn meanwhile (:meth:`LocalExecutor.begin`), stopped if this fails."""
+    if not resume:
+        executor.begin(plan, list(range(0, plan.runs, plan.chunk)))
+    try:
+        plan, writer = _open(plan, out, resume, *storage)
+        _prepare(plan, executor, writer, progress)
+        return plan, writer, StreamingSummary(plan.runs, plan.grid.times(), output_infos(plan))
+    except BaseException:
+        executor.end()
+        raise
 
 
 def _prepare(plan: RunPlan, executor, writer, progress: bool) -> None:
