@@ -12,6 +12,7 @@ from test_history_start import interrupt_after_first_chunk
 
 from sim315.core.errors import Sim315Error
 from sim315.ensembles.runner import execute, plan_run
+from sim315.results.drawn import DrawnTable
 from sim315.results.layout import FORMAT_VERSION, parameter_matrix
 from sim315.results.reader import texts
 
@@ -95,3 +96,16 @@ def test_a_plan_without_posterior_draws_keeps_every_varied_column_per_run(tmp_pa
     with h5py.File(out) as h5:
         assert "run_draw" not in h5 and "drawn_values" not in h5
         assert parameter_matrix(h5).tobytes() == plan.rows(0, 20).tobytes()
+
+
+def test_a_new_files_table_starts_empty_unread_a_resumed_ones_is_read(tmp_path):
+    # a new file's rows are the layout's fill value (NaN): not read from the disk (5 MB at
+    # 10^6 plan runs, on the first chunk's path); a partial file's are what it kept
+    out = tmp_path / "o.h5"
+    execute(_plan(), out, progress=False)
+    with h5py.File(out, "r+") as h5:
+        h5["drawn_values"][:5] = 7.0
+        new, kept = DrawnTable(h5, out, new=True), DrawnTable(h5, out)
+        assert new.values.shape == kept.values.shape == h5["drawn_values"].shape
+        assert np.isnan(new.values).all() and not new.seen.any()
+        assert (kept.values[:5] == 7.0).all() and kept.seen[:5].all()

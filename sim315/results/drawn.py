@@ -20,13 +20,16 @@ from . import rows as row_io
 
 class DrawnTable:
     """The values of ``/drawn_values``, in memory while a run writes (those of a resumed
-    partial file read back first), and saved to the file with each flush of it."""
+    partial file read back first; a ``new`` file's are its fill value, NaN, not read: 5 MB
+    at 10^6 plan runs, 36 ms on the first chunk's path), and saved to the file with each
+    flush of it."""
 
-    def __init__(self, h5: h5py.File, path):
+    def __init__(self, h5: h5py.File, path, new: bool = False):
         self.h5 = h5
         self.path = path
         self.columns = np.asarray(h5["drawn_parameter"].attrs["columns"], dtype=np.int64)
-        self.values = h5["drawn_values"][:]
+        ds = h5["drawn_values"]
+        self.values = np.full(ds.shape, np.nan) if new else ds[:]
         self.seen = ~np.isnan(self.values).all(axis=1)  # a drawn row is never all NaN
         self.dirty = False
 

@@ -85,6 +85,8 @@ class ResultWriter:
         self._sync: BackgroundSync | None = None
         #: Parameter columns the kernel does not read (time-tabled levers): stored as NaN.
         self.unused_columns: list[int] = []
+        #: Whether this writer laid the file out (no run in it yet), not a resume.
+        self.new = False
 
     # -- opening -----------------------------------------------------------------------
     @classmethod
@@ -144,7 +146,9 @@ class ResultWriter:
             if isinstance(exc, H5_IO_ERRORS):
                 raise disk_error(path, exc) from None
             raise
-        return cls(path, h5, 0, lock)
+        writer = cls(path, h5, 0, lock)
+        writer.new = True
+        return writer
 
     @classmethod
     def resume(cls, path: Path, fingerprint: dict[str, str]) -> ResultWriter:
@@ -245,7 +249,7 @@ class ResultWriter:
                 self._flushed = now
             if self._sync is None:
                 self._sync = BackgroundSync(self.partial)
-            self._sync.poke()
+            self._sync.poke(last=b == ds["run_status"].shape[0])
         except H5_IO_ERRORS as exc:
             raise disk_error(self.path, exc) from None
         self.runs_done = b
@@ -303,7 +307,9 @@ class ResultWriter:
             return {**stores, "parameters": h5["parameter_values"], "varied": None, "drawn": None}
         varied = np.asarray(h5["varied_parameter"].attrs["columns"], dtype=np.int64)
         shared = h5["shared_values"][:]
-        stores["drawn"] = DrawnTable(h5, self.path) if "run_draw" in h5 else None  # layout 4
+        stores["drawn"] = (
+            DrawnTable(h5, self.path, self.new) if "run_draw" in h5 else None
+        )  # layout 4
         drawn = [] if stores["drawn"] is None else stores["drawn"].columns.tolist()
         # the columns to check: every one not varied but the levers' (NaN, not the rows')
         skip = set(varied.tolist()) | set(self.unused_columns) | set(drawn)
