@@ -89,3 +89,33 @@ def test_the_last_sync_is_waited_for_and_its_error_raised(tmp_path, monkeypatch)
     assert len(calls) == 1
     with pytest.raises(OSError):  # its descriptor was let go
         os.fstat(sync.fd)
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="names descriptors by /proc")
+def test_the_last_chunk_starts_a_sync_at_once(tmp_path, monkeypatch):
+    # it runs while the summary is made, so that the closing fsync waits for little
+    synced, real = [], os.fdatasync
+
+    def counted(fd):
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        return real(fd)
+
+    monkeypatch.setattr(files, "SYNC_SECONDS", 1e9)  # none on the clock
+    monkeypatch.setattr(os, "fdatasync", counted)
+    result, out = _run(tmp_path)
+    assert result.exit_code == 0, result.output
+    assert out.exists()
+    assert [Path(p).name for p in synced] == ["o.h5.partial"]
+
+
+def test_poke_syncs_on_the_clock_or_after_the_last_chunk(tmp_path, monkeypatch):
+    path = tmp_path / "f"
+    path.write_bytes(b"x" * 4096)
+    calls = []
+    monkeypatch.setattr(os, "fdatasync", calls.append)
+    sync = BackgroundSync(path)
+    sync.poke()  # the clock: not yet
+    assert sync.job is None
+    sync.poke(last=True)
+    sync.close()
+    assert len(calls) == 1
