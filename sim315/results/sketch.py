@@ -23,6 +23,8 @@ result is a function of the runs alone.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from ..core.workers import in_parallel
@@ -190,16 +192,29 @@ class ColumnSketch:
     def _band(self, kept: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The 5-95 % band, least and greatest of each column over the ``kept`` runs, a block
         of :data:`KEPT_COLUMNS` at a time (never the whole prefix by column: 55 MB of new
-        memory at the plan's 1,683 columns, 0.2 s of first touches on a fresh VM)."""
+        memory at the plan's 1,683 columns, 0.2 s of first touches on a fresh VM), the
+        sketch's threads taking blocks as they go (each block's numbers its own: the same
+        for any split; the copy, the order statistics and numpy's reductions release the
+        GIL). The run waits for this at its start: 80 -> 50 ms at the plan's."""
         band = np.empty((self.cols, 2))
         low, high = np.empty(self.cols), np.empty(self.cols)
-        for c0 in range(0, self.cols, KEPT_COLUMNS):
-            c1 = min(self.cols, c0 + KEPT_COLUMNS)
-            block = _by_column(kept, c0, c1)
-            band[c0:c1] = exact_percentiles(block, np.array([0.05, 0.95]))
-            with np.errstate(invalid="ignore"):
-                low[c0:c1] = block.min(axis=1, initial=np.inf)
-                high[c0:c1] = block.max(axis=1, initial=-np.inf)
+        blocks = iter(range(0, self.cols, KEPT_COLUMNS))
+        lock = threading.Lock()
+
+        def work() -> None:
+            while True:
+                with lock:
+                    c0 = next(blocks, None)
+                if c0 is None:
+                    return
+                c1 = min(self.cols, c0 + KEPT_COLUMNS)
+                block = _by_column(kept, c0, c1)
+                band[c0:c1] = exact_percentiles(block, np.array([0.05, 0.95]))
+                with np.errstate(invalid="ignore"):
+                    low[c0:c1] = block.min(axis=1, initial=np.inf)
+                    high[c0:c1] = block.max(axis=1, initial=-np.inf)
+
+        in_parallel("summary", [work] * self.threads)
         return band, low, high
 
     def _calibrate(self) -> None:
@@ -253,7 +268,7 @@ class ColumnSketch:
         e = np.empty_like(v)
         hist_percentiles(self.q, h["counts"], h["stats"], h["lo"], h["scale"], v, e)
         if self._interior is not None:
-            self._interior.settle(self.q, h["stats"], v, e)
+            self._interior.settle(self.q, h["stats"], v, e, self.threads)
         for c, exact in self._exact.items():
             v[c], e[c] = exact, 0.0
         return v, e
@@ -344,30 +359,47 @@ class _Interior:
                 self.size -= sum(p.size for p in self.parts[i])
                 self.parts[i] = None
 
-    def settle(self, q: np.ndarray, stats: np.ndarray, v: np.ndarray, e: np.ndarray) -> None:
-        """Exact quantiles into ``v`` (bound 0 in ``e``) where the floor and cap held."""
-        for i, c in enumerate(self.columns):
-            n, mn, mx, at_mn, at_mx = stats[c, :5]
-            lo, hi = self.low[i], self.high[i]
-            if self.parts[i] is None or (lo > -np.inf and mn != lo) or (hi < np.inf and mx != hi):
-                continue
-            below = int(at_mn) if lo > -np.inf else 0
-            above = int(at_mx) if hi < np.inf else 0
-            mid = np.concatenate(self.parts[i])  # a new array: ordered in place
-            if below + mid.size + above != int(n):
-                continue
-            ranks = [int(np.floor((int(n) - 1) * qj)) for qj in q]
-            ranks += [min(f + 1, int(n) - 1) for f in ranks]
-            # only the ranks read put in place (a partition, not a sort of every value)
-            mid.partition(sorted({r - below for r in ranks if 0 <= r - below < mid.size}) or 0)
-            for j, qj in enumerate(q):
-                idx = (int(n) - 1) * qj
-                f = int(np.floor(idx))
-                a = _order(f, mid, mn, mx, below)
-                z = _order(min(f + 1, int(n) - 1), mid, mn, mx, below)
-                t = idx - f
-                v[c, j] = z - (z - a) * (1.0 - t) if t >= 0.5 else a + (z - a) * t  # numpy's
-                e[c, j] = 0.0
+    def settle(self, q: np.ndarray, stats: np.ndarray, v: np.ndarray, e: np.ndarray, threads=1):
+        """Exact quantiles into ``v`` (bound 0 in ``e``) where the floor and cap held, the
+        columns taken by ``threads`` threads as they go (each its own rows of ``v`` and
+        ``e``; numpy's concatenation and partition release the GIL): the run's end waits
+        for this, 110 -> 60 ms for the plan's 33 such columns of 10^6 runs."""
+        columns = iter(range(self.columns.size))
+        lock = threading.Lock()
+
+        def work() -> None:
+            while True:
+                with lock:
+                    i = next(columns, None)
+                if i is None:
+                    return
+                self._settle_column(i, q, stats, v, e)
+
+        in_parallel("summary", [work] * threads)
+
+    def _settle_column(self, i: int, q, stats, v, e) -> None:
+        c = self.columns[i]
+        n, mn, mx, at_mn, at_mx = stats[c, :5]
+        lo, hi = self.low[i], self.high[i]
+        if self.parts[i] is None or (lo > -np.inf and mn != lo) or (hi < np.inf and mx != hi):
+            return
+        below = int(at_mn) if lo > -np.inf else 0
+        above = int(at_mx) if hi < np.inf else 0
+        mid = np.concatenate(self.parts[i])  # a new array: ordered in place
+        if below + mid.size + above != int(n):
+            return
+        ranks = [int(np.floor((int(n) - 1) * qj)) for qj in q]
+        ranks += [min(f + 1, int(n) - 1) for f in ranks]
+        # only the ranks read put in place (a partition, not a sort of every value)
+        mid.partition(sorted({r - below for r in ranks if 0 <= r - below < mid.size}) or 0)
+        for j, qj in enumerate(q):
+            idx = (int(n) - 1) * qj
+            f = int(np.floor(idx))
+            a = _order(f, mid, mn, mx, below)
+            z = _order(min(f + 1, int(n) - 1), mid, mn, mx, below)
+            t = idx - f
+            v[c, j] = z - (z - a) * (1.0 - t) if t >= 0.5 else a + (z - a) * t  # numpy's
+            e[c, j] = 0.0
 
 
 def _order(r: int, mid: np.ndarray, mn: float, mx: float, below: int) -> float:
