@@ -249,8 +249,8 @@ class BackgroundSync:
     def poke(self, last: bool = False) -> None:
         """After a chunk: a sync started if none is under way and the last began
         :data:`SYNC_SECONDS` ago, or, after the ``last`` chunk, at once (it runs while the
-        summary is made: the run's closing ``fsync`` then waits for the summary alone, 60 ->
-        10 ms at 10^6 plan runs)."""
+        summary is made: the run's closing ``fsync`` then waits for the summary alone, 62-82
+        -> 1 ms at 10^6 plan runs)."""
         if self.job is not None and self.job.done():
             job, self.job = self.job, None
             job.result()

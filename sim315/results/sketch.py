@@ -195,7 +195,8 @@ class ColumnSketch:
         memory at the plan's 1,683 columns, 0.2 s of first touches on a fresh VM), the
         sketch's threads taking blocks as they go (each block's numbers its own: the same
         for any split; the copy, the order statistics and numpy's reductions release the
-        GIL). The run waits for this at its start: 80 -> 50 ms at the plan's."""
+        GIL). The run's first chunks wait for it: the plan's 1,683 columns of 7,476 runs,
+        alone, 140-148 ms on one thread, 80-92 ms on two."""
         band = np.empty((self.cols, 2))
         low, high = np.empty(self.cols), np.empty(self.cols)
         blocks = iter(range(0, self.cols, KEPT_COLUMNS))
@@ -362,8 +363,9 @@ class _Interior:
     def settle(self, q: np.ndarray, stats: np.ndarray, v: np.ndarray, e: np.ndarray, threads=1):
         """Exact quantiles into ``v`` (bound 0 in ``e``) where the floor and cap held, the
         columns taken by ``threads`` threads as they go (each its own rows of ``v`` and
-        ``e``; numpy's concatenation and partition release the GIL): the run's end waits
-        for this, 110 -> 60 ms for the plan's 33 such columns of 10^6 runs."""
+        ``e``; numpy's concatenation and partition release the GIL). The run's end waits
+        for this: 40 such columns of 600,000 runs (4 million values kept), alone, 94-118 ms
+        on one thread, 52-54 ms on two."""
         columns = iter(range(self.columns.size))
         lock = threading.Lock()
 
