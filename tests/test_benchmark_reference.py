@@ -37,3 +37,15 @@ def test_the_per_thread_breakdown_names_the_runs_threads():
     assert {"MainThread", "sim315-writer", "sim315-feed"} <= set(kinds)
     assert "poller" not in kinds and all(c >= 0 for c in kinds.values())
     assert sum(kinds.values()) > 0.5 * wall  # the kernel alone keeps a core busy
+
+
+def test_the_breakdown_gives_each_repeats_ratio_and_their_median():
+    """Each repeat's end to end over its own kernel alone, measured back to back: the
+    figure that a machine whose speed drifts leaves least disturbed."""
+    from suite.bench_run import SCENARIO, breakdown
+
+    res = breakdown(20_000, SCENARIO, 3)
+    each = res["ratio_each"]
+    assert len(each) == 3 and all(r > 0 for r in each)
+    assert abs(res["ratio_median"] - np.median(each)) <= 1e-3  # each rounded to 3 places
+    assert min(each) <= res["ratio_median"] <= max(each)

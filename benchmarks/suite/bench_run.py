@@ -127,17 +127,23 @@ class PlanEndToEnd(EndToEnd):
 def breakdown(runs: int, scenario=SCENARIO, repeat: int = 1, **options) -> dict:
     """The timings of one run and its ratio to the kernel alone, for benchmarks/README.md:
     the kernel alone and the whole run alternated ``repeat`` times, the least of each (the
-    least disturbed by other load on a shared machine)."""
+    least disturbed by other load on a shared machine); and each repeat's own ratio, its
+    two figures measured within 15 seconds of each other, with their median (a shared
+    machine's speed drifts by 20-30 % from one half hour to the next, and the least of
+    each may come from different moments)."""
     bench = EndToEnd()
     bench.scenario = scenario
     bench.setup(runs)
     try:
         kernel, reused, compute, best = float("inf"), float("inf"), float("inf"), None
+        pairs = []
         for _ in range(repeat):
-            kernel = min(kernel, kernel_alone(bench.plan))
+            alone = kernel_alone(bench.plan)
+            kernel = min(kernel, alone)
             reused = min(reused, kernel_alone(bench.plan, reuse=True))
             compute = min(compute, compute_alone(bench.plan))
             o = execute(cold(bench.plan), bench.out, progress=False, **options)
+            pairs.append(o.seconds / alone)
             size = o.path.stat().st_size
             if best is None or o.seconds < best.seconds:
                 best = o
@@ -145,6 +151,8 @@ def breakdown(runs: int, scenario=SCENARIO, repeat: int = 1, **options) -> dict:
             "seconds": best.seconds,
             "kernel_alone": kernel,
             "ratio": best.seconds / kernel,
+            "ratio_each": [round(r, 3) for r in pairs],
+            "ratio_median": float(np.median(pairs)),
             "kernel_alone_reused": reused,
             "ratio_to_reused": best.seconds / reused,
             "compute_alone": compute,
