@@ -281,4 +281,4 @@ if __name__ == "__main__":  # pragma: no cover
             print(f"  {name:24s} {c:6.2f}")
         raise SystemExit
     res = breakdown(a.runs, which, a.repeat, save=a.save, float32=a.float32)
-    print({k: round(v, 3) for k, v in res.items()}, np.__version__)
+    print({k: v if isinstance(v, list) else round(v, 3) for k, v in res.items()}, np.__version__)
