@@ -57,3 +57,12 @@ def output_rows(values: np.ndarray, m: int, cols: np.ndarray, keep: dict) -> np.
     out = _reused(keep, m, values.shape[0], cols.size)
     take_outputs(values, cols, m, out)
     return out
+
+
+def chunk_datasets(h5: h5py.File, kept: list) -> list[h5py.Dataset]:
+    """The datasets a chunk is written to: the runs' status, parameters (whichever layout's),
+    posterior rows drawn, and the ``kept`` outputs (``(dataset, output, columns)``)."""
+    names = ["run_status"] + [
+        n for n in ("parameter_values", "varied_values", "run_draw") if n in h5
+    ]
+    return [h5[n] for n in names] + [d for d, _, _ in kept]

@@ -13,7 +13,7 @@ then placed in its bin by rank, so its error is at most the bin width, 1.5 / 409
 calibration runs' band (0 where it is the least or greatest value, as for a constant column
 or a cap most runs reach, and for whole numbers in bins narrower than a half: one per bin);
 each percentile's bound is reported. Where the first runs put an end of the band on a floor
-or cap, the values beside it are kept exactly (:class:`_Interior`). A column whose bound
+or cap, the values beside it are kept exactly (:class:`.interior.Interior`). A column whose bound
 exceeds :data:`MAX_ERROR` of its 5-95 % band (the band moved since the first runs, a needed
 value fell below or above the bins, or the band is a point) is *pending*: the caller feeds
 the runs again (:meth:`ColumnSketch.exact_pass`), keeping those columns' values, for exact
@@ -31,6 +31,7 @@ from ..core.workers import in_parallel
 from ..kernels.claims import claims_for
 from ..kernels.histograms import hist_add, hist_add_columns, hist_percentiles
 from ..kernels.stats import row_percentiles_serial
+from .interior import Interior
 
 #: Bins per column's histogram.
 BINS = 4096
@@ -46,8 +47,6 @@ CALIBRATION_RUNS = 4096
 KEPT_COLUMNS = 64
 #: Memory for one exact pass's kept values.
 EXACT_BYTES = 128 << 20
-#: Memory for the values kept between a floor and a cap (:class:`_Interior`).
-INTERIOR_BYTES = 32 << 20
 #: Runs counted into 16-bit histograms before they are added to the totals.
 DELTA_ROWS = 0xFFFF
 #: Claims each counting thread's part of a chunk's columns is taken in: a block of 16
@@ -110,7 +109,7 @@ class ColumnSketch:
         self.hist: dict | None = None
         self._exact: dict[int, np.ndarray] = {}  # column -> exact quantiles (exact passes)
         self._collect: tuple | None = None
-        self._interior: _Interior | None = None
+        self._interior: Interior | None = None
         self._result: tuple | None = None  # result() until the next run is fed or pass ends
 
     @property
@@ -226,7 +225,7 @@ class ColumnSketch:
         # a floor or cap at the band's edge: the values between them are kept exactly
         floor, cap = (band[:, 0] == low) & (high > low), (band[:, 1] == high) & (high > low)
         if (floor | cap).any():
-            self._interior = _Interior(np.flatnonzero(floor | cap), low, high, floor, cap)
+            self._interior = Interior(np.flatnonzero(floor | cap), low, high, floor, cap)
         lo, hi = band[:, 0], band[:, 1]
         with np.errstate(invalid="ignore", over="ignore"):
             w = hi - lo
@@ -319,93 +318,3 @@ def _default_threads() -> int:
     import numba
 
     return numba.config.NUMBA_NUM_THREADS
-
-
-class _Interior:
-    """Columns whose first runs put an end of the 5-95 % band on their least or greatest
-    value (a floor or a cap that about a twentieth of the runs miss, where a histogram is too
-    coarse): every value but those at that floor or cap is kept, up to
-    :data:`INTERIOR_BYTES` in all. When the ensemble's floor or cap is still that value, its
-    order statistics are exact: the runs at the floor, the sorted values kept, the runs at
-    the cap."""
-
-    def __init__(self, columns, low, high, floor, cap):
-        self.columns = columns
-        self.low = np.where(floor, low, -np.inf)[columns]  # -inf/inf: no floor/cap there
-        self.high = np.where(cap, high, np.inf)[columns]
-        self.parts: list = [[] for _ in columns]
-        self.size = 0
-        self._out = np.empty((columns.size, 0))  # reused: its pages are touched once
-
-    def take(self, cols: int, rows: int) -> tuple:
-        """What :func:`hist_add` appends the kept values of up to ``rows`` runs to (its
-        ``take``), for :meth:`add`."""
-        if self._out.shape[1] < rows:
-            self._out = np.empty((self.columns.size, rows))
-        at = np.full(cols, -1, dtype=np.int64)
-        live = [i for i, p in enumerate(self.parts) if p is not None]
-        at[self.columns[live]] = live
-        return at, self.low, self.high, self._out, np.zeros(self.columns.size, np.int64)
-
-    def add(self, take: tuple) -> None:
-        """The values :func:`hist_add` appended to ``take``, kept."""
-        out, size = take[3], take[4]
-        for i in range(self.columns.size):
-            if self.parts[i] is None:
-                continue
-            v = out[i, : size[i]].copy()  # not a view: ``out`` is not kept
-            self.parts[i].append(v)
-            self.size += v.size
-            if self.size * 8 > INTERIOR_BYTES:  # too many: the histogram (or a pass) decides
-                self.size -= sum(p.size for p in self.parts[i])
-                self.parts[i] = None
-
-    def settle(self, q: np.ndarray, stats: np.ndarray, v: np.ndarray, e: np.ndarray, threads=1):
-        """Exact quantiles into ``v`` (bound 0 in ``e``) where the floor and cap held, the
-        columns taken by ``threads`` threads as they go (each its own rows of ``v`` and
-        ``e``; numpy's concatenation and partition release the GIL). The run's end waits
-        for this: 40 such columns of 600,000 runs (4 million values kept), alone, 94-118 ms
-        on one thread, 52-54 ms on two."""
-        columns = iter(range(self.columns.size))
-        lock = threading.Lock()
-
-        def work() -> None:
-            while True:
-                with lock:
-                    i = next(columns, None)
-                if i is None:
-                    return
-                self._settle_column(i, q, stats, v, e)
-
-        in_parallel("summary", [work] * threads)
-
-    def _settle_column(self, i: int, q, stats, v, e) -> None:
-        c = self.columns[i]
-        n, mn, mx, at_mn, at_mx = stats[c, :5]
-        lo, hi = self.low[i], self.high[i]
-        if self.parts[i] is None or (lo > -np.inf and mn != lo) or (hi < np.inf and mx != hi):
-            return
-        below = int(at_mn) if lo > -np.inf else 0
-        above = int(at_mx) if hi < np.inf else 0
-        mid = np.concatenate(self.parts[i])  # a new array: ordered in place
-        if below + mid.size + above != int(n):
-            return
-        ranks = [int(np.floor((int(n) - 1) * qj)) for qj in q]
-        ranks += [min(f + 1, int(n) - 1) for f in ranks]
-        # only the ranks read put in place (a partition, not a sort of every value)
-        mid.partition(sorted({r - below for r in ranks if 0 <= r - below < mid.size}) or 0)
-        for j, qj in enumerate(q):
-            idx = (int(n) - 1) * qj
-            f = int(np.floor(idx))
-            a = _order(f, mid, mn, mx, below)
-            z = _order(min(f + 1, int(n) - 1), mid, mn, mx, below)
-            t = idx - f
-            v[c, j] = z - (z - a) * (1.0 - t) if t >= 0.5 else a + (z - a) * t  # numpy's
-            e[c, j] = 0.0
-
-
-def _order(r: int, mid: np.ndarray, mn: float, mx: float, below: int) -> float:
-    """The value of rank ``r``: ``below`` runs at the floor, then ``mid``, then the cap."""
-    if r < below:
-        return mn
-    return float(mid[r - below]) if r - below < mid.size else mx

@@ -302,14 +302,13 @@ class ResultWriter:
         stores = {"run_status": h5["run_status"], "runs": kept, "bytes_per_run": per_run}
         stores["gathered"] = {}  # each kept output's buffer (rows.output_rows)
         stores["compressed"] = h5.attrs.get("compression", "none") != "none"
-        stores["whole"] = {d.id: rows.direct_rows(d) for d in _datasets(h5, kept)}
+        stores["whole"] = {d.id: rows.direct_rows(d) for d in rows.chunk_datasets(h5, kept)}
         if "parameter_values" in h5:  # layout 2
             return {**stores, "parameters": h5["parameter_values"], "varied": None, "drawn": None}
         varied = np.asarray(h5["varied_parameter"].attrs["columns"], dtype=np.int64)
         shared = h5["shared_values"][:]
-        stores["drawn"] = (
-            DrawnTable(h5, self.path, self.new) if "run_draw" in h5 else None
-        )  # layout 4
+        by_row = "run_draw" in h5  # layout 4: the posterior rows' values kept once
+        stores["drawn"] = DrawnTable(h5, self.path, self.new) if by_row else None
         drawn = [] if stores["drawn"] is None else stores["drawn"].columns.tolist()
         # the columns to check: every one not varied but the levers' (NaN, not the rows')
         skip = set(varied.tolist()) | set(self.unused_columns) | set(drawn)
@@ -395,10 +394,3 @@ class ResultWriter:
 #: cache kept the small ones (the 34 ``target_runs`` datasets' 100 KB chunks) in memory,
 #: 490 bytes a run, 0.5 GB at 10^6 plan runs.
 NO_CHUNK_CACHE = {"rdcc_nbytes": 0}
-
-
-def _datasets(h5: h5py.File, kept: list) -> list[h5py.Dataset]:
-    names = ["run_status"] + [
-        n for n in ("parameter_values", "varied_values", "run_draw") if n in h5
-    ]
-    return [h5[n] for n in names] + [d for d, _, _ in kept]
