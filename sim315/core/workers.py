@@ -10,7 +10,7 @@ other's work. Each pool is made on first use and grown when asked for more threa
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 _POOLS: dict[str, ThreadPoolExecutor] = {}
@@ -44,3 +44,25 @@ def in_parallel(name: str, calls: Sequence[Callable[[], object]]) -> None:
     finally:
         for f in futures:
             f.result()
+
+
+def for_each(name: str, items: Iterable, do: Callable[[object], object], threads: int) -> None:
+    """``do(item)`` for each of ``items`` on ``threads`` threads at once (the calling thread
+    and the pool ``name``), each taking the next item as it goes, so that a thread that
+    starts late takes fewer; returns when all are done, re-raising the first error (after
+    all ended). Each ``do`` must write only what its own item owns."""
+    left = iter(items)
+    lock = threading.Lock()
+
+    def work() -> None:
+        while True:
+            with lock:
+                item = next(left, _NONE_LEFT)
+            if item is _NONE_LEFT:
+                return
+            do(item)
+
+    in_parallel(name, [work] * max(1, threads))
+
+
+_NONE_LEFT = object()
