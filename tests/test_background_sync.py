@@ -33,16 +33,22 @@ def _run(tmp_path):
     return CliRunner().invoke(main, ["run", str(sc), "-o", str(out), "-q"]), out
 
 
-@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="names descriptors by /proc")
-def test_a_run_syncs_its_file_as_it_writes(tmp_path, monkeypatch):
+def _synced_files(monkeypatch) -> list:
+    """The paths ``os.fdatasync`` is called on from now on (each call still syncs)."""
     synced, real = [], os.fdatasync
 
     def counted(fd):
         synced.append(os.readlink(f"/proc/self/fd/{fd}"))
         return real(fd)
 
-    monkeypatch.setattr(files, "SYNC_SECONDS", 0.0)
     monkeypatch.setattr(os, "fdatasync", counted)
+    return synced
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="names descriptors by /proc")
+def test_a_run_syncs_its_file_as_it_writes(tmp_path, monkeypatch):
+    monkeypatch.setattr(files, "SYNC_SECONDS", 0.0)
+    synced = _synced_files(monkeypatch)
     result, out = _run(tmp_path)
     assert result.exit_code == 0, result.output
     assert out.exists()
@@ -94,14 +100,8 @@ def test_the_last_sync_is_waited_for_and_its_error_raised(tmp_path, monkeypatch)
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="names descriptors by /proc")
 def test_the_last_chunk_starts_a_sync_at_once(tmp_path, monkeypatch):
     # it runs while the summary is made, so that the closing fsync waits for little
-    synced, real = [], os.fdatasync
-
-    def counted(fd):
-        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
-        return real(fd)
-
     monkeypatch.setattr(files, "SYNC_SECONDS", 1e9)  # none on the clock
-    monkeypatch.setattr(os, "fdatasync", counted)
+    synced = _synced_files(monkeypatch)
     result, out = _run(tmp_path)
     assert result.exit_code == 0, result.output
     assert out.exists()
