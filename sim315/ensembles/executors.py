@@ -5,6 +5,12 @@ order; the runner streams them into the result file. A run's numbers depend only
 scenario, the seed and its run number, so every executor gives the same datasets: ``local``
 and ``dask`` run the same compiled CPU kernel (bit-identical), ``cuda`` the same model code
 compiled for the GPU (float64; equal to the CPU within 1e-12 relative, math library ulps).
+
+What :func:`sim315.ensembles.runner.execute` asks of an executor, in order: ``check(plan)``
+(refuse a bad setting before anything is made), ``begin(plan, starts)`` for a new run (start
+anything that can go on while the file is made), ``prepare(plan)`` (compile or load the
+kernels), ``compute(plan, starts)`` (any number of times), and ``end()`` when a run stops
+before computing took what ``begin`` started.
 """
 
 from __future__ import annotations
