@@ -197,7 +197,7 @@ class ColumnSketch:
         band = np.empty((self.cols, 2))
         low, high = np.empty(self.cols), np.empty(self.cols)
 
-        def block(c0: int) -> None:
+        def of_block(c0: int) -> None:
             c1 = min(self.cols, c0 + KEPT_COLUMNS)
             block = _by_column(kept, c0, c1)
             band[c0:c1] = exact_percentiles(block, np.array([0.05, 0.95]))
@@ -205,7 +205,7 @@ class ColumnSketch:
                 low[c0:c1] = block.min(axis=1, initial=np.inf)
                 high[c0:c1] = block.max(axis=1, initial=-np.inf)
 
-        for_each("summary", range(0, self.cols, KEPT_COLUMNS), block, self.threads)
+        for_each("summary", range(0, self.cols, KEPT_COLUMNS), of_block, self.threads)
         return band, low, high
 
     def _calibrate(self) -> None:
