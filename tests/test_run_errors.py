@@ -253,10 +253,10 @@ def test_full_disk_keeps_no_final_file(tmp_path, monkeypatch):
     out = tmp_path / "o.h5"
     real = rows.put  # every chunk's write to a dataset goes through it
 
-    def full(ds, a, x, whole=None):
-        if ds.name == "/run_status":
+    def full(sink, a, x):
+        if sink.name == "/run_status":
             raise OSError(errno.ENOSPC, "No space left on device")
-        return real(ds, a, x, whole)
+        return real(sink, a, x)
 
     monkeypatch.setattr(rows, "put", full)
     _assert_one_line_error(
@@ -842,12 +842,12 @@ def test_io_error_mid_run_is_one_line_and_resumable(tmp_path, monkeypatch):
     real = rows.put
     calls = {"n": 0}
 
-    def failing(ds, a, x, whole=None):
-        if ds.name == "/smes":
+    def failing(sink, a, x):
+        if sink.name == "/smes":
             calls["n"] += 1
             if calls["n"] == 3:
                 raise OSError(errno.EIO, "Input/output error")
-        return real(ds, a, x, whole)
+        return real(sink, a, x)
 
     monkeypatch.setattr(rows, "put", failing)
     _assert_one_line_error(

@@ -92,23 +92,26 @@ class ChunkWriting(_Versus):
             shape = (CHUNK * CHUNKS, w)
             ds = self.h5.create_dataset(f"d{i}", shape, np.float64, chunks=(CHUNK, w), dcpl=dcpl)
             self.sets.append((ds, rng.random((CHUNK, w))))
-        self.whole = {ds.id: rows.direct_rows(ds) for ds, _ in self.sets}
+        self.direct = [(rows.Sink(ds), x) for ds, x in self.sets]
+        self.plain = [(rows.Sink(ds), x) for ds, x in self.sets]
+        for sink, _ in self.plain:
+            sink.rows = 0  # the ordinary low-level write
         self.put = rows.put
 
     def teardown(self):
         self.h5.close()
         self.dir.cleanup()
 
-    def _write(self, whole):
+    def _write(self, pairs):
         for k in range(CHUNKS):
-            for ds, x in self.sets:
-                self.put(ds, k * CHUNK, x, whole)
+            for sink, x in pairs:
+                self.put(sink, k * CHUNK, x)
 
     def new(self):
-        self._write(self.whole)
+        self._write(self.direct)
 
     def old(self):
-        self._write(None)
+        self._write(self.plain)
 
 
 class ColumnCounting(_Versus):

@@ -32,8 +32,9 @@ class DrawnTable:
         self.values = np.full(ds.shape, np.nan) if new else ds[:]
         self.seen = ~np.isnan(self.values).all(axis=1)  # a drawn row is never all NaN
         self.dirty = False
+        self.run_draw = row_io.Sink(h5["run_draw"])  # each run's row, a chunk at a time
 
-    def add(self, a: int, P: np.ndarray, draws: np.ndarray, whole: dict) -> None:
+    def add(self, a: int, P: np.ndarray, draws: np.ndarray) -> None:
         """Runs ``a ..``'s rows ``P`` drew the posterior rows ``draws``: each run's row
         number stored, each new row's values kept; a row seen before must come with the same
         values (else the plan broke the rule this layout rests on: an error, not a silent
@@ -53,7 +54,7 @@ class DrawnTable:
                 "or start states (a bug in sim315's sampler)",
                 "please report it",
             )
-        row_io.put(self.h5["run_draw"], a, draws.astype(np.int32), whole)
+        row_io.put(self.run_draw, a, draws.astype(np.int32))
 
     def save(self) -> None:
         """Write the rows kept so far (before the file's flush: a partial file's runs then

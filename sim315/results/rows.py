@@ -18,21 +18,36 @@ def direct_rows(ds: h5py.Dataset) -> int:
     return 0 if ds.id.get_create_plist().get_nfilters() else ds.chunks[0]
 
 
-def put(ds: h5py.Dataset, a: int, x: np.ndarray, whole: dict | None = None) -> None:
-    """``ds[a:a + len(x)] = x`` through h5py's low-level write: a chunk writes 40 datasets,
-    and the high-level ``__setitem__`` spends about 80 µs parsing each selection. The values
-    are converted to the dataset's type by numpy first, as ``__setitem__`` does. Where
-    ``x`` is exactly one of the dataset's chunks and ``whole`` (:func:`direct_rows` by
-    dataset id) says they are stored as they are, the bytes go straight to the chunk
-    (``H5Dwrite_chunk``: about 32 µs a write rather than 60-85)."""
-    x = np.ascontiguousarray(x, dtype=ds.dtype)
-    rows = 0 if whole is None else whole.get(ds.id, 0)
+class Sink:
+    """A dataset that a writer puts a chunk's rows into, with what each write needs read
+    once: h5py makes a dataset's type anew from the file on every ``.dtype`` (about 10 us)
+    and its ``.id`` is a property, where a chunk of the plan writes 37 datasets."""
+
+    __slots__ = ("dtype", "id", "name", "rows")
+
+    def __init__(self, ds: h5py.Dataset):
+        self.name = ds.name
+        self.id = ds.id
+        self.dtype = ds.dtype
+        self.rows = direct_rows(ds)
+        """The rows of each of the dataset's chunks where they are stored as they are
+        (:func:`direct_rows`), else 0."""
+
+
+def put(sink: Sink, a: int, x: np.ndarray) -> None:
+    """``ds[a:a + len(x)] = x`` (``sink``: ``ds``'s :class:`Sink`) through h5py's low-level
+    write: the high-level ``__setitem__`` spends about 80 us parsing each selection. The
+    values are converted to the dataset's type by numpy first, as ``__setitem__`` does.
+    Where ``x`` is exactly one of the dataset's chunks, stored as it is, the bytes go
+    straight to the chunk (``H5Dwrite_chunk``: about 32 us a write rather than 60-85)."""
+    x = np.ascontiguousarray(x, dtype=sink.dtype)
+    rows = sink.rows
     if rows and x.shape[0] == rows and a % rows == 0:
-        ds.id.write_direct_chunk((a,) + (0,) * (x.ndim - 1), x)
+        sink.id.write_direct_chunk((a,) + (0,) * (x.ndim - 1), x)
         return
-    space = ds.id.get_space()
+    space = sink.id.get_space()
     space.select_hyperslab((a,) + (0,) * (x.ndim - 1), x.shape)
-    ds.id.write(h5py.h5s.create_simple(x.shape), space, x)
+    sink.id.write(h5py.h5s.create_simple(x.shape), space, x)
 
 
 def _reused(keep: dict, key, n: int, width: int) -> np.ndarray:
@@ -57,12 +72,3 @@ def output_rows(values: np.ndarray, m: int, cols: np.ndarray, keep: dict) -> np.
     out = _reused(keep, m, values.shape[0], cols.size)
     take_outputs(values, cols, m, out)
     return out
-
-
-def chunk_datasets(h5: h5py.File, kept: list) -> list[h5py.Dataset]:
-    """The datasets a chunk is written to: the runs' status, parameters (whichever layout's),
-    posterior rows drawn, and the ``kept`` outputs (``(dataset, output, columns)``)."""
-    names = ["run_status"] + [
-        n for n in ("parameter_values", "varied_values", "run_draw") if n in h5
-    ]
-    return [h5[n] for n in names] + [d for d, _, _ in kept]

@@ -236,20 +236,19 @@ class ResultWriter:
             full, P = P, self._parameter_rows(P, ds)
             if ds["compressed"]:  # it grows as chunks arrive (else allocated whole)
                 check_room(self.partial, P.nbytes + status.nbytes + ds["bytes_per_run"] * len(P))
-            whole = ds["whole"]
-            rows.put(ds["parameters"], a, P, whole)
+            rows.put(ds["parameters"], a, P)
             if ds["drawn"] is not None:
-                ds["drawn"].add(a, full, draws, whole)
-            for d, m, cols in ds["runs"]:
-                rows.put(d, a, rows.output_rows(values, m, cols, ds["gathered"]), whole)
-            rows.put(ds["run_status"], a, status, whole)
+                ds["drawn"].add(a, full, draws)
+            for sink, m, cols in ds["runs"]:
+                rows.put(sink, a, rows.output_rows(values, m, cols, ds["gathered"]))
+            rows.put(ds["run_status"], a, status)
             now = time.monotonic()
             if now - self._flushed >= FLUSH_SECONDS:
                 self._mark_done(b)
                 self._flushed = now
             if self._sync is None:
                 self._sync = BackgroundSync(self.partial)
-            self._sync.poke(last=b == ds["run_status"].shape[0])
+            self._sync.poke(last=b == ds["runs_total"])
         except H5_IO_ERRORS as exc:
             raise disk_error(self.path, exc) from None
         self.runs_done = b
@@ -288,8 +287,8 @@ class ResultWriter:
         self.h5.flush()
 
     def _stores(self) -> dict:
-        """The datasets a chunk is written to: parameters, status, and each kept output
-        with its index and time columns (None: all)."""
+        """Where a chunk is written: the :class:`~.rows.Sink` of its parameters, status,
+        and each kept output with its index and time columns."""
         h5 = self.h5
         kept = []
         for m, name in enumerate(self.output_names):
@@ -299,12 +298,17 @@ class ResultWriter:
                 d = h5[TARGET_RUNS][name]
                 kept.append((d, m, np.asarray(d.attrs["columns"], dtype=np.int64)))
         per_run = sum(d.dtype.itemsize * d.shape[1] for d, _, _ in kept)
-        stores = {"run_status": h5["run_status"], "runs": kept, "bytes_per_run": per_run}
-        stores["gathered"] = {}  # each kept output's buffer (rows.output_rows)
-        stores["compressed"] = h5.attrs.get("compression", "none") != "none"
-        stores["whole"] = {d.id: rows.direct_rows(d) for d in rows.chunk_datasets(h5, kept)}
+        stores = {
+            "run_status": rows.Sink(h5["run_status"]),
+            "runs_total": h5["run_status"].shape[0],
+            "runs": [(rows.Sink(d), m, cols) for d, m, cols in kept],
+            "bytes_per_run": per_run,
+            "gathered": {},  # each kept output's buffer (rows.output_rows)
+            "compressed": h5.attrs.get("compression", "none") != "none",
+        }
         if "parameter_values" in h5:  # layout 2
-            return {**stores, "parameters": h5["parameter_values"], "varied": None, "drawn": None}
+            params = rows.Sink(h5["parameter_values"])
+            return {**stores, "parameters": params, "varied": None, "drawn": None}
         varied = np.asarray(h5["varied_parameter"].attrs["columns"], dtype=np.int64)
         shared = h5["shared_values"][:]
         by_row = "run_draw" in h5  # layout 4: the posterior rows' values kept once
@@ -315,7 +319,7 @@ class ResultWriter:
         check = np.array([c for c in range(shared.size) if c not in skip], dtype=np.int64)
         return {
             **stores,
-            "parameters": h5["varied_values"],
+            "parameters": rows.Sink(h5["varied_values"]),
             "varied": varied,
             "check": check,
             "shared": shared,
