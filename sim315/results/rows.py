@@ -20,7 +20,7 @@ def direct_rows(ds: h5py.Dataset) -> int:
 
 class Sink:
     """A dataset that a writer puts a chunk's rows into, with what each write needs read
-    once: h5py makes a dataset's type anew from the file on every ``.dtype`` (about 10 us)
+    once: h5py makes a dataset's type anew from the file on every ``.dtype`` (about 10 µs)
     and its ``.id`` is a property, where a chunk of the plan writes 37 datasets."""
 
     __slots__ = ("dtype", "id", "name", "rows")
@@ -36,10 +36,10 @@ class Sink:
 
 def put(sink: Sink, a: int, x: np.ndarray) -> None:
     """``ds[a:a + len(x)] = x`` (``sink``: ``ds``'s :class:`Sink`) through h5py's low-level
-    write: the high-level ``__setitem__`` spends about 80 us parsing each selection. The
+    write: the high-level ``__setitem__`` spends about 80 µs parsing each selection. The
     values are converted to the dataset's type by numpy first, as ``__setitem__`` does.
     Where ``x`` is exactly one of the dataset's chunks, stored as it is, the bytes go
-    straight to the chunk (``H5Dwrite_chunk``: about 32 us a write rather than 60-85)."""
+    straight to the chunk (``H5Dwrite_chunk``: about 32 µs a write rather than 60-85)."""
     x = np.ascontiguousarray(x, dtype=sink.dtype)
     rows = sink.rows
     if rows and x.shape[0] == rows and a % rows == 0:
