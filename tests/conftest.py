@@ -1,27 +1,24 @@
 """Shared test helpers.
 
 Kernels compile into a cache folder private to the test session (unless SIM315_CACHE_DIR is
-already set), so tests never depend on, or litter, the user's cache. Under pytest-xdist
-(``-n auto`` in pyproject's addopts) the session's workers share that folder, as the tests of
-one process did: each kernel compiles once per session, and the cache's writes are atomic
-(``sim315.compilation.cache``), so workers can fill it side by side.
+already set), so tests never depend on, or litter, the user's cache. The session's first
+process makes it (under pytest-xdist, ``-n auto`` in pyproject's addopts, the controller,
+whose workers inherit its environment) and removes it when the session ends. The workers
+share it, as the tests of one process did: each kernel compiles once per session, and the
+cache's writes are atomic (``sim315.compilation.cache``), so workers can fill it side by side.
 """
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
 import yaml
 
-if "SIM315_CACHE_DIR" not in os.environ:
-    _run = os.environ.get("PYTEST_XDIST_TESTRUNUID")  # the same in every worker of a session
-    if _run:
-        _shared = Path(tempfile.gettempdir()) / f"sim315-test-cache-{_run}"
-        _shared.mkdir(exist_ok=True)
-        os.environ["SIM315_CACHE_DIR"] = str(_shared)
-    else:
-        os.environ["SIM315_CACHE_DIR"] = tempfile.mkdtemp(prefix="sim315-test-cache-")
+if "SIM315_CACHE_DIR" not in os.environ:  # made here: removed at the session's end, here
+    os.environ["SIM315_CACHE_DIR"] = tempfile.mkdtemp(prefix="sim315-test-cache-")
+    os.environ["SIM315_TEST_CACHE_MADE_BY"] = str(os.getpid())
 
 import sim315
 
@@ -129,3 +126,10 @@ def cpu_and_cuda_simulator(path: Path, outputs: list[str], runs: int, method: st
     )
     assert out.returncode == 0, out.stderr[-3000:]
     return np.load(str(path) + ".cpu.npy"), np.load(str(path) + ".cuda.npy")
+
+
+@pytest.hookimpl(trylast=True)  # after xdist's controller has stopped its workers
+def pytest_sessionfinish(session):
+    """The session's kernel cache removed by the process that made it (48 MB a session)."""
+    if os.environ.get("SIM315_TEST_CACHE_MADE_BY") == str(os.getpid()):  # not a worker
+        shutil.rmtree(os.environ["SIM315_CACHE_DIR"], ignore_errors=True)
