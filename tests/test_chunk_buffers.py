@@ -56,3 +56,38 @@ def test_a_new_shape_gets_a_new_buffer(tmp_path):
     del first
     assert id(pool.take(500)[0]) == first_id
     assert pool.take(300)[0].shape[0] == 300
+
+
+def test_a_run_reuses_its_buffers_while_the_summary_lags(tmp_path, monkeypatch):
+    """With the summary slow (every chunk it counts waits), the kernel runs up to
+    ``WRITE_AHEAD`` chunks ahead of it: ``KEEP`` buffers cover those, so once the summary's
+    first runs are calibrated no chunk takes a fresh buffer (33 MB of first touches a chunk
+    of the plan)."""
+    import time
+
+    from sim315.ensembles import executors, runner
+    from sim315.results import sketch
+    from sim315.results.summary import StreamingSummary
+
+    monkeypatch.setattr(sketch, "PREFIX_BYTES", 0)  # streamed after its first 2,048 runs
+    fed = StreamingSummary.feed_values
+
+    def slow(self, *args):
+        time.sleep(0.02)
+        return fed(self, *args)
+
+    monkeypatch.setattr(StreamingSummary, "feed_values", slow)
+    fresh = []
+    take = executors.ChunkBuffers.take
+
+    def counted(self, runs):
+        before = len(self.kept)
+        pair = take(self, runs)
+        fresh.append(all(pair[0] is not out for _, out, _ in self.kept[:before]))
+        return pair
+
+    monkeypatch.setattr(executors.ChunkBuffers, "take", counted)
+    plan = _plan(tmp_path, runs=12000, chunk=500)
+    runner.execute(plan, tmp_path / "out.h5", progress=False)
+    assert len(fresh) == 24
+    assert not any(fresh[8:]), fresh

@@ -185,8 +185,10 @@ class ChunkBuffers:
     referenced anywhere (the writer or summary thread, a view the summary keeps, a caller's
     list) is never handed out again; every value of one that is, is written by the kernel."""
 
-    #: Buffers kept for reuse: the chunks in flight (computing, writing, waiting) and one.
-    KEEP = 4
+    #: Buffers kept for reuse: the chunks in flight (the one computing, the one just
+    #: computed, the runner's ``WRITE_AHEAD`` waiting for the writer and summary) and one
+    #: (the summary keeps its first chunks until it has calibrated its histograms).
+    KEEP = 5
 
     def __init__(self, call):
         self.call = call

@@ -37,8 +37,11 @@ from .plan import CHUNK_BYTES, RunPlan, plan_base_scenario, plan_run
 from .provenance import output_infos, result_attrs
 
 #: Chunks handed to the writer and summary threads and not yet done with: the kernel runs
-#: on while they catch up (the summary's calibration, a slow disk); bounds memory.
-WRITE_AHEAD = 1
+#: on while they catch up (the summary's calibration, a slow disk, a chunk whose writing
+#: took longer than its share of the cores); bounds memory (a chunk of the plan: 37 MB).
+#: Two rather than one: the cores of a 10^6-run plan idled 0.28 core-s less (1.09 -> 0.81,
+#: six runs each, alternated; benchmarks/README, nineteenth session).
+WRITE_AHEAD = 2
 
 __all__ = [
     "CHUNK_BYTES",
