@@ -2,12 +2,15 @@
 (sim315/ensembles/executors.py ``ChunkBuffers``): never one still referenced, and the
 numbers are those of fresh buffers."""
 
+import time
 from pathlib import Path
 
 import yaml
 
 from sim315.ensembles.executors import ChunkBuffers, LocalExecutor, plan_call
-from sim315.ensembles.runner import plan_run
+from sim315.ensembles.runner import execute, plan_run
+from sim315.results import sketch
+from sim315.results.summary import StreamingSummary
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -63,12 +66,6 @@ def test_a_run_reuses_its_buffers_while_the_summary_lags(tmp_path, monkeypatch):
     ``WRITE_AHEAD`` chunks ahead of it: ``KEEP`` buffers cover those, so once the summary's
     first runs are calibrated no chunk takes a fresh buffer (33 MB of first touches a chunk
     of the plan)."""
-    import time
-
-    from sim315.ensembles import executors, runner
-    from sim315.results import sketch
-    from sim315.results.summary import StreamingSummary
-
     monkeypatch.setattr(sketch, "PREFIX_BYTES", 0)  # streamed after its first 2,048 runs
     fed = StreamingSummary.feed_values
 
@@ -78,7 +75,7 @@ def test_a_run_reuses_its_buffers_while_the_summary_lags(tmp_path, monkeypatch):
 
     monkeypatch.setattr(StreamingSummary, "feed_values", slow)
     fresh = []
-    take = executors.ChunkBuffers.take
+    take = ChunkBuffers.take
 
     def counted(self, runs):
         before = len(self.kept)
@@ -86,8 +83,8 @@ def test_a_run_reuses_its_buffers_while_the_summary_lags(tmp_path, monkeypatch):
         fresh.append(all(pair[0] is not out for _, out, _ in self.kept[:before]))
         return pair
 
-    monkeypatch.setattr(executors.ChunkBuffers, "take", counted)
+    monkeypatch.setattr(ChunkBuffers, "take", counted)
     plan = _plan(tmp_path, runs=12000, chunk=500)
-    runner.execute(plan, tmp_path / "out.h5", progress=False)
+    execute(plan, tmp_path / "out.h5", progress=False)
     assert len(fresh) == 24
     assert not any(fresh[8:]), fresh
