@@ -49,3 +49,6 @@ def test_the_breakdown_gives_each_repeats_ratio_and_their_median():
     assert len(each) == 3 and all(r > 0 for r in each)
     assert abs(res["ratio_median"] - np.median(each)) <= 1e-3  # each rounded to 3 places
     assert min(each) <= res["ratio_median"] <= max(each)
+    busy = res["busy_each"]  # the process's CPU over cores x wall: a share of the cores
+    assert len(busy) == 3 and all(0.0 < b <= 1.2 for b in busy)  # 10 ms CPU ticks
+    assert min(busy) <= res["busy_median"] <= max(busy)

@@ -124,26 +124,41 @@ class PlanEndToEnd(EndToEnd):
     scenario = PLAN
 
 
+def _cores() -> int:
+    """The cores this process may run on."""
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
 def breakdown(runs: int, scenario=SCENARIO, repeat: int = 1, **options) -> dict:
     """The timings of one run and its ratio to the kernel alone, for benchmarks/README.md:
     the kernel alone and the whole run alternated ``repeat`` times, the least of each (the
     least disturbed by other load on a shared machine); and each repeat's own ratio, its
     two figures measured within 15 seconds of each other, with their median (a shared
     machine's speed drifts by 20-30 % from one half hour to the next, and the least of
-    each may come from different moments)."""
+    each may come from different moments). ``busy_each``: each whole run's share of the
+    cores kept busy (the process's CPU seconds over cores x wall), steadier than its wall
+    when the machine's speed drifts, as the CPU a run takes drifts with it."""
+    import os
+
     bench = EndToEnd()
     bench.scenario = scenario
     bench.setup(runs)
     try:
         kernel, reused, compute, best = float("inf"), float("inf"), float("inf"), None
-        pairs = []
+        pairs, busy = [], []
         for _ in range(repeat):
             alone = kernel_alone(bench.plan)
             kernel = min(kernel, alone)
             reused = min(reused, kernel_alone(bench.plan, reuse=True))
             compute = min(compute, compute_alone(bench.plan))
+            t0 = os.times()
             o = execute(cold(bench.plan), bench.out, progress=False, **options)
+            t1 = os.times()
             pairs.append(o.seconds / alone)
+            cpu = t1.user - t0.user + t1.system - t0.system
+            busy.append(cpu / (_cores() * o.seconds))
             size = o.path.stat().st_size
             if best is None or o.seconds < best.seconds:
                 best = o
@@ -153,6 +168,8 @@ def breakdown(runs: int, scenario=SCENARIO, repeat: int = 1, **options) -> dict:
             "ratio": best.seconds / kernel,
             "ratio_each": [round(r, 3) for r in pairs],
             "ratio_median": float(np.median(pairs)),
+            "busy_each": [round(b, 3) for b in busy],
+            "busy_median": float(np.median(busy)),
             "kernel_alone_reused": reused,
             "ratio_to_reused": best.seconds / reused,
             "compute_alone": compute,
