@@ -3,11 +3,14 @@
 writer makes: early-allocated and unfilled, filled, single precision; a compressed
 dataset, a part-chunk (the last) and a write off the chunk grid take the ordinary path."""
 
+from pathlib import Path
+
 import h5py
 import numpy as np
 import pytest
 
-from sim315.results import layout, rows
+from sim315.ensembles.runner import execute, plan_run
+from sim315.results import layout, rows, store
 
 
 def _dataset(h5, name, *, comp=None, filled=False, dtype=np.float64):
@@ -54,11 +57,6 @@ def test_a_chunk_is_written_without_looking_its_datasets_up(tmp_path, monkeypatc
     """The writer finds its datasets and their types once (``rows.Sink``): h5py makes a
     dataset's type anew from the file on each ``.dtype`` and looks a name up on each
     ``h5[name]``, and a chunk of the plan writes 37 datasets."""
-    from pathlib import Path
-
-    from sim315.ensembles.runner import execute, plan_run
-    from sim315.results import store
-
     lookups, inside = [], [False]
     dtype, getitem, write = h5py.Dataset.dtype, h5py.Group.__getitem__, store.ResultWriter.write
 

@@ -3,6 +3,7 @@
 each run first simulating its 2015-2022 history): wall time, peak memory, the share spent
 writing HDF5 and summarising, and the ratio to the kernel calls alone."""
 
+import os
 import resource
 import tempfile
 import time
@@ -126,8 +127,6 @@ class PlanEndToEnd(EndToEnd):
 
 def _cores() -> int:
     """The cores this process may run on."""
-    import os
-
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
@@ -140,8 +139,6 @@ def breakdown(runs: int, scenario=SCENARIO, repeat: int = 1, **options) -> dict:
     each may come from different moments). ``busy_each``: each whole run's share of the
     cores kept busy (the process's CPU seconds over cores x wall), steadier than its wall
     when the machine's speed drifts, as the CPU a run takes drifts with it."""
-    import os
-
     bench = EndToEnd()
     bench.scenario = scenario
     bench.setup(runs)
@@ -232,7 +229,6 @@ def per_thread(runs: int, scenario=PLAN) -> tuple[float, dict]:
     and the CPU seconds of each kind of thread (``sim315-writer``, ``sim315-feed``...;
     ``MainThread`` runs a share of the kernel), read from ``/proc`` every 50 ms while it
     runs (Linux only)."""
-    import os
     import threading
 
     plan = plan_run(scenario, runs=runs)
